@@ -1,0 +1,1 @@
+"""abc_tunes: folk tunes in ABC notation, one example per tune (TFDS builder)."""

@@ -1,0 +1,4 @@
+"""Exporters for trained tfcreative models (SavedModel for TF Serving, TF.js).
+
+Installed as `tfcreative.export`. The exporters themselves arrive with the export issue.
+"""

@@ -1,0 +1,56 @@
+"""Shared fixtures: a prepared bundled corpus and tiny models (tests stay fast on 2 CPU cores)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DUMMY_ABC_DIR = os.path.join(REPO, "datasets", "abc_tunes", "dummy_data")
+
+
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture(scope="session")
+def irish_builder(tfds_dir):
+    from tfcreative.music import pipeline
+
+    return pipeline.prepare_tune_builder(data_dir=tfds_dir)
+
+
+@pytest.fixture(scope="session")
+def irish_vocabulary(irish_builder):
+    from tfcreative.music import pipeline
+
+    return pipeline.build_vocabulary(pipeline.tune_texts(irish_builder, "train"))
+
+
+def make_tiny_model(vocabulary, seed=0, units=32, layers=1):
+    from tfcreative.music.model import MusicLSTM
+
+    keras.utils.set_random_seed(seed)
+    model = MusicLSTM(vocabulary, embedding_dim=8, lstm_units=units, num_layers=layers)
+    model.compile(optimizer=keras.optimizers.Adam(5e-3))
+    return model
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_model(irish_builder, irish_vocabulary):
+    """A 2-layer, 32-unit model trained for 40 steps: enough for non-uniform predictions."""
+    from tfcreative.music import pipeline
+
+    model = make_tiny_model(irish_vocabulary, layers=2)
+    data = pipeline.make_dataset(pipeline.tune_texts(irish_builder, "train"), irish_vocabulary,
+                                 seq_length=50, batch_size=16, seed=0)
+    model.fit(data.take(40), verbose=0)
+    return model
+
+
+def random_ids(vocabulary, shape, seed=0):
+    return np.random.default_rng(seed).integers(1, vocabulary.size, size=shape).astype("int32")

@@ -1,0 +1,99 @@
+"""tf.data pipeline: windows, shift-by-one targets, separators, batching, the manual config."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import DUMMY_ABC_DIR
+from tfcreative.music import pipeline
+from tfcreative.music.vocabulary import CharVocabulary
+
+
+def _texts(*tunes):
+    return tf.data.Dataset.from_tensor_slices(list(tunes))
+
+
+def test_windows_are_shifted_by_one_and_cover_every_transition():
+    tunes = ["X:1\nK:D\nabc|", "X:2\nK:G\ndefg|"]
+    vocab = CharVocabulary.from_texts(tunes + ["\n"])
+    stream = vocab.encode("".join(t + pipeline.TUNE_SEPARATOR for t in tunes))
+    windows = list(pipeline.make_windows(pipeline.encode_tunes(_texts(*tunes), vocab), 5))
+    assert len(windows) == (len(stream) // 5) - 1
+    for i, (x, y) in enumerate(windows):
+        x, y = x.numpy(), y.numpy()
+        assert x.shape == y.shape == (5,)
+        np.testing.assert_array_equal(x[1:], y[:-1])
+        np.testing.assert_array_equal(x, stream[5 * i: 5 * i + 5])  # consecutive chunks
+        np.testing.assert_array_equal(y, stream[5 * i + 1: 5 * i + 6])  # next characters
+
+
+def test_tunes_are_joined_by_a_blank_line():
+    vocab = CharVocabulary("ab\n")
+    ids = [int(i) for i in pipeline.encode_tunes(_texts("ab", "ba"), vocab)]
+    assert vocab.decode(ids) == "ab\n\nba\n\n"
+
+
+def test_unseen_characters_in_held_out_text_get_the_oov_id():
+    vocab = CharVocabulary("ab\n")
+    ids = [int(i) for i in pipeline.encode_tunes(_texts("aéb"), vocab)]
+    assert ids == [vocab.id_of("a"), 0, vocab.id_of("b"), 1, 1]
+
+
+def test_dataset_batches_have_global_batch_shape_and_known_length(irish_builder,
+                                                                   irish_vocabulary):
+    texts = pipeline.tune_texts(irish_builder, "train")
+    data = pipeline.make_dataset(texts, irish_vocabulary, seq_length=100, batch_size=8, seed=1)
+    num_chars = sum(len(t) + 2 for t in pipeline.read_texts(texts))
+    assert int(data.cardinality()) == (num_chars // 100 - 1) // 8
+    x, y = next(iter(data))
+    assert x.shape == y.shape == (8, 100) and x.dtype == tf.int32
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    assert int(tf.reduce_min(x)) >= 1  # no OOV in training data
+
+
+def test_vocabulary_of_the_bundled_corpus(irish_vocabulary):
+    assert len(irish_vocabulary.characters) == 83  # the course's 83 characters
+    assert "\n" in irish_vocabulary.characters
+
+
+def test_too_little_data_for_one_batch_is_a_clear_error():
+    vocab = CharVocabulary("ab\n")
+    with pytest.raises(ValueError, match="fewer than one batch of 64"):
+        pipeline.make_dataset(_texts("abab"), vocab, seq_length=2, batch_size=64)
+
+
+def test_manual_config_reads_a_folder_of_messy_files(tmp_path):
+    builder = pipeline.prepare_tune_builder(abc_path=DUMMY_ABC_DIR, data_dir=str(tmp_path))
+    titles = {t.split("\n")[1] for split in ("train", "validation")
+              for t in pipeline.read_texts(pipeline.tune_texts(builder, split))}
+    assert titles == {"T:The Dummy Reel", "T:Jig with 50\\% Percent", "T:Slip Jig",
+                      "T:Café Polka", "T:No Blank Line Before Me", "T:Split By A Blank Line",
+                      "T:Hornpipe"}
+
+
+def test_manual_config_rereads_changed_files_and_accepts_a_single_file(tmp_path):
+    abc = tmp_path / "mine.abc"
+    abc.write_text("X:1\nT:One\nM:4/4\nL:1/8\nK:D\nabcd|\n")
+    data_dir = str(tmp_path / "tfds")
+    builder = pipeline.prepare_tune_builder(abc_path=str(abc), data_dir=data_dir)
+    assert sum(s.num_examples for s in builder.info.splits.values()) == 1
+    abc.write_text(abc.read_text() + "\nX:2\nT:Two\nM:4/4\nL:1/8\nK:D\ndcba|\n")
+    builder = pipeline.prepare_tune_builder(abc_path=str(abc), data_dir=data_dir)
+    assert sum(s.num_examples for s in builder.info.splits.values()) == 2
+
+
+def test_missing_path_and_file_without_tunes_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.abc: no such file"):
+        pipeline.prepare_tune_builder(abc_path=str(tmp_path / "nowhere.abc"))
+    empty = tmp_path / "empty.abc"
+    empty.write_text("% only a comment\n")
+    with pytest.raises(Exception, match=r"empty\.abc: no ABC tune found"):
+        pipeline.prepare_tune_builder(abc_path=str(empty), data_dir=str(tmp_path / "d"))
+    folder = tmp_path / "no_abc_here"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("hello")
+    with pytest.raises(ValueError, match="no_abc_here: no \\*.abc files found"):
+        pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=str(tmp_path / "d2"))
+    assert os.path.exists(folder / "readme.txt")

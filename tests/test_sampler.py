@@ -1,0 +1,112 @@
+"""Generation: seeded, batched == single, stops at the end of a tune, compiled, correct odds."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import make_tiny_model
+from tfcreative.music.sampler import TuneSampler, per_row_uniform, sample_next
+from tfcreative.music.vocabulary import CharVocabulary, UnknownCharacterError
+
+
+@pytest.fixture(scope="module")
+def sampler(trained_tiny_model):
+    return TuneSampler(trained_tiny_model)
+
+
+def test_same_seed_gives_the_same_tunes_and_other_seeds_differ(sampler):
+    a = sampler.generate(num_tunes=3, max_length=150, seed=11)
+    b = sampler.generate(num_tunes=3, max_length=150, seed=11)
+    c = sampler.generate(num_tunes=3, max_length=150, seed=99)
+    assert [t.abc for t in a] == [t.abc for t in b]
+    assert [t.seed for t in a] == [11, 12, 13]
+    assert len({t.abc for t in a}) == 3  # each tune in the batch is different
+    assert [t.abc for t in a] != [t.abc for t in c]
+
+
+def test_batched_generation_equals_single_generations_with_the_same_seeds(sampler):
+    batch = sampler.generate(num_tunes=6, max_length=200, temperature=0.9, top_k=20, seed=5)
+    singles = [sampler.generate(num_tunes=1, max_length=200, temperature=0.9, top_k=20,
+                                seed=5 + i)[0] for i in range(6)]
+    assert batch == singles
+
+
+def test_every_tune_starts_with_the_seed_and_respects_max_length(sampler):
+    for tune in sampler.generate("X:7\nT:Re", num_tunes=4, max_length=40, seed=0):
+        assert tune.abc.startswith("X:7\nT:Re")
+        assert len(tune.abc) <= len("X:7\nT:Re") + 40
+        assert "\n\n" not in tune.abc
+
+
+def test_the_loop_is_one_compiled_graph_traced_once(sampler):
+    sampler.generate(num_tunes=2, max_length=30, seed=0)
+    sampler.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=80, seed=1)
+    assert sampler._compiled_loop.experimental_get_tracing_count() == 1
+    graph = sampler._compiled_loop.get_concrete_function().graph
+    assert any(op.type in ("While", "StatelessWhile") for op in graph.get_operations())
+
+
+def _forced_model(vocab, favourite):
+    """A model whose output always strongly prefers one character."""
+    model = make_tiny_model(vocab)
+    kernel, bias = model.logits.get_weights()
+    bias[:] = -20.0
+    bias[vocab.id_of(favourite)] = 20.0
+    model.logits.set_weights([np.zeros_like(kernel), bias])
+    return model
+
+
+def test_generation_stops_at_a_blank_line_and_reports_complete_tunes():
+    vocab = CharVocabulary("X:1\nTab")
+    (tune,) = TuneSampler(_forced_model(vocab, "\n")).generate("X:1\nT:ab", max_length=50,
+                                                               seed=0)
+    assert tune.abc == "X:1\nT:ab" and tune.complete  # "\n\n" ended it at once
+
+
+def test_tunes_cut_by_max_length_are_marked_incomplete():
+    vocab = CharVocabulary("X:1\nTab")
+    tunes = TuneSampler(_forced_model(vocab, "a")).generate("X:1\n", num_tunes=2,
+                                                            max_length=25, seed=0)
+    assert [t.abc for t in tunes] == ["X:1\n" + "a" * 25] * 2
+    assert not any(t.complete for t in tunes)
+
+
+def test_top_k_1_is_greedy_whatever_the_seed(sampler):
+    tunes = [sampler.generate(max_length=60, top_k=1, seed=s)[0].abc for s in range(3)]
+    assert len(set(tunes)) == 1
+
+
+def test_sampling_follows_softmax_with_temperature():
+    logits = tf.math.log(tf.constant([[0.0001, 0.5, 0.3, 0.2]]))  # id 0 (OOV) never drawn
+    rows = 20000
+    for temperature in (1.0, 0.5):
+        draws = sample_next(tf.repeat(logits, rows, axis=0), tf.range(rows, dtype=tf.int64),
+                            tf.constant(3), tf.constant(temperature), tf.constant(0)).numpy()
+        p = np.array([0.5, 0.3, 0.2]) ** (1 / temperature)
+        p /= p.sum()
+        freq = np.bincount(draws, minlength=4) / rows
+        assert freq[0] == 0
+        np.testing.assert_allclose(freq[1:], p, atol=0.015)
+    top2 = sample_next(tf.repeat(logits, 2000, axis=0), tf.range(2000, dtype=tf.int64),
+                       tf.constant(0), tf.constant(1.0), tf.constant(2)).numpy()
+    assert set(top2) == {1, 2}
+
+
+def test_per_row_noise_is_uniform_and_independent_of_the_batch():
+    u = per_row_uniform(tf.range(4000, dtype=tf.int64), tf.constant(7), 50).numpy()
+    assert 0 < u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.005 and abs(u.var() - 1 / 12) < 0.002
+    single = per_row_uniform(tf.constant([123], tf.int64), tf.constant(7), 50).numpy()
+    np.testing.assert_array_equal(single[0], u[123])
+    assert not np.array_equal(u[0], per_row_uniform(tf.constant([0], tf.int64),
+                                                     tf.constant(8), 50).numpy()[0])
+
+
+def test_bad_arguments_are_clear_errors(sampler):
+    with pytest.raises(UnknownCharacterError, match="'€'"):
+        sampler.generate("X:1\nT:€")
+    for kwargs, message in [({"temperature": 0}, "temperature"), ({"num_tunes": 0}, "num_tunes"),
+                            ({"max_length": 0}, "max_length"), ({"top_k": -1}, "top_k"),
+                            ({"seed_text": ""}, "seed_text")]:
+        with pytest.raises(ValueError, match=message):
+            sampler.generate(**kwargs)

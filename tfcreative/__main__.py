@@ -1,0 +1,5 @@
+import sys
+
+from tfcreative.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""The `tfcreative` command: `tfcreative music ...`, `tfcreative quickstart`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from tfcreative import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tfcreative import quickstart
+    from tfcreative.music import cli as music_cli
+
+    parser = argparse.ArgumentParser(
+        prog="tfcreative",
+        description="Train, sample and ship generative models for music and images (Keras 3).",
+    )
+    parser.add_argument("--version", action="version", version=f"tfcreative {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    music_cli.add_parser(subparsers)
+    quickstart.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up noise
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError) as error:
+        # Bad input: say what was wrong, without a traceback.
+        print(f"tfcreative: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tfcreative: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

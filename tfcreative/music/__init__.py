@@ -1,0 +1,39 @@
+"""Folk-tune generation with a character-level LSTM over ABC notation.
+
+Tokenizer (`CharVocabulary`), model (`MusicLSTM`) and task pieces (`TuneSampler`,
+`training.train`) are separate, in the manner of keras-hub. Names are imported lazily so that
+`tfcreative --help` does not wait for TensorFlow.
+"""
+
+import importlib
+
+_LAZY = {
+    "CharVocabulary": "tfcreative.music.vocabulary",
+    "UnknownCharacterError": "tfcreative.music.vocabulary",
+    "MusicLSTM": "tfcreative.music.model",
+    "GeneratedTune": "tfcreative.music.sampler",
+    "TuneSampler": "tfcreative.music.sampler",
+    "MusicTrainConfig": "tfcreative.music.config",
+    "train": "tfcreative.music.training",
+}
+
+__all__ = [*_LAZY, "load_model"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tfcreative.music' has no attribute {name!r}")
+
+
+def load_model(path: str):
+    """Loads a MusicLSTM from a .keras file or a run directory (its model.keras)."""
+    import keras
+
+    from tfcreative.music.model import MusicLSTM
+    from tfcreative.saving import resolve_model_path
+
+    model = keras.models.load_model(resolve_model_path(path))
+    if not isinstance(model, MusicLSTM):
+        raise ValueError(f"{path}: holds a {type(model).__name__}, not a tfcreative MusicLSTM")
+    return model

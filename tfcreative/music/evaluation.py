@@ -1,0 +1,78 @@
+"""How good is a music model? Held-out loss, and whether what it writes is valid ABC.
+
+The validity numbers are computed the same way for generated tunes and for the real corpus, so
+the corpus gives the ceiling to read the model's numbers against.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+
+from tfcreative.music import abc2midi, pipeline
+from tfcreative.music.abc_notation import REQUIRED_HEADERS, has_required_headers
+
+
+@dataclasses.dataclass
+class ValidityReport:
+    """Fractions (0..1) over `num_tunes`; parser numbers are None when abc2midi is missing."""
+
+    num_tunes: int
+    required_headers: float
+    parses: float | None
+    bars_match_meter: float | None
+    complete: float | None = None  # generated tunes only: ended on their own
+
+    ROWS = (
+        ("required_headers", f"has headers {','.join(REQUIRED_HEADERS)}"),
+        ("parses", "accepted by abc2midi (no errors)"),
+        ("bars_match_meter", "every bar matches the meter"),
+        ("complete", "ended on its own (not cut)"),
+    )
+
+
+def validity_report(tunes: list[str], complete: list[bool] | None = None,
+                    max_workers: int = 4) -> ValidityReport:
+    if not tunes:
+        raise ValueError("no tunes to evaluate")
+    n = len(tunes)
+    headers = sum(has_required_headers(t) for t in tunes) / n
+    try:
+        abc2midi.find_abc2midi()
+    except abc2midi.Abc2MidiNotFoundError:
+        parses = bars = None
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers) as pool:
+            checks = list(pool.map(abc2midi.abc_to_midi, tunes))
+        parses = sum(c.parses for c in checks) / n
+        bars = sum(c.bars_match_meter for c in checks) / n
+    return ValidityReport(
+        num_tunes=n, required_headers=headers, parses=parses, bars_match_meter=bars,
+        complete=None if complete is None else sum(complete) / n,
+    )
+
+
+def format_reports(columns: dict[str, ValidityReport]) -> str:
+    """A text table: one column per report (e.g. 'generated', 'corpus')."""
+    names = list(columns)
+    width = max(len(label) for _, label in ValidityReport.ROWS) + 2
+    lines = [" " * width + "".join(f"{name:>12}" for name in names),
+             f"{'tunes':<{width}}" + "".join(f"{columns[n].num_tunes:>12}" for n in names)]
+    for field, label in ValidityReport.ROWS:
+        cells = []
+        for name in names:
+            value = getattr(columns[name], field)
+            cells.append(f"{'-' if value is None else f'{100 * value:.1f}%':>12}")
+        lines.append(f"{label:<{width}}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def validation_loss(model, builder, seq_length: int = 100, batch_size: int = 8) -> dict:
+    """Loss and bits-per-character of `model` on the held-out validation tunes."""
+    if "validation" not in builder.info.splits:
+        raise ValueError("the dataset has no validation split (too few tunes to hold any out)")
+    texts = pipeline.tune_texts(builder, "validation")
+    data = pipeline.make_dataset(texts, model.vocabulary, seq_length, batch_size, shuffle=False)
+    if model.optimizer is None:
+        model.compile()
+    return model.evaluate(data, return_dict=True, verbose=0)

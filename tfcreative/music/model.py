@@ -1,0 +1,149 @@
+"""The character-level LSTM: Embedding -> LSTM x num_layers -> Dense logits over the vocabulary.
+
+`train_step`/`test_step` are overridden in the style of the keras-io examples, so users train
+with `model.fit`. The loss is summed over tokens and divided by the *global* number of tokens
+(`tf.nn.compute_average_loss`): Keras sums gradients across replicas, so N replicas with global
+batch B take the same step as one device with batch B.
+
+`step` runs one character through the LSTM cells carrying (h, c): generation and the exported
+browser model use it, never re-running the whole prefix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+from tfcreative.music.vocabulary import CharVocabulary
+
+COURSE_DEFAULTS = {"embedding_dim": 256, "lstm_units": 1024, "num_layers": 1}
+
+
+@keras.saving.register_keras_serializable(package="tfcreative")
+class MusicLSTM(keras.Model):
+    """Predicts the next ABC character; defaults follow the MIT 6.S191 course configuration."""
+
+    def __init__(
+        self,
+        vocabulary: CharVocabulary | dict,
+        embedding_dim: int = 256,
+        lstm_units: int = 1024,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(vocabulary, dict):
+            vocabulary = CharVocabulary.from_config(vocabulary)
+        for name, value in (("embedding_dim", embedding_dim), ("lstm_units", lstm_units),
+                            ("num_layers", num_layers)):
+            if int(value) < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.vocabulary = vocabulary
+        self.embedding_dim = int(embedding_dim)
+        self.lstm_units = int(lstm_units)
+        self.num_layers = int(num_layers)
+        self.dropout = float(dropout)
+        self.embedding = keras.layers.Embedding(vocabulary.size, self.embedding_dim,
+                                                name="embedding")
+        self.lstm_layers = [
+            keras.layers.LSTM(self.lstm_units, return_sequences=True, return_state=True,
+                              dropout=self.dropout, name=f"lstm_{i}")
+            for i in range(self.num_layers)
+        ]
+        self.logits = keras.layers.Dense(vocabulary.size, name="logits")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.bpc_tracker = keras.metrics.Mean(name="bits_per_char")
+        self.build((None, None))
+
+    def build(self, input_shape):
+        """Creates all weights up front, so `step` and loading work before any forward pass."""
+        self.embedding.build((None, None))
+        features = self.embedding_dim
+        for lstm in self.lstm_layers:
+            lstm.build((None, None, features))
+            features = self.lstm_units
+        self.logits.build((None, None, self.lstm_units))
+        self.built = True
+
+    # -- forward passes -------------------------------------------------------------------
+
+    def call(self, token_ids, training=False):
+        """[batch, time] ids -> [batch, time, vocab] logits, from zero state."""
+        return self.forward(token_ids, training=training)[0]
+
+    def forward(self, token_ids, states=None, training=False):
+        """Runs a whole sequence; returns (logits, states) with states = [(h, c)] per layer."""
+        x = self.embedding(token_ids)
+        new_states = []
+        for i, lstm in enumerate(self.lstm_layers):
+            initial_state = None if states is None else list(states[i])
+            x, h, c = lstm(x, initial_state=initial_state, training=training)
+            new_states.append((h, c))
+        return self.logits(x), new_states
+
+    def step(self, token_ids, states):
+        """One character per row: [batch] ids and [(h, c)] -> ([batch, vocab] logits, states)."""
+        x = self.embedding(token_ids)
+        new_states = []
+        for lstm, (h, c) in zip(self.lstm_layers, states):
+            x, (h, c) = lstm.cell(x, [h, c], training=False)
+            new_states.append((h, c))
+        return self.logits(x), new_states
+
+    def zero_states(self, batch_size):
+        zeros = tf.zeros([batch_size, self.lstm_units])
+        return [(zeros, zeros) for _ in self.lstm_layers]
+
+    # -- training -------------------------------------------------------------------------
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.bpc_tracker]
+
+    def _token_losses(self, y, logits):
+        return keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+
+    def _update_metrics(self, token_losses):
+        self.loss_tracker.update_state(token_losses)
+        self.bpc_tracker.update_state(token_losses / math.log(2.0))
+        return {m.name: m.result() for m in self.metrics}
+
+    def _unpack(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError("MusicLSTM does not use sample weights; pass (x, y) only")
+        return x, y
+
+    def train_step(self, data):
+        x, y = self._unpack(data)
+        with tf.GradientTape() as tape:
+            token_losses = self._token_losses(y, self(x, training=True))
+            # sum / global token count: correct under any number of replicas.
+            loss = tf.nn.compute_average_loss(tf.reshape(token_losses, [-1]))
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return self._update_metrics(token_losses)
+
+    def test_step(self, data):
+        x, y = self._unpack(data)
+        return self._update_metrics(self._token_losses(y, self(x, training=False)))
+
+    # -- serialisation --------------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary": self.vocabulary.get_config(),
+            "embedding_dim": self.embedding_dim,
+            "lstm_units": self.lstm_units,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,127 @@
+"""tf.data input for the music model: TFDS tunes -> character windows -> (input, target) batches.
+
+Tunes are joined with a blank line (`TUNE_SEPARATOR`), exactly as they sit in an ABC file, so
+the model learns where a tune ends; generation stops when it writes that separator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+# Importing the builder module registers "abc_tunes" with TFDS.
+from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # noqa: F401
+from tfcreative.music.vocabulary import CharVocabulary
+
+logger = logging.getLogger(__name__)
+
+TUNE_SEPARATOR = "\n\n"
+BUNDLED_DATASET = "abc_tunes/irish_folk"
+MANUAL_DATASET = "abc_tunes/manual"
+
+
+def prepare_tune_builder(
+    abc_path: str | None = None, data_dir: str | None = None
+) -> tfds.core.DatasetBuilder:
+    """Builds (or reuses) the TFDS dataset: the bundled corpus, or the user's `.abc` files.
+
+    A user's own files are re-read on every call (FORCE_REDOWNLOAD), since they may have
+    changed since the last build; the bundled corpus is prepared once per data_dir.
+    """
+    if abc_path is None:
+        builder = tfds.builder(BUNDLED_DATASET, data_dir=data_dir)
+        builder.download_and_prepare()
+        return builder
+    abc_path = os.path.abspath(os.path.expanduser(abc_path))
+    if not os.path.exists(abc_path):
+        raise FileNotFoundError(f"--abc {abc_path}: no such file or folder of .abc tunes")
+    builder = tfds.builder(MANUAL_DATASET, data_dir=data_dir)
+    with tempfile.TemporaryDirectory(prefix="tfcreative-abc-") as scratch:
+        manual_dir = abc_path
+        if not os.path.isdir(abc_path):  # TFDS's manual_dir must be a folder
+            manual_dir = scratch
+            shutil.copy(abc_path, os.path.join(scratch, os.path.basename(abc_path)))
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                manual_dir=manual_dir,
+                download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD,
+            )
+        )
+    return builder
+
+
+def tune_texts(builder: tfds.core.DatasetBuilder, split: str) -> tf.data.Dataset:
+    """The split as a dataset of tune texts (scalar tf.string), in a fixed order."""
+    examples = builder.as_dataset(split=split, shuffle_files=False)
+    return examples.map(lambda example: example["abc"], num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def read_texts(texts: tf.data.Dataset) -> list[str]:
+    return [t.decode("utf-8") for t in tfds.as_numpy(texts)]
+
+
+def build_vocabulary(texts: tf.data.Dataset) -> CharVocabulary:
+    """Every character of the training tunes, plus the separator's newline."""
+    return CharVocabulary.from_texts(read_texts(texts) + [TUNE_SEPARATOR])
+
+
+def encode_tunes(texts: tf.data.Dataset, vocabulary: CharVocabulary) -> tf.data.Dataset:
+    """One long stream of character ids: tune, separator, tune, separator, ...
+
+    Characters outside the vocabulary (possible in validation) get the OOV id 0.
+    """
+    table = vocabulary.id_table()
+
+    def encode(text):
+        return table.lookup(tf.strings.unicode_decode(text + TUNE_SEPARATOR, "UTF-8"))
+
+    return texts.map(encode, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+
+
+def make_windows(ids: tf.data.Dataset, seq_length: int) -> tf.data.Dataset:
+    """Consecutive windows of seq_length+1 ids that overlap by one, split into (x, y).
+
+    x = window[:-1], y = window[1:]: y is x shifted by one character. The one-id overlap means
+    every transition of the corpus is a training target exactly once.
+    """
+    if seq_length < 1:
+        raise ValueError(f"seq_length must be >= 1, got {seq_length}")
+    chunks = ids.batch(seq_length, drop_remainder=True)
+    next_first = chunks.skip(1).map(lambda chunk: chunk[:1])
+    windows = tf.data.Dataset.zip(chunks, next_first)
+    return windows.map(lambda chunk, nxt: (chunk, tf.concat([chunk[1:], nxt], axis=0)))
+
+
+def make_dataset(
+    texts: tf.data.Dataset,
+    vocabulary: CharVocabulary,
+    seq_length: int,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of (x, y), int32 [batch_size, seq_length]; batch_size is the global batch.
+
+    Windows are cached after the first pass; under tf.distribute, Keras splits each global
+    batch across replicas. Partial batches are dropped so every step has the same shape.
+    """
+    windows = make_windows(encode_tunes(texts, vocabulary), seq_length).cache()
+    # One counting pass (it also fills the cache) gives the dataset a known length: Keras then
+    # shows epoch totals, and does not count a spurious extra optimizer step at the end of an
+    # epoch of unknown length (seen with Keras 3.15).
+    num_windows = int(windows.reduce(0, lambda count, _: count + 1))
+    if num_windows < batch_size:
+        raise ValueError(
+            f"only {num_windows} windows of {seq_length + 1} characters in the data, fewer than "
+            f"one batch of {batch_size}: use more tunes, a smaller batch or a shorter seq_length"
+        )
+    windows = windows.apply(tf.data.experimental.assert_cardinality(num_windows))
+    if shuffle:
+        windows = windows.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    batches = windows.batch(batch_size, drop_remainder=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
