@@ -1,12 +1,17 @@
 """Shared fixtures: a prepared bundled corpus and tiny models (tests stay fast on 2 CPU cores)."""
 
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+needs_abc2midi = pytest.mark.skipif(
+    shutil.which("abc2midi") is None and not os.environ.get("CI"),
+    reason="abc2midi not installed (apt-get install abcmidi); CI installs it and never skips")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DUMMY_ABC_DIR = os.path.join(REPO, "datasets", "abc_tunes", "dummy_data")

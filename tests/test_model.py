@@ -31,7 +31,7 @@ def test_stepping_one_character_at_a_time_equals_running_the_sequence():
     for t in range(12):
         logits, states = model.step(ids[:, t], states)
         np.testing.assert_allclose(logits, full_logits[:, t], atol=1e-5)
-    for (h, c), (fh, fc) in zip(states, full_states):
+    for (h, c), (fh, fc) in zip(states, full_states, strict=True):
         np.testing.assert_allclose(h, fh, atol=1e-5)
         np.testing.assert_allclose(c, fc, atol=1e-5)
 
@@ -60,9 +60,9 @@ def test_train_step_applies_mean_over_all_tokens_gradient():
             y, model(x), from_logits=True))
     grads = tape.gradient(loss, model.trainable_variables)
     expected = [v.numpy() - 0.1 * tf.convert_to_tensor(g).numpy()
-                for v, g in zip(model.trainable_variables, grads)]
+                for v, g in zip(model.trainable_variables, grads, strict=True)]
     model.train_on_batch(x, y)
-    for v, e in zip(model.trainable_variables, expected):
+    for v, e in zip(model.trainable_variables, expected, strict=True):
         np.testing.assert_allclose(v.numpy(), e, atol=1e-6)
 
 
@@ -80,7 +80,8 @@ def test_save_load_round_trip_gives_identical_logits_and_resumes(tmp_path):
     before = [w.numpy().copy() for w in loaded.trainable_variables]
     loaded.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert int(loaded.optimizer.iterations) == 6
-    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, loaded.weights))
+    after = [w.numpy() for w in loaded.trainable_variables]
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
 
 
 def test_load_model_errors_name_the_path(tmp_path):

@@ -88,7 +88,7 @@ class MusicLSTM(keras.Model):
         """One character per row: [batch] ids and [(h, c)] -> ([batch, vocab] logits, states)."""
         x = self.embedding(token_ids)
         new_states = []
-        for lstm, (h, c) in zip(self.lstm_layers, states):
+        for lstm, (h, c) in zip(self.lstm_layers, states, strict=True):
             x, (h, c) = lstm.cell(x, [h, c], training=False)
             new_states.append((h, c))
         return self.logits(x), new_states
@@ -124,7 +124,7 @@ class MusicLSTM(keras.Model):
             # sum / global token count: correct under any number of replicas.
             loss = tf.nn.compute_average_loss(tf.reshape(token_losses, [-1]))
         gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
         return self._update_metrics(token_losses)
 
     def test_step(self, data):

@@ -148,7 +148,7 @@ class TuneSampler:
             tf.constant(top_k, tf.int32),
         )
         return [self._finish(seed_text, column, int(row_seed))
-                for column, row_seed in zip(tokens.numpy().T, row_seeds)]
+                for column, row_seed in zip(tokens.numpy().T, row_seeds, strict=True)]
 
     def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int) -> GeneratedTune:
         text = seed_text + self.vocabulary.decode(ids)

@@ -1,0 +1,57 @@
+"""Validity report and validation loss."""
+
+import math
+
+import pytest
+
+from tests.conftest import needs_abc2midi
+from tfcreative.music import pipeline
+from tfcreative.music.evaluation import format_reports, validation_loss, validity_report
+
+GOOD = "X:1\nT:Good\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|dfed cAGF:|"
+
+
+def test_header_fraction_and_complete_fraction():
+    report = validity_report([GOOD, "X:1\nT:no meter\nK:D\nabc|", "garbage"],
+                             complete=[True, True, False])
+    assert report.num_tunes == 3
+    assert report.required_headers == pytest.approx(1 / 3)
+    assert report.complete == pytest.approx(2 / 3)
+
+
+@needs_abc2midi
+def test_parser_fractions():
+    report = validity_report([GOOD, "X:1\nT:Bad\nM:4/4\nL:1/8\nK:D\nabc]]]|",
+                              "X:1\nT:Long\nM:4/4\nL:1/8\nK:D\nAB|cdef gabc d|\n"])
+    assert report.parses == pytest.approx(2 / 3)
+    assert report.bars_match_meter == pytest.approx(1 / 3)
+
+
+def test_without_abc2midi_parser_fractions_are_none(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    report = validity_report([GOOD])
+    assert report.parses is None and report.bars_match_meter is None
+    assert "-" in format_reports({"generated": report})
+
+
+def test_table_shows_each_column_in_percent():
+    table = format_reports({"generated": validity_report([GOOD, "bad"]),
+                            "corpus": validity_report([GOOD])})
+    header_row = next(line for line in table.splitlines() if line.startswith("has headers"))
+    assert header_row.split()[-2:] == ["50.0%", "100.0%"]
+
+
+def test_validation_loss_of_an_untrained_model_is_near_log_vocab(irish_builder,
+                                                                 irish_vocabulary):
+    from tests.conftest import make_tiny_model
+
+    result = validation_loss(make_tiny_model(irish_vocabulary), irish_builder, 50, 8)
+    assert result["loss"] == pytest.approx(math.log(irish_vocabulary.size), rel=0.05)
+    assert result["bits_per_char"] == pytest.approx(result["loss"] / math.log(2), rel=1e-5)
+
+
+def test_trained_model_beats_untrained_on_held_out_tunes(irish_builder, trained_tiny_model):
+    result = validation_loss(trained_tiny_model, irish_builder, 50, 8)
+    assert result["loss"] < math.log(trained_tiny_model.vocabulary.size) - 0.5
+    assert "validation" in irish_builder.info.splits
+    assert pipeline.read_texts(pipeline.tune_texts(irish_builder, "validation"))
