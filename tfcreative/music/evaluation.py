@@ -56,13 +56,15 @@ def format_reports(columns: dict[str, ValidityReport]) -> str:
     """A text table: one column per report (e.g. 'generated', 'corpus')."""
     names = list(columns)
     width = max(len(label) for _, label in ValidityReport.ROWS) + 2
-    lines = [" " * width + "".join(f"{name:>12}" for name in names),
-             f"{'tunes':<{width}}" + "".join(f"{columns[n].num_tunes:>12}" for n in names)]
+    cell = {name: max(12, len(name) + 2) for name in names}
+    lines = [" " * width + "".join(f"{name:>{cell[name]}}" for name in names),
+             f"{'tunes':<{width}}"
+             + "".join(f"{columns[n].num_tunes:>{cell[n]}}" for n in names)]
     for field, label in ValidityReport.ROWS:
         cells = []
         for name in names:
             value = getattr(columns[name], field)
-            cells.append(f"{'-' if value is None else f'{100 * value:.1f}%':>12}")
+            cells.append(f"{'-' if value is None else f'{100 * value:.1f}%':>{cell[name]}}")
         lines.append(f"{label:<{width}}" + "".join(cells))
     return "\n".join(lines)
 

@@ -107,7 +107,8 @@ def train(
     if config.minutes:
         callbacks.append(TimeBudget(config.minutes))
     logger.info("training %s", model.get_config())
-    model.fit(train_data, validation_data=val_data, epochs=config.epochs,
+    # shuffle=False: the tf.data pipeline shuffles; Keras's flag would only warn about it.
+    model.fit(train_data, validation_data=val_data, epochs=config.epochs, shuffle=False,
               steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose)
     save_model_atomically(model, os.path.join(run_dir, "model.keras"))
     return model
