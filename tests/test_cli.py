@@ -112,7 +112,7 @@ def test_help_explains_every_flag():
 def test_quickstart_trains_generates_and_writes_files(tmp_path, tfds_dir):
     result = subprocess.run(
         [sys.executable, "-m", "tfcreative", "quickstart", "--minutes", "0.2", "--num-tunes",
-         "3", "--run-dir", str(tmp_path), "--data-dir", tfds_dir],
+         "3", "--pix2pix-minutes", "0.2", "--run-dir", str(tmp_path), "--data-dir", tfds_dir],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     tunes = tmp_path / "music" / "tunes"
@@ -120,3 +120,6 @@ def test_quickstart_trains_generates_and_writes_files(tmp_path, tfds_dir):
                                                           "tune_03.abc"]
     assert (tmp_path / "music" / "model.keras").exists()
     assert "has headers X,T,M,L,K" in result.stdout
+    samples = list((tmp_path / "pix2pix" / "samples").glob("epoch_*.png"))
+    assert samples and (tmp_path / "pix2pix" / "model.keras").exists()
+    assert "PSNR" in result.stdout and "Sample grid (input | output | target)" in result.stdout

@@ -8,8 +8,9 @@ import sys
 import numpy as np
 
 from tests.conftest import REPO, make_tiny_model
+from tfcreative.callbacks import TimeBudget
 from tfcreative.music.config import MusicTrainConfig
-from tfcreative.music.training import TimeBudget, train
+from tfcreative.music.training import train
 from tfcreative.music.vocabulary import CharVocabulary
 
 

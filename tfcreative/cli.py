@@ -13,6 +13,7 @@ from tfcreative import __version__
 def build_parser() -> argparse.ArgumentParser:
     from tfcreative import quickstart
     from tfcreative.music import cli as music_cli
+    from tfcreative.pix2pix import cli as pix2pix_cli
 
     parser = argparse.ArgumentParser(
         prog="tfcreative",
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     music_cli.add_parser(subparsers)
+    pix2pix_cli.add_parser(subparsers)
     quickstart.add_parser(subparsers)
     return parser
 

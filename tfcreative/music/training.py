@@ -14,32 +14,16 @@ import dataclasses
 import json
 import logging
 import os
-import time
 
 import keras
 
+from tfcreative.callbacks import TimeBudget
 from tfcreative.music import pipeline
 from tfcreative.music.config import MusicTrainConfig
 from tfcreative.music.model import MusicLSTM
 from tfcreative.saving import save_model_atomically
 
 logger = logging.getLogger(__name__)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit` once `minutes` of wall time have passed (checked after every batch)."""
-
-    def __init__(self, minutes: float):
-        super().__init__()
-        self.seconds = minutes * 60.0
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start >= self.seconds:
-            self.model.stop_training = True
 
 
 def _validation_data(builder, vocabulary, config: MusicTrainConfig):

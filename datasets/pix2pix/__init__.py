@@ -1,0 +1,1 @@
+"""pix2pix: paired images for image-to-image translation (TFDS builder)."""

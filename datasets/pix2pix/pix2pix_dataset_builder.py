@@ -1,0 +1,194 @@
+"""pix2pix dataset: paired images (input, target) for image-to-image translation."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import logging
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from etils import epath
+
+from tfcreative.pix2pix import synthetic_facades
+
+logger = logging.getLogger(__name__)
+
+PAPER_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+SPLIT_FOLDERS = {"train": "train", "val": "validation", "test": "test"}
+MANUAL_TEST_PERCENT = 10
+
+
+@dataclasses.dataclass
+class Pix2PixConfig(tfds.core.BuilderConfig):
+    """kind: "paper" (download), "synthetic" (generated) or "manual" (your folder).
+
+    input_side: for side-by-side A|B images, which half is the input ("A" or "B").
+    """
+
+    kind: str = "paper"
+    input_side: str = "A"
+    image_size: int = 256  # synthetic only
+    num_train: int = 400  # synthetic only
+    num_test: int = 100  # synthetic only
+    seed: int = 0  # synthetic only
+
+
+def _paper(name: str, input_side: str, what: str) -> Pix2PixConfig:
+    return Pix2PixConfig(name=name, kind="paper", input_side=input_side,
+                         description=f"{what} ({input_side}→{'B' if input_side == 'A' else 'A'})")
+
+
+def decode_rgb(data: bytes) -> np.ndarray:
+    """Any PNG/JPEG/BMP/GIF (grey, RGBA, 16-bit) -> uint8 RGB; raises on corrupt data."""
+    return tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False).numpy()
+
+
+def split_side_by_side(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    half = image.shape[1] // 2
+    return image[:, :half], image[:, half: 2 * half]
+
+
+def _image_files(folder: epath.Path) -> list[epath.Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for pix2pix paired images."""
+
+    # datasets/ installs as tfcreative.datasets (package_dir); TFDS's path guess from the module
+    # name is wrong for editable installs, so the folder is stated.
+    code_path = epath.Path(__file__)
+    pkg_dir_path = epath.Path(__file__).parent
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    BUILDER_CONFIGS = [
+        _paper("facades", "B", "CMP Facades: label map → photo"),
+        _paper("cityscapes", "B", "Cityscapes: semantic labels → photo"),
+        _paper("maps", "A", "Google Maps: aerial photo → map"),
+        _paper("edges2shoes", "A", "Edges → shoe photo"),
+        _paper("edges2handbags", "A", "Edges → handbag photo"),
+        _paper("night2day", "B", "Day → night"),
+        Pix2PixConfig(name="synthetic_facades", kind="synthetic",
+                      description="Procedural CMP-style facade label maps → photo-like "
+                                  "renderings, 256×256, 400 train / 100 test, offline."),
+        Pix2PixConfig(name="manual", kind="manual",
+                      description="Your own pairs: A/ and B/ folders or side-by-side A|B."),
+    ]
+    MANUAL_DOWNLOAD_INSTRUCTIONS = """
+    For the `manual` config, put your pairs in manual_dir: folders `A/` (inputs) and `B/`
+    (targets) with matching file names, or side-by-side A|B images; optional `train/`, `val/`,
+    `test/` subfolders become splits.
+    """
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                "input_image": tfds.features.Image(shape=(None, None, 3)),
+                "target_image": tfds.features.Image(shape=(None, None, 3)),
+                "file_name": tfds.features.Text(),
+            }),
+            supervised_keys=("input_image", "target_image"),
+            homepage="https://phillipi.github.io/pix2pix/",
+        )
+
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        config = self.builder_config
+        if config.kind == "synthetic":
+            first_test = config.num_train
+            return {
+                "train": self._generate_synthetic(range(config.num_train)),
+                "test": self._generate_synthetic(range(first_test,
+                                                       first_test + config.num_test)),
+            }
+        if config.kind == "paper":
+            root = epath.Path(dl_manager.download_and_extract(
+                PAPER_URL.format(name=config.name))) / config.name
+            return {SPLIT_FOLDERS[f]: self._generate_pairs(root / f)
+                    for f in SPLIT_FOLDERS if (root / f).is_dir()}
+        return self._manual_splits(epath.Path(dl_manager.manual_dir))
+
+    def _manual_splits(self, root: epath.Path):
+        split_dirs = {SPLIT_FOLDERS[f]: root / f for f in SPLIT_FOLDERS if (root / f).is_dir()}
+        if split_dirs:
+            return {split: self._generate_pairs(folder) for split, folder in split_dirs.items()}
+        candidates = self._pair_candidates(root)
+
+        def is_test(name):
+            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+            return int(digest[:8], 16) % 100 < MANUAL_TEST_PERCENT
+
+        splits = {"train": [c for c in candidates if not is_test(c[0])],
+                  "test": [c for c in candidates if is_test(c[0])]}
+        return {split: self._generate_examples(root, items)
+                for split, items in splits.items() if items}
+
+    def _generate_synthetic(self, indices):
+        config = self.builder_config
+        for index in indices:
+            labels, photo = synthetic_facades.facade_pair(config.seed, index, config.image_size)
+            yield index, {"input_image": labels, "target_image": photo,
+                          "file_name": f"synthetic_{config.seed}_{index:05d}.png"}
+
+    def _generate_pairs(self, folder: epath.Path):
+        return self._generate_examples(folder, self._pair_candidates(folder))
+
+    def _pair_candidates(self, folder: epath.Path) -> list[tuple[str, epath.Path, epath.Path]]:
+        """(name, A file, B file or None for side-by-side); logs files without a partner."""
+        if (folder / "A").is_dir() and (folder / "B").is_dir():
+            a_files = {p.stem: p for p in _image_files(folder / "A")}
+            b_files = {p.stem: p for p in _image_files(folder / "B")}
+            unpaired = sorted(set(a_files) ^ set(b_files))
+            for stem in unpaired:
+                logger.warning("pix2pix: skipped %s: no file with the same name in the other "
+                               "folder", a_files.get(stem) or b_files.get(stem))
+            if unpaired:
+                logger.warning("pix2pix: %s: %d file(s) without a partner skipped", folder,
+                               len(unpaired))
+            return [(a_files[s].name, a_files[s], b_files[s])
+                    for s in sorted(set(a_files) & set(b_files))]
+        return [(p.name, p, None) for p in _image_files(folder)]
+
+    def _generate_examples(self, folder: epath.Path, candidates):
+        """Yields decoded pairs one by one (big data sets never sit in memory); skips, counts
+        and names corrupt images and mismatched sizes; no usable pair at all is an error."""
+        skipped: collections.Counter = collections.Counter()
+        kept = 0
+        for name, a_path, b_path in candidates:
+            reason, pair = self._decode_pair(a_path, b_path)
+            if reason:
+                skipped[reason.split(":")[0]] += 1
+                logger.warning("pix2pix: skipped %s: %s", b_path or a_path, reason)
+                continue
+            first, second = pair
+            if self.builder_config.input_side == "B":
+                first, second = second, first
+            kept += 1
+            yield name, {"input_image": first, "target_image": second, "file_name": name}
+        if skipped:
+            logger.warning("pix2pix: %s: kept %d pairs, skipped %d %s", folder, kept,
+                           sum(skipped.values()), dict(skipped))
+        if not kept:
+            raise ValueError(f"{folder}: no usable image pair (expected A/ and B/ folders with "
+                             "matching names, or side-by-side A|B images)")
+
+    @staticmethod
+    def _decode_pair(a_path, b_path):
+        """Returns (None, (A, B)) or (reason, None)."""
+        try:
+            first = decode_rgb(a_path.read_bytes())
+            second = decode_rgb(b_path.read_bytes()) if b_path is not None else None
+        except tf.errors.InvalidArgumentError:
+            return "corrupt or truncated image", None
+        if second is None:
+            if first.shape[1] < 2:
+                return "too narrow to be a side-by-side A|B image", None
+            return None, split_side_by_side(first)
+        if first.shape != second.shape:
+            return (f"size mismatch: A is {first.shape[1]}x{first.shape[0]}, "
+                    f"B is {second.shape[1]}x{second.shape[0]}"), None
+        return None, (first, second)

@@ -1,0 +1,21 @@
+"""Pix2Pix image-to-image translation (Isola et al. 2017): U-Net generator, PatchGAN
+discriminator and a `keras.Model` whose `train_step` trains both. Names import lazily."""
+
+import importlib
+
+_LAZY = {
+    "Pix2Pix": "tfcreative.pix2pix.model",
+    "unet_generator": "tfcreative.pix2pix.networks",
+    "patchgan_discriminator": "tfcreative.pix2pix.networks",
+    "Pix2PixTrainConfig": "tfcreative.pix2pix.config",
+    "train": "tfcreative.pix2pix.training",
+    "load_model": "tfcreative.pix2pix.cli",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tfcreative.pix2pix' has no attribute {name!r}")

@@ -1,0 +1,147 @@
+"""Pix2Pix: a conditional GAN whose `train_step` alternates one discriminator step and one
+generator step, in the style of the keras-io GAN examples; users train with `model.fit`.
+
+Losses (Isola et al. 2017): D minimises ½·[BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)];
+G minimises BCE(D(x, G(x)), 1) + λ·|y − G(x)|₁ with λ = 100. Each loss is a per-example mean
+(over patches or pixels) averaged over the *global* batch (`tf.nn.compute_average_loss`), so N
+replicas with global batch B take the same steps as one device with batch B.
+`adversarial=False` trains the generator on λ·L1 alone: the paper's L1-only baseline.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def default_optimizer():
+    """Adam(2e-4, β1=0.5), the paper's setting for both networks."""
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _bce_per_example(logits, value):
+    losses = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.fill(tf.shape(logits), value), logits=logits)
+    return tf.reduce_mean(losses, axis=[1, 2, 3])
+
+
+def _l1_per_example(target, output):
+    return tf.reduce_mean(tf.abs(target - output), axis=[1, 2, 3])
+
+
+@keras.saving.register_keras_serializable(package="tfcreative")
+class Pix2Pix(keras.Model):
+    """`call` runs the generator; `fit` trains both networks with their own optimizers."""
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model,
+                 lambda_l1: float = 100.0, adversarial: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.lambda_l1 = float(lambda_l1)
+        self.adversarial = bool(adversarial)
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("d_loss", "g_gan_loss", "g_l1_loss", "g_loss")}
+        self.d_optimizer = None
+        self.built = True  # both networks are built functional models
+
+    @property
+    def image_size(self) -> int:
+        return int(self.generator.input_shape[1])
+
+    def call(self, input_image, training=False):
+        return self.generator(input_image, training=training)
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Two optimizers; `self.optimizer` is the generator's (its iterations count steps)."""
+        super().compile(optimizer=g_optimizer or default_optimizer(), **kwargs)
+        self.d_optimizer = d_optimizer or default_optimizer()
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _unpack(self, data):
+        input_image, target, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError("Pix2Pix does not use sample weights; pass (input, target)")
+        return input_image, target
+
+    def _discriminator_losses(self, input_image, target, output, training):
+        real = self.discriminator([input_image, target], training=training)
+        fake = self.discriminator([input_image, output], training=training)
+        return 0.5 * (_bce_per_example(real, 1.0) + _bce_per_example(fake, 0.0))
+
+    def train_step(self, data):
+        input_image, target = self._unpack(data)
+        with tf.GradientTape() as g_tape:
+            output = self.generator(input_image, training=True)
+            if self.adversarial:
+                # 1. Discriminator step on (real, generated) pairs.
+                with g_tape.stop_recording(), tf.GradientTape() as d_tape:
+                    d_per_example = self._discriminator_losses(
+                        input_image, target, tf.stop_gradient(output), training=True)
+                    d_loss = tf.nn.compute_average_loss(d_per_example)
+                d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
+                self.d_optimizer.apply_gradients(
+                    zip(d_grads, self.discriminator.trainable_variables, strict=True))
+                # 2. Generator step against the updated discriminator.
+                gan_per_example = _bce_per_example(
+                    self.discriminator([input_image, output], training=True), 1.0)
+            else:
+                d_per_example = gan_per_example = tf.zeros(tf.shape(input_image)[:1])
+            l1_per_example = _l1_per_example(target, output)
+            g_loss = tf.nn.compute_average_loss(gan_per_example
+                                                + self.lambda_l1 * l1_per_example)
+        g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
+        self.optimizer.apply_gradients(
+            zip(g_grads, self.generator.trainable_variables, strict=True))
+        return self._update_metrics(d_per_example, gan_per_example, l1_per_example)
+
+    def test_step(self, data):
+        input_image, target = self._unpack(data)
+        output = self.generator(input_image, training=False)
+        d_per_example = self._discriminator_losses(input_image, target, output, training=False)
+        gan_per_example = _bce_per_example(
+            self.discriminator([input_image, output], training=False), 1.0)
+        return self._update_metrics(d_per_example, gan_per_example,
+                                    _l1_per_example(target, output))
+
+    def _update_metrics(self, d_loss, gan_loss, l1_loss):
+        self.trackers["d_loss"].update_state(d_loss)
+        self.trackers["g_gan_loss"].update_state(gan_loss)
+        self.trackers["g_l1_loss"].update_state(l1_loss)
+        self.trackers["g_loss"].update_state(gan_loss + self.lambda_l1 * l1_loss)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # -- serialisation --------------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "lambda_l1": self.lambda_l1,
+            "adversarial": self.adversarial,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def get_compile_config(self):
+        if self.d_optimizer is None:
+            return None
+        return {"g_optimizer": keras.saving.serialize_keras_object(self.optimizer),
+                "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]))
+        self.optimizer.build(self.generator.trainable_variables)

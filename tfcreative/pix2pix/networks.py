@@ -1,0 +1,112 @@
+"""The two Pix2Pix networks (Isola et al. 2017, appendix 6.1.1), as functional Keras models.
+
+U-Net generator: encoder C64-C128-C256-C512-C512-C512-C512-C512 (for 256 px: one 4×4 stride-2
+conv per halving, down to 1×1), decoder CD512-CD512-CD512-C512-C256-C128-C64 with skips
+between encoder layer i and decoder layer n−i, tanh output. PatchGAN discriminator: C64-C128-
+C256-C512 on the input and target concatenated, one logit per patch; with n_layers=3 each
+logit sees a 70×70 patch. Weights N(0, 0.02). `ngf`/`ndf` scale all widths (small models for
+the browser); image sizes other than 256 get one encoder level per halving.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+NORMS = ("batch", "instance", "none")
+
+
+def _norm(kind: str, name: str):
+    if kind == "batch":
+        return keras.layers.BatchNormalization(
+            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
+    if kind == "instance":  # one group per channel = instance normalisation
+        return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+    return None
+
+
+def _check(norm: str, **positive) -> None:
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    for name, value in positive.items():
+        if int(value) < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def _encoder_block(x, filters, norm, name):
+    x = keras.layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=norm == "none",
+                            kernel_initializer=WEIGHT_INIT, name=f"{name}_conv")(x)
+    layer = _norm(norm, f"{name}_norm")
+    if layer is not None:
+        x = layer(x)
+    return keras.layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
+
+
+def _decoder_block(x, filters, norm, dropout, name):
+    x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                     use_bias=norm == "none", kernel_initializer=WEIGHT_INIT,
+                                     name=f"{name}_deconv")(x)
+    layer = _norm(norm, f"{name}_norm")
+    if layer is not None:
+        x = layer(x)
+    if dropout:
+        x = keras.layers.Dropout(0.5, name=f"{name}_dropout")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def unet_generator(image_size: int = 256, ngf: int = 64, norm: str = "batch",
+                   channels: int = 3) -> keras.Model:
+    """[b, size, size, channels] in [-1, 1] -> same shape in [-1, 1]."""
+    _check(norm, ngf=ngf, channels=channels)
+    depth = int(round(math.log2(image_size))) if image_size > 0 else 0
+    if image_size < 4 or 2 ** depth != image_size:
+        raise ValueError(f"image_size must be a power of two >= 4, got {image_size}")
+    widths = [ngf * min(2 ** i, 8) for i in range(depth)]
+    inputs = keras.Input((image_size, image_size, channels), name="input_image")
+    x, skips = inputs, []
+    for i, width in enumerate(widths):
+        # No norm on the first layer (paper) nor on the 1×1 bottleneck (norm of one value).
+        x = _encoder_block(x, width, norm if 0 < i < depth - 1 else "none", f"down{i + 1}")
+        skips.append(x)
+    for j, skip in enumerate(reversed(skips[:-1])):
+        x = _decoder_block(x, widths[depth - 2 - j], norm, dropout=j < 3, name=f"up{j + 1}")
+        x = keras.layers.Concatenate(name=f"skip{j + 1}")([x, skip])
+    outputs = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                           kernel_initializer=WEIGHT_INIT, activation="tanh",
+                                           name="output")(x)
+    return keras.Model(inputs, outputs, name="unet_generator")
+
+
+def patchgan_discriminator(ndf: int = 64, n_layers: int = 3, norm: str = "batch",
+                           channels: int = 3) -> keras.Model:
+    """(input, target or generated) -> [b, h, w, 1] logits, one per overlapping patch.
+
+    Receptive field: 70×70 for n_layers=3 (34 for 2, 142 for 4). Any image size works.
+    """
+    _check(norm, ndf=ndf, n_layers=n_layers, channels=channels)
+    input_image = keras.Input((None, None, channels), name="input_image")
+    target_image = keras.Input((None, None, channels), name="target_image")
+    x = keras.layers.Concatenate(name="pair")([input_image, target_image])
+    x = _encoder_block(x, ndf, "none", "d1")
+    for n in range(1, n_layers):
+        x = _encoder_block(x, ndf * min(2 ** n, 8), norm, f"d{n + 1}")
+    x = keras.layers.Conv2D(ndf * min(2 ** n_layers, 8), 4, strides=1, padding="same",
+                            use_bias=norm == "none", kernel_initializer=WEIGHT_INIT,
+                            name=f"d{n_layers + 1}_conv")(x)
+    layer = _norm(norm, f"d{n_layers + 1}_norm")
+    if layer is not None:
+        x = layer(x)
+    x = keras.layers.LeakyReLU(0.2, name=f"d{n_layers + 1}_lrelu")(x)
+    logits = keras.layers.Conv2D(1, 4, strides=1, padding="same",
+                                 kernel_initializer=WEIGHT_INIT, name="patch_logits")(x)
+    return keras.Model([input_image, target_image], logits, name="patchgan_discriminator")
+
+
+def receptive_field(n_layers: int) -> int:
+    """Side of the input patch each PatchGAN logit sees (4×4 kernels)."""
+    field = 1 + 3 + 3  # the two stride-1 convs
+    for _ in range(n_layers):
+        field = 2 * field + 2
+    return field

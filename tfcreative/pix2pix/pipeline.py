@@ -1,0 +1,103 @@
+"""tf.data input for Pix2Pix: TFDS pairs -> (input, target) float images in [-1, 1].
+
+Training pairs get the paper's random jitter: resize to 286/256 of the image size, one random
+crop applied identically to both images (they stay aligned), and a random mirror of both.
+Test pairs are only resized. Nearest-neighbour resizing keeps label-map colours exact.
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+# Importing the builder module registers "pix2pix" with TFDS.
+from tfcreative.datasets.pix2pix import pix2pix_dataset_builder  # noqa: F401
+
+DEFAULT_DATASET = "synthetic_facades"
+CACHE_LIMIT_BYTES = 2 * 1024**3  # cache decoded pairs in memory below this size
+
+
+def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
+                    manual_dir: str | None = None) -> tfds.core.DatasetBuilder:
+    """Builds (or reuses) pix2pix/<dataset>; `manual_dir` selects your own pairs."""
+    if manual_dir is not None:
+        manual_dir = os.path.abspath(os.path.expanduser(manual_dir))
+        if not os.path.isdir(manual_dir):
+            raise FileNotFoundError(f"--pairs {manual_dir}: no such folder of image pairs")
+        builder = tfds.builder("pix2pix/manual", data_dir=data_dir)
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+            manual_dir=manual_dir, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
+        return builder
+    builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
+    builder.download_and_prepare()
+    return builder
+
+
+def jitter_size(image_size: int) -> int:
+    return int(round(image_size * 286 / 256))
+
+
+def to_float(image):
+    """uint8 [0, 255] -> float32 [-1, 1]."""
+    return tf.cast(image, tf.float32) / 127.5 - 1.0
+
+
+def resize_pair(input_image, target, size: int):
+    pair = tf.image.resize(tf.stack([input_image, target]), [size, size],
+                           method="nearest")
+    return pair[0], pair[1]
+
+
+def random_jitter(input_image, target, image_size: int):
+    """Same random crop and same random mirror for both images."""
+    pair = tf.stack([input_image, target])
+    pair = tf.image.random_crop(pair, [2, image_size, image_size, pair.shape[-1] or 3])
+    pair = tf.cond(tf.random.uniform([]) < 0.5, lambda: tf.reverse(pair, axis=[2]),
+                   lambda: pair)
+    return pair[0], pair[1]
+
+
+def _pairs(builder, split):
+    examples = builder.as_dataset(split=split, shuffle_files=False)
+    return examples.map(lambda e: (e["input_image"], e["target_image"]),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _should_cache(builder, split, size) -> bool:
+    count = builder.info.splits[split].num_examples
+    return count * size * size * 3 * 2 < CACHE_LIMIT_BYTES
+
+
+def make_train_dataset(builder, image_size: int, batch_size: int = 1, split: str = "train",
+                       shuffle: bool = True, seed: int | None = None) -> tf.data.Dataset:
+    big = jitter_size(image_size)
+    pairs = _pairs(builder, split).map(lambda a, b: resize_pair(a, b, big),
+                                       num_parallel_calls=tf.data.AUTOTUNE)
+    if _should_cache(builder, split, big):
+        pairs = pairs.cache()
+    if shuffle:
+        pairs = pairs.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
+    pairs = pairs.map(lambda a, b: random_jitter(to_float(a), to_float(b), image_size),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+    return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def make_test_dataset(builder, image_size: int, batch_size: int = 1,
+                      split: str = "test") -> tf.data.Dataset:
+    pairs = _pairs(builder, split).map(
+        lambda a, b: tuple(to_float(x) for x in resize_pair(a, b, image_size)),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    if _should_cache(builder, split, image_size):
+        pairs = pairs.cache()
+    return pairs.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def held_out_split(builder) -> str:
+    """The split to evaluate on: test, else validation."""
+    for split in ("test", "validation"):
+        if split in builder.info.splits:
+            return split
+    raise ValueError(f"{builder.name}/{builder.builder_config.name} has no test or "
+                     "validation split")

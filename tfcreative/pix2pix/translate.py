@@ -1,0 +1,63 @@
+"""Translating user images of any size with a trained generator, at the input's own size."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfcreative.pix2pix.images import read_image, to_uint8, write_png
+
+logger = logging.getLogger(__name__)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def translate_image(generator, pixels01: np.ndarray) -> np.ndarray:
+    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back."""
+    size = int(generator.input_shape[1])
+    height, width = pixels01.shape[:2]
+    x = tf.image.resize(pixels01[None] * 2.0 - 1.0, [size, size], antialias=True)
+    y = generator(x, training=False)
+    return to_uint8(tf.image.resize(y, [height, width], antialias=True)[0])
+
+
+def _expand(inputs: list[str]) -> list[str]:
+    files = []
+    for path in inputs:
+        if os.path.isdir(path):
+            names = sorted(os.listdir(path))
+            images = [n for n in names if n.lower().endswith(IMAGE_SUFFIXES)]
+            if len(images) < len(names):
+                logger.warning("%s: ignored %d file(s) without an image suffix %s", path,
+                               len(names) - len(images), IMAGE_SUFFIXES)
+            if not images:
+                raise ValueError(f"{path}: folder holds no image ({', '.join(IMAGE_SUFFIXES)})")
+            files.extend(os.path.join(path, n) for n in images)
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such image file or folder")
+    return files
+
+
+def translate_paths(model, inputs: list[str], out_dir: str) -> list[tuple[str, str]]:
+    """Translates files and folders of images into `out_dir`/<name>.png.
+
+    Every input is read before anything is written, so a bad file stops the run without
+    leaving part of the outputs behind; each PNG is written to a temporary name, then renamed.
+    """
+    files = _expand(inputs)
+    images = [(path, read_image(path)) for path in files]
+    os.makedirs(out_dir, exist_ok=True)
+    used, done = set(), []
+    for path, pixels in images:
+        stem, ext = os.path.splitext(os.path.basename(path))
+        name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
+        used.add(name)
+        target = os.path.join(out_dir, name)
+        write_png(target + ".tmp", translate_image(model.generator, pixels))
+        os.replace(target + ".tmp", target)
+        done.append((path, target))
+    return done
