@@ -98,7 +98,10 @@ def test_evaluate_compares_models_side_by_side(runs, pairs_dir, tmp_path, capsys
     out = tmp_path / "eval.json"
     assert main(["pix2pix", "evaluate", "--model", str(runs / "gan"), "--model",
                  str(runs / "l1"), "--pairs", str(pairs_dir), "--data-dir",
-                 str(runs / "tfds"), "--json", str(out)]) == 0
+                 str(runs / "tfds"), "--json", str(out), "--grid", str(tmp_path / "g.png"),
+                 "--grid-rows", "1"]) == 0
+    grid = tf.io.decode_png((tmp_path / "g.png").read_bytes())
+    assert grid.shape.as_list() == [32, 4 * 32, 3]  # input | gan | l1 | target
     printed = capsys.readouterr().out
     assert "PSNR" in printed and "sharpness" in printed
     numbers = json.loads(out.read_text())

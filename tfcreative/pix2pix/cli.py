@@ -95,6 +95,10 @@ def _add_evaluate(commands) -> None:
                    help="a .keras file or run directory; repeat to compare models")
     _add_data_flags(p)
     p.add_argument("--json", default=None, metavar="PATH", help="also write the numbers here")
+    p.add_argument("--grid", default=None, metavar="PNG",
+                   help="also write a grid of the first --grid-rows test pairs: input | each "
+                        "model's output | target")
+    p.add_argument("--grid-rows", type=int, default=4, help="rows of the --grid image")
     p.set_defaults(handler=_evaluate)
 
 
@@ -137,21 +141,37 @@ def _translate(args) -> int:
 
 
 def _evaluate(args) -> int:
+    import numpy as np
+
     from tfcreative.pix2pix import pipeline
     from tfcreative.pix2pix.evaluation import evaluate_generator, format_results
 
     builder = pipeline.prepare_builder(args.dataset, data_dir=args.data_dir,
                                        manual_dir=args.pairs)
     split = pipeline.held_out_split(builder)
-    results = {}
+    results, columns = {}, []
     for path in args.model:
         model = load_model(path)
         data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split)
         name = os.path.basename(os.path.normpath(path))
         results[name if name not in results else path] = evaluate_generator(model.generator,
                                                                             data)
+        if args.grid:
+            inputs, targets = next(iter(pipeline.make_test_dataset(
+                builder, model.image_size, args.grid_rows, split, cache=False)))
+            columns.append(model(inputs, training=False))
     print(f"{builder.name}/{builder.builder_config.name}, split {split}:")
     print(format_results(results))
+    if args.grid:
+        from tfcreative.pix2pix.images import to_uint8, write_png
+
+        if len({c.shape for c in columns}) > 1:
+            raise ValueError("--grid needs models of the same image size")
+        panels = [inputs, *columns, targets]
+        write_png(args.grid, np.concatenate(
+            [np.concatenate([to_uint8(p[i]) for p in panels], axis=1)
+             for i in range(int(inputs.shape[0]))], axis=0))
+        print(f"grid (input | {' | '.join(results)} | target): {args.grid}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

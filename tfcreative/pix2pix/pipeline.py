@@ -84,12 +84,13 @@ def make_train_dataset(builder, image_size: int, batch_size: int = 1, split: str
     return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def make_test_dataset(builder, image_size: int, batch_size: int = 1,
-                      split: str = "test") -> tf.data.Dataset:
+def make_test_dataset(builder, image_size: int, batch_size: int = 1, split: str = "test",
+                      cache: bool = True) -> tf.data.Dataset:
+    """Resized pairs in file order; cache=False for a partial read (no cache warning)."""
     pairs = _pairs(builder, split).map(
         lambda a, b: tuple(to_float(x) for x in resize_pair(a, b, image_size)),
         num_parallel_calls=tf.data.AUTOTUNE)
-    if _should_cache(builder, split, image_size):
+    if cache and _should_cache(builder, split, image_size):
         pairs = pairs.cache()
     return pairs.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 

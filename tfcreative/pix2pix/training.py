@@ -51,9 +51,10 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
     train_data = pipeline.make_train_dataset(builder, size, config.batch_size, seed=config.seed)
     if config.steps_per_epoch:
         train_data = train_data.repeat()
-    held_out = pipeline.make_test_dataset(builder, size, config.batch_size,
-                                          pipeline.held_out_split(builder))
-    samples = next(iter(held_out.unbatch().batch(config.sample_count)))
+    split = pipeline.held_out_split(builder)
+    held_out = pipeline.make_test_dataset(builder, size, config.batch_size, split)
+    samples = next(iter(pipeline.make_test_dataset(builder, size, config.sample_count, split,
+                                                   cache=False)))
     callbacks = [
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
         SampleGrid(np.asarray(samples[0]), np.asarray(samples[1]),
