@@ -10,6 +10,11 @@ import sys
 from tfcreative import __version__
 
 
+def help_formatter(prog):
+    """--help shows every flag's default."""
+    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfcreative import quickstart
     from tfcreative.music import cli as music_cli

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from tfcreative.cli import help_formatter
+
 QUICKSTART_MUSIC = {"embedding_dim": 64, "lstm_units": 256, "seq_length": 100,
                     "batch_size": 32, "learning_rate": 5e-3, "epochs": 1000}
 QUICKSTART_PIX2PIX = {"image_size": 64, "ngf": 16, "ndf": 16, "batch_size": 4, "epochs": 1000}
@@ -19,7 +21,7 @@ def add_parser(subparsers) -> None:
         "quickstart", help="train a small model on the bundled data and generate samples",
         description="Train a small music LSTM on the bundled Irish folk tunes for a few "
                     "minutes on CPU, then generate tunes as .abc and .mid files.",
-        formatter_class=lambda prog: __import__("argparse").ArgumentDefaultsHelpFormatter(prog))
+        formatter_class=help_formatter)
     p.add_argument("--run-dir", default=os.path.join("runs", "quickstart"),
                    help="output directory (music/ holds the model, logs and tunes/)")
     p.add_argument("--minutes", type=float, default=3.0, help="training time, music model")

@@ -44,3 +44,12 @@ def resolve_model_path(path: str) -> str:
     if not path.endswith(".keras"):
         raise ValueError(f"--model {path}: expected a .keras file or a run directory")
     return path
+
+
+def load_model_of_type(path: str, model_class: type) -> keras.Model:
+    """Loads a .keras file or run directory and checks it holds a `model_class`."""
+    model = keras.models.load_model(resolve_model_path(path))
+    if not isinstance(model, model_class):
+        raise ValueError(f"{path}: holds a {type(model).__name__}, not a tfcreative "
+                         f"{model_class.__name__}")
+    return model

@@ -28,12 +28,7 @@ def __getattr__(name):
 
 def load_model(path: str):
     """Loads a MusicLSTM from a .keras file or a run directory (its model.keras)."""
-    import keras
-
     from tfcreative.music.model import MusicLSTM
-    from tfcreative.saving import resolve_model_path
+    from tfcreative.saving import load_model_of_type
 
-    model = keras.models.load_model(resolve_model_path(path))
-    if not isinstance(model, MusicLSTM):
-        raise ValueError(f"{path}: holds a {type(model).__name__}, not a tfcreative MusicLSTM")
-    return model
+    return load_model_of_type(path, MusicLSTM)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
 import time
+
+from tfcreative.cli import help_formatter
 
 DEFAULTS_NOTE = "Defaults follow the MIT 6.S191 course configuration."
 
@@ -20,10 +21,6 @@ def add_parser(subparsers) -> None:
     _add_train(commands)
     _add_generate(commands)
     _add_evaluate(commands)
-
-
-def _formatter(prog):
-    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
 
 
 def _add_data_flags(parser) -> None:
@@ -57,7 +54,7 @@ def _add_train(commands) -> None:
     d = MusicTrainConfig()
     p = commands.add_parser("train", help="train a model with model.fit",
                             description="Train a MusicLSTM. " + DEFAULTS_NOTE,
-                            formatter_class=_formatter)
+                            formatter_class=help_formatter)
     p.add_argument("--run-dir", default=None,
                    help="where model.keras, checkpoints/, logs/ (TensorBoard) and history.csv "
                         "go (default: runs/music-<date>-<time>)")
@@ -86,7 +83,7 @@ def _add_train(commands) -> None:
 def _add_generate(commands) -> None:
     p = commands.add_parser("generate", help="generate tunes as .abc and .mid files",
                             description="Generate tunes from a trained model.",
-                            formatter_class=_formatter)
+                            formatter_class=help_formatter)
     p.add_argument("--model", required=True, help="a .keras file or a run directory")
     p.add_argument("--out-dir", default=None,
                    help="where tune_NN.abc/.mid go (default: <run dir>/tunes, or ./tunes)")
@@ -101,7 +98,7 @@ def _add_evaluate(commands) -> None:
         description="Validation loss / bits-per-character on held-out tunes, and the validity "
                     "of generated tunes (headers, abc2midi parse, bars vs meter) next to the "
                     "same numbers for the real corpus.",
-        formatter_class=_formatter)
+        formatter_class=help_formatter)
     p.add_argument("--model", required=True, help="a .keras file or a run directory")
     _add_data_flags(p)
     p.add_argument("--seq-length", type=int, default=100, help="window length for the loss")

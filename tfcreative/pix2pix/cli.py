@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
 import time
+
+from tfcreative.cli import help_formatter
 
 DATASETS = ("synthetic_facades", "facades", "cityscapes", "maps", "edges2shoes",
             "edges2handbags", "night2day")
@@ -20,10 +21,6 @@ def add_parser(subparsers) -> None:
     _add_train(commands)
     _add_translate(commands)
     _add_evaluate(commands)
-
-
-def _formatter(prog):
-    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
 
 
 def _add_data_flags(parser) -> None:
@@ -42,7 +39,7 @@ def _add_train(commands) -> None:
     from tfcreative.pix2pix.config import Pix2PixTrainConfig
 
     d = Pix2PixTrainConfig()
-    p = commands.add_parser("train", help="train with model.fit", formatter_class=_formatter,
+    p = commands.add_parser("train", help="train with model.fit", formatter_class=help_formatter,
                             description="Train Pix2Pix. Defaults follow the paper.")
     p.add_argument("--run-dir", default=None,
                    help="where model.keras, checkpoints/, logs/, samples/ and history.csv go "
@@ -76,7 +73,7 @@ def _add_train(commands) -> None:
 
 def _add_translate(commands) -> None:
     p = commands.add_parser(
-        "translate", formatter_class=_formatter, help="translate an image or a folder",
+        "translate", formatter_class=help_formatter, help="translate an image or a folder",
         description="Translate images of any size and mode (grey, RGBA over white, 16-bit) "
                     "with a trained generator; outputs are PNGs at the input's size.")
     p.add_argument("--model", required=True, help="a .keras file or a run directory")
@@ -87,7 +84,7 @@ def _add_translate(commands) -> None:
 
 def _add_evaluate(commands) -> None:
     p = commands.add_parser(
-        "evaluate", formatter_class=_formatter,
+        "evaluate", formatter_class=help_formatter,
         help="L1, PSNR, SSIM and sharpness on held-out pairs",
         description="L1, PSNR, SSIM and a sharpness ratio (high-frequency energy of outputs / "
                     "targets) on the test split; give several --model to compare them.")
@@ -104,15 +101,10 @@ def _add_evaluate(commands) -> None:
 
 def load_model(path: str):
     """Loads a Pix2Pix model from a .keras file or a run directory."""
-    import keras
-
     from tfcreative.pix2pix.model import Pix2Pix
-    from tfcreative.saving import resolve_model_path
+    from tfcreative.saving import load_model_of_type
 
-    model = keras.models.load_model(resolve_model_path(path))
-    if not isinstance(model, Pix2Pix):
-        raise ValueError(f"{path}: holds a {type(model).__name__}, not a tfcreative Pix2Pix")
-    return model
+    return load_model_of_type(path, Pix2Pix)
 
 
 def _train(args) -> int:
