@@ -52,13 +52,16 @@ def _decoder_block(x, filters, norm, dropout, name):
     if layer is not None:
         x = layer(x)
     if dropout:
-        x = keras.layers.Dropout(0.5, name=f"{name}_dropout")(x)
+        x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def unet_generator(image_size: int = 256, ngf: int = 64, norm: str = "batch",
-                   channels: int = 3) -> keras.Model:
-    """[b, size, size, channels] in [-1, 1] -> same shape in [-1, 1]."""
+                   channels: int = 3, dropout: float = 0.5) -> keras.Model:
+    """[b, size, size, channels] in [-1, 1] -> same shape in [-1, 1].
+
+    dropout: rate on the first three decoder layers (the paper's 0.5; 0 removes them).
+    """
     _check(norm, ngf=ngf, channels=channels)
     depth = int(round(math.log2(image_size))) if image_size > 0 else 0
     if image_size < 4 or 2 ** depth != image_size:
@@ -71,7 +74,8 @@ def unet_generator(image_size: int = 256, ngf: int = 64, norm: str = "batch",
         x = _encoder_block(x, width, norm if 0 < i < depth - 1 else "none", f"down{i + 1}")
         skips.append(x)
     for j, skip in enumerate(reversed(skips[:-1])):
-        x = _decoder_block(x, widths[depth - 2 - j], norm, dropout=j < 3, name=f"up{j + 1}")
+        x = _decoder_block(x, widths[depth - 2 - j], norm, dropout if j < 3 else 0.0,
+                           name=f"up{j + 1}")
         x = keras.layers.Concatenate(name=f"skip{j + 1}")([x, skip])
     outputs = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
                                            kernel_initializer=WEIGHT_INIT, activation="tanh",
