@@ -47,6 +47,13 @@ def test_train_writes_run_directory_with_sample_grids(runs):
     assert sorted(os.listdir(run / "samples")) == ["epoch_001.png", "epoch_002.png"]
     grid = tf.io.decode_png(tf.io.read_file(str(run / "samples" / "epoch_002.png")))
     assert grid.shape[1] == 3 * 32 and grid.shape[0] % 32 == 0  # input | output | target
+    from tensorflow.core.util import event_pb2
+
+    tags = set()
+    for folder, _, files in os.walk(run / "logs" / "samples"):
+        for record in tf.data.TFRecordDataset([os.path.join(folder, f) for f in files]):
+            tags |= {v.tag for v in event_pb2.Event.FromString(record.numpy()).summary.value}
+    assert "input | output | target" in tags  # TensorBoard image summaries
     assert json.loads((run / "config.json").read_text())["adversarial"] is True
     assert json.loads((runs / "l1" / "config.json").read_text())["adversarial"] is False
 
