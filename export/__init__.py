@@ -1,4 +1,5 @@
-"""Exporters for trained tfcreative models (SavedModel for TF Serving, TF.js).
+"""Exporters for trained tfcreative models, installed as `tfcreative.export`.
 
-Installed as `tfcreative.export`. The exporters themselves arrive with the export issue.
+`tfcreative.export.saved_model.export_saved_model(model, base_dir)` writes a SavedModel that
+TF Serving loads without any tfcreative code (`tfcreative export` on the command line).
 """

@@ -18,6 +18,7 @@ def help_formatter(prog):
 def build_parser() -> argparse.ArgumentParser:
     from tfcreative import quickstart
     from tfcreative.music import cli as music_cli
+    from tfcreative.export import cli as export_cli
     from tfcreative.pix2pix import cli as pix2pix_cli
 
     parser = argparse.ArgumentParser(
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     music_cli.add_parser(subparsers)
     pix2pix_cli.add_parser(subparsers)
+    export_cli.add_parser(subparsers)
     quickstart.add_parser(subparsers)
     return parser
 
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         # Bad input: say what was wrong, without a traceback.
         print(f"tfcreative: error: {error}", file=sys.stderr)
         return 2

@@ -68,48 +68,53 @@ def sample_next(logits, row_seeds, step, temperature, top_k):
     return tf.argmax(logits + gumbel, axis=1, output_type=tf.int32)
 
 
+def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k):
+    """The whole generation loop as graph ops: [max_length, batch] sampled ids, steps run.
+
+    Shared by `TuneSampler` and the exported SavedModel's `generate` signature.
+    """
+    newline = tf.constant(model.vocabulary.id_of("\n"), tf.int32)
+    logits, states = model.forward(seed_ids)
+    batch = tf.shape(seed_ids)[0]
+    previous = seed_ids[:, -1]
+    done = tf.zeros([batch], tf.bool)
+    tokens = tf.TensorArray(tf.int32, size=max_length, element_shape=[None])
+
+    def keep_going(step, logits, states, previous, done, tokens):
+        return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(done)))
+
+    def one_character(step, logits, states, previous, done, tokens):
+        token = sample_next(logits, row_seeds, step, temperature, top_k)
+        token = tf.where(done, OOV_ID, token)
+        tokens = tokens.write(step, token)
+        done = done | ((previous == newline) & (token == newline))
+        logits, states = model.step(token, states)
+        return step + 1, logits, states, token, done, tokens
+
+    steps, *_, tokens = tf.while_loop(
+        keep_going, one_character,
+        (tf.constant(0), logits[:, -1, :], states, previous, done, tokens),
+    )
+    return tokens.stack()[:steps], steps
+
+
+SAMPLE_SIGNATURE = [
+    tf.TensorSpec([None, None], tf.int32, name="seed_ids"),
+    tf.TensorSpec([None], tf.int64, name="row_seeds"),
+    tf.TensorSpec([], tf.int32, name="max_length"),
+    tf.TensorSpec([], tf.float32, name="temperature"),
+    tf.TensorSpec([], tf.int32, name="top_k"),
+]
+
+
 class TuneSampler:
     """Generates tunes from a trained MusicLSTM (see module docstring)."""
 
     def __init__(self, model: MusicLSTM):
         self.model = model
         self.vocabulary = model.vocabulary
-        self._newline = tf.constant(self.vocabulary.id_of("\n"), tf.int32)
         self._compiled_loop = tf.function(
-            self._sample_loop,
-            input_signature=[
-                tf.TensorSpec([None, None], tf.int32, name="seed_ids"),
-                tf.TensorSpec([None], tf.int64, name="row_seeds"),
-                tf.TensorSpec([], tf.int32, name="max_length"),
-                tf.TensorSpec([], tf.float32, name="temperature"),
-                tf.TensorSpec([], tf.int32, name="top_k"),
-            ],
-        )
-
-    def _sample_loop(self, seed_ids, row_seeds, max_length, temperature, top_k):
-        """Returns [max_length, batch] sampled ids and how many steps ran."""
-        logits, states = self.model.forward(seed_ids)
-        batch = tf.shape(seed_ids)[0]
-        previous = seed_ids[:, -1]
-        done = tf.zeros([batch], tf.bool)
-        tokens = tf.TensorArray(tf.int32, size=max_length, element_shape=[None])
-
-        def keep_going(step, logits, states, previous, done, tokens):
-            return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(done)))
-
-        def one_character(step, logits, states, previous, done, tokens):
-            token = sample_next(logits, row_seeds, step, temperature, top_k)
-            token = tf.where(done, OOV_ID, token)
-            tokens = tokens.write(step, token)
-            done = done | ((previous == self._newline) & (token == self._newline))
-            logits, states = self.model.step(token, states)
-            return step + 1, logits, states, token, done, tokens
-
-        steps, *_, tokens = tf.while_loop(
-            keep_going, one_character,
-            (tf.constant(0), logits[:, -1, :], states, previous, done, tokens),
-        )
-        return tokens.stack()[:steps], steps
+            lambda *args: sample_tokens(model, *args), input_signature=SAMPLE_SIGNATURE)
 
     def generate(
         self,
