@@ -1,21 +1,29 @@
-"""`tfcreative export`: a trained model -> SavedModel for TF Serving."""
+"""`tfcreative export`: a trained model -> SavedModel for TF Serving, or a TF.js graph model."""
 
 from __future__ import annotations
+
+import os
 
 from tfcreative.cli import help_formatter
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help="export a trained model as a SavedModel for TF Serving",
+        "export", help="export a trained model for TF Serving (SavedModel) or TF.js",
         formatter_class=help_formatter,
-        description="Write <base-dir>/<name>/<version>/ (saved_model.pb + variables/), the "
-                    "layout TF Serving watches. The version folder appears atomically.")
+        description="savedmodel: write <base-dir>/<name>/<version>/ (saved_model.pb + "
+                    "variables/), the layout TF Serving watches. tfjs: write a TF.js graph "
+                    "model folder (model.json, weight shards, tfcreative.json) to --out-dir. "
+                    "Output folders appear atomically.")
     p.add_argument("--model", required=True,
                    help="a music or pix2pix .keras file or run directory")
-    p.add_argument("--format", default="savedmodel", choices=("savedmodel",),
+    p.add_argument("--format", default="savedmodel", choices=("savedmodel", "tfjs"),
                    help="export format")
     p.add_argument("--base-dir", default="exported", help="TF Serving model base directory")
+    p.add_argument("--out-dir", default=None,
+                   help="tfjs: the model folder to create (default: <base-dir>/tfjs/<name>)")
+    p.add_argument("--quantize", default="float32", choices=("float32", "float16", "uint8"),
+                   help="tfjs: weight precision (float16 halves the download, uint8 quarters)")
     p.add_argument("--name", default=None,
                    help="model name (folder under --base-dir; default: music or pix2pix)")
     p.add_argument("--version", type=int, default=None,
@@ -28,10 +36,19 @@ def _export(args) -> int:
 
     import tfcreative.music.model  # noqa: F401  (registers the classes for loading)
     import tfcreative.pix2pix.model  # noqa: F401
-    from tfcreative.export.saved_model import export_saved_model
+    from tfcreative.export.saved_model import export_saved_model, serving_module
     from tfcreative.saving import resolve_model_path
 
     model = keras.models.load_model(resolve_model_path(args.model))
+    if args.format == "tfjs":
+        from tfcreative.export.tfjs import export_tfjs, model_size_bytes
+
+        name = args.name or serving_module(model).name
+        out_dir = args.out_dir or os.path.join(args.base_dir, "tfjs", name)
+        path = export_tfjs(model, out_dir, quantization=args.quantize)
+        print(f"TF.js graph model: {path} ({model_size_bytes(path) / 1e6:.2f} MB, "
+              f"{args.quantize})")
+        return 0
     path = export_saved_model(model, args.base_dir, name=args.name, version=args.version)
     print(f"SavedModel: {path}\nInspect: saved_model_cli show --dir {path} --all")
     return 0

@@ -40,9 +40,11 @@ class MusicServing(tf.Module):
         self.model = model
         self.table = model.vocabulary.id_table()
         self.id_to_char = tf.constant([OOV_DISPLAY, *model.vocabulary.characters])
-        state = tf.TensorSpec([model.num_layers, None, model.lstm_units], tf.float32)
+        state_shape = [model.num_layers, None, model.lstm_units]
         self.step = tf.function(self._step, input_signature=[
-            tf.TensorSpec([None], tf.int32, name="ids"), state, state])
+            tf.TensorSpec([None], tf.int32, name="ids"),
+            tf.TensorSpec(state_shape, tf.float32, name="h"),
+            tf.TensorSpec(state_shape, tf.float32, name="c")])
         self.generate = tf.function(self._generate, input_signature=[
             tf.TensorSpec([], tf.string, name="seed_text"),
             tf.TensorSpec([], tf.int32, name="num_tunes"),

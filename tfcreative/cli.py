@@ -17,8 +17,8 @@ def help_formatter(prog):
 
 def build_parser() -> argparse.ArgumentParser:
     from tfcreative import quickstart
-    from tfcreative.music import cli as music_cli
     from tfcreative.export import cli as export_cli
+    from tfcreative.music import cli as music_cli
     from tfcreative.pix2pix import cli as pix2pix_cli
 
     parser = argparse.ArgumentParser(

@@ -1,6 +1,7 @@
 """TFDS tests for abc_tunes: dummy_data (manual config) and the bundled corpus (irish_folk)."""
 
 import tensorflow_datasets as tfds
+
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder
 
 

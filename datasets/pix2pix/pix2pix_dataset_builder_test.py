@@ -1,6 +1,7 @@
 """TFDS tests for pix2pix: paper configs (dummy archives), manual folders, synthetic facades."""
 
 import tensorflow_datasets as tfds
+
 from tfcreative.datasets.pix2pix import pix2pix_dataset_builder
 from tfcreative.datasets.pix2pix.pix2pix_dataset_builder import Pix2PixConfig
 

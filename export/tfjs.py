@@ -1,0 +1,109 @@
+"""TF.js graph models for the browser, converted from our SavedModels by `tensorflowjs`.
+
+Music exports the one-character `step` signature (ids, h, c -> logits, h, c): the browser
+samples character by character itself. (TF.js runs the LSTM cell step exactly; a Keras 3 LSTM
+over a whole sequence, a while loop, does not convert reliably.) Pix2Pix exports
+`serving_default` (float images in [-1, 1]). Weights can be quantised to float16 or uint8.
+
+Beside model.json and its weight shards, `tfcreative.json` says what a page needs to use the
+model: the vocabulary (music) or the image size (pix2pix).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from tfcreative.export.saved_model import serving_module
+from tfcreative.music.model import MusicLSTM
+from tfcreative.music.pipeline import TUNE_SEPARATOR
+from tfcreative.pix2pix.model import Pix2Pix
+
+QUANTIZATIONS = ("float32", "float16", "uint8")
+
+# tensorflowjs imports TensorFlow Decision Forests, whose welcome banner imports IPython
+# whenever stdout is not a terminal (pipes, CI); IPython is not a dependency. Silence it.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+
+
+def _metadata(model) -> tuple[str, dict]:
+    """(signature to convert, facts for the page)."""
+    if isinstance(model, MusicLSTM):
+        return "step", {
+            "kind": "music", "signature": "step",
+            "characters": list(model.vocabulary.characters),  # id i+1 -> characters[i]
+            "oov_id": 0, "num_layers": model.num_layers, "lstm_units": model.lstm_units,
+            "tune_separator": TUNE_SEPARATOR,
+            "inputs": {"ids": "[b] int32", "h": "[layers, b, units]", "c": "[layers, b, units]"},
+            "outputs": ["logits", "h", "c"],
+        }
+    if isinstance(model, Pix2Pix):
+        return "serving_default", {
+            "kind": "pix2pix", "signature": "serving_default", "image_size": model.image_size,
+            "inputs": {"input_image": "[b, size, size, 3] float32 in [-1, 1]"},
+            "outputs": ["output_image"],
+        }
+    raise ValueError(f"cannot export a {type(model).__name__}: expected a tfcreative MusicLSTM "
+                     "or Pix2Pix model")
+
+
+def _output_nodes(model_dir: str, names: list[str]) -> dict[str, str]:
+    """Graph node of each named output, for `GraphModel.execute(inputs, nodes)`.
+
+    The signature's outputs are Identity, Identity_1, ... in sorted-name order (TensorFlow
+    flattens dicts by sorted key); model.json's signature lists the nodes to check against.
+    """
+    with open(os.path.join(model_dir, "model.json")) as f:
+        listed = {entry["name"] for entry in json.load(f)["signature"]["outputs"].values()}
+    nodes = {name: f"Identity{'' if i == 0 else f'_{i}'}:0"
+             for i, name in enumerate(sorted(names))}
+    if set(nodes.values()) != listed:
+        raise RuntimeError(f"unexpected TF.js output nodes {sorted(listed)} for {names}")
+    return nodes
+
+
+def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
+    """Writes a TF.js graph model folder; the folder appears only once it is complete."""
+    from tensorflowjs.converters import tf_saved_model_conversion_v2 as converter
+
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"--quantize must be one of {QUANTIZATIONS}, got {quantization!r}")
+    signature, metadata = _metadata(model)
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir):
+        raise FileExistsError(f"{out_dir} exists: choose a new folder for the TF.js model")
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".tmp-tfjs-", dir=parent)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tfcreative-savedmodel-") as scratch:
+            # Only the one signature: the converter freezes the whole SavedModel, and the
+            # music model's `generate` (lookup table, string ops) cannot be frozen for TF.js.
+            serving = serving_module(model)
+            module = tf.Module()
+            module.serving_fn = getattr(serving, signature)
+            module.model = model
+            tf.saved_model.save(module, scratch, signatures={signature: module.serving_fn})
+            converter.convert_tf_saved_model(
+                scratch, staging, signature_def=signature,
+                quantization_dtype_map=None if quantization == "float32"
+                else {quantization: "*"},
+                use_structured_outputs_names=True)
+        metadata["output_nodes"] = _output_nodes(staging, metadata["outputs"])
+        with open(os.path.join(staging, "tfcreative.json"), "w") as f:
+            json.dump({**metadata, "quantization": quantization}, f, indent=2)
+        os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def model_size_bytes(model_dir: str) -> int:
+    """model.json plus its weight shards."""
+    return sum(os.path.getsize(os.path.join(model_dir, n)) for n in os.listdir(model_dir)
+               if n == "model.json" or n.endswith(".bin"))

@@ -1,0 +1,90 @@
+"""TF.js export: converted graph models run in Node with @tensorflow/tfjs (pure JS backend)
+and give the same outputs as Python."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import REPO, make_tiny_model
+from tests.test_pix2pix_model import tiny_pix2pix
+from tfcreative.export import tfjs as tfjs_export
+from tfcreative.music.vocabulary import CharVocabulary
+
+if not os.environ.get("CI"):  # the [test] extra installs it; CI never skips
+    pytest.importorskip("tensorflowjs")
+RUNNER = os.path.join(REPO, "tests", "js", "run_graph_model.cjs")
+needs_node = pytest.mark.skipif(
+    (shutil.which("node") is None or not os.path.isdir(os.path.join(REPO, "node_modules",
+                                                                      "@tensorflow", "tfjs")))
+    and not os.environ.get("CI"),
+    reason="node and `npm ci` (for @tensorflow/tfjs) needed; CI has both")
+
+
+def run_in_tfjs(model_dir: str, inputs: dict) -> dict:
+    request = {"model_dir": model_dir, "inputs": {
+        name: {"shape": list(value.shape), "dtype": "int32" if value.dtype.kind == "i"
+               else "float32", "data": value.ravel().tolist()}
+        for name, value in inputs.items()}}
+    result = subprocess.run(["node", RUNNER], input=json.dumps(request), capture_output=True,
+                            text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = json.loads(result.stdout)["outputs"]
+    return {name: np.array(o["data"], np.float32).reshape(o["shape"])
+            for name, o in outputs.items()}
+
+
+@pytest.fixture(scope="module")
+def music_model():
+    return make_tiny_model(CharVocabulary("X:1\nT:abcdefgABCDEFG|/2"), layers=2, units=16)
+
+
+@needs_node
+def test_music_step_matches_python_in_tfjs(music_model, tmp_path):
+    path = tfjs_export.export_tfjs(music_model, str(tmp_path / "music"))
+    meta = json.loads(open(os.path.join(path, "tfcreative.json")).read())
+    assert meta["characters"] == list(music_model.vocabulary.characters)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, music_model.vocabulary.size, 5).astype(np.int32)
+    h = rng.normal(0, 0.5, (2, 5, 16)).astype(np.float32)
+    c = rng.normal(0, 0.5, (2, 5, 16)).astype(np.float32)
+    got = run_in_tfjs(path, {"ids": ids, "h": h, "c": c})
+    logits, states = music_model.step(tf.constant(ids), [(h[i], c[i]) for i in range(2)])
+    np.testing.assert_allclose(got["logits"], logits.numpy(), atol=1e-4)
+    assert (got["logits"].argmax(1) == logits.numpy().argmax(1)).all()
+    np.testing.assert_allclose(got["h"], np.stack([s[0] for s in states]), atol=1e-4)
+    np.testing.assert_allclose(got["c"], np.stack([s[1] for s in states]), atol=1e-4)
+
+
+@needs_node
+def test_pix2pix_matches_python_in_tfjs(tmp_path):
+    model = tiny_pix2pix(size=32)
+    path = tfjs_export.export_tfjs(model, str(tmp_path / "p2p"))
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    got = run_in_tfjs(path, {"input_image": x})
+    assert np.abs(got["output_image"] - model(x).numpy()).max() <= 1e-4
+
+
+@needs_node
+@pytest.mark.parametrize("quantization, tolerance", [("float16", 5e-2), ("uint8", 2e-1)])
+def test_quantised_models_are_smaller_and_close(quantization, tolerance, tmp_path):
+    model = tiny_pix2pix(size=32)
+    full = tfjs_export.export_tfjs(model, str(tmp_path / "float32"))
+    small = tfjs_export.export_tfjs(model, str(tmp_path / quantization), quantization=quantization)
+    assert tfjs_export.model_size_bytes(small) < tfjs_export.model_size_bytes(full)
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    got = run_in_tfjs(small, {"input_image": x})
+    assert np.abs(got["output_image"] - model(x).numpy()).max() <= tolerance
+
+
+def test_export_refuses_an_existing_folder_and_bad_quantisation(music_model, tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(FileExistsError, match="taken exists"):
+        tfjs_export.export_tfjs(music_model, str(tmp_path / "taken"))
+    with pytest.raises(ValueError, match="--quantize"):
+        tfjs_export.export_tfjs(music_model, str(tmp_path / "new"), quantization="int4")
+    assert sorted(os.listdir(tmp_path)) == ["taken"]  # no staging folder left behind
