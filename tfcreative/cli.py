@@ -16,7 +16,7 @@ def help_formatter(prog):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tfcreative import quickstart
+    from tfcreative import quickstart, serve
     from tfcreative.export import cli as export_cli
     from tfcreative.music import cli as music_cli
     from tfcreative.pix2pix import cli as pix2pix_cli
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     music_cli.add_parser(subparsers)
     pix2pix_cli.add_parser(subparsers)
     export_cli.add_parser(subparsers)
+    serve.add_parser(subparsers)
     quickstart.add_parser(subparsers)
     return parser
 

@@ -1,0 +1,131 @@
+"""`tfcreative serve`: the in-browser demo as static files, on 127.0.0.1 by default.
+
+Three read-only roots, by URL prefix: `/` the demo page shipped in the package, `/models/` the
+TF.js models you exported, `/vendor/` the browser libraries from an npm install
+(`@tensorflow/tfjs`). Only files under those roots are served: paths are resolved (symlinks
+included) and anything that lands outside its root is a 404. No directory listings, no uploads.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.resources
+import os
+import posixpath
+import urllib.parse
+
+VENDOR_FILES = {"tf.min.js": os.path.join("@tensorflow", "tfjs", "dist", "tf.min.js")}
+
+
+def web_root() -> str:
+    return str(importlib.resources.files("tfcreative") / "web")
+
+
+def find_node_modules(start: str) -> str | None:
+    """The nearest node_modules holding @tensorflow/tfjs, from `start` upwards."""
+    folder = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(folder, "node_modules")
+        if os.path.isfile(os.path.join(candidate, VENDOR_FILES["tf.min.js"])):
+            return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+class DemoHandler(http.server.SimpleHTTPRequestHandler):
+    """Maps URL prefixes to roots and refuses anything outside them."""
+
+    roots: dict[str, str] = {}
+
+    def translate_path(self, path: str) -> str:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+        parts = [p for p in posixpath.normpath(path).split("/") if p and p != "."]
+        if ".." in parts:
+            return ""
+        if parts[:1] == ["vendor"] and len(parts) == 2 and parts[1] in VENDOR_FILES:
+            root = self.roots.get("vendor")
+            parts = VENDOR_FILES[parts[1]].split(os.sep)
+        elif parts[:1] == ["models"]:
+            root, parts = self.roots.get("models"), parts[1:]
+        else:
+            root = self.roots["web"]
+        if root is None:
+            return ""
+        root = os.path.realpath(root)
+        target = os.path.realpath(os.path.join(root, *parts))
+        if os.path.commonpath([root, target]) != root:
+            return ""
+        return target
+
+    def list_directory(self, path):
+        self.send_error(404, "No directory listings")
+        return None
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if not path or not os.path.exists(path):
+            self.send_error(404, "Not found")
+            return None
+        if os.path.isdir(path):
+            index = os.path.join(path, "index.html")
+            if not os.path.isfile(index):
+                return self.list_directory(path)
+        return super().send_head()
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
+        if os.environ.get("TFCREATIVE_SERVE_QUIET") != "1":
+            super().log_message(format, *args)
+
+
+def make_server(host: str, port: int, models_dir: str | None,
+                node_modules: str | None) -> http.server.ThreadingHTTPServer:
+    roots = {"web": web_root(), "models": models_dir, "vendor": node_modules}
+    handler = type("BoundDemoHandler", (DemoHandler,), {"roots": roots})
+    return http.server.ThreadingHTTPServer((host, port), functools.partial(handler))
+
+
+def add_parser(subparsers) -> None:
+    from tfcreative.cli import help_formatter
+
+    p = subparsers.add_parser(
+        "serve", help="serve the in-browser demo (static files only)",
+        formatter_class=help_formatter,
+        description="Serve the demo page, your exported TF.js models (--models: a folder with "
+                    "music/ and pix2pix/ from `tfcreative export --format tfjs`) and the "
+                    "TF.js library from node_modules (`npm install @tensorflow/tfjs`).")
+    p.add_argument("--models", default=os.path.join("exported", "tfjs"),
+                   help="folder holding the TF.js model folders music/ and pix2pix/")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (keep it local)")
+    p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    p.add_argument("--node-modules", default=None,
+                   help="node_modules with @tensorflow/tfjs (default: nearest from here up)")
+    p.set_defaults(handler=_serve)
+
+
+def _serve(args) -> int:
+    node_modules = args.node_modules or find_node_modules(os.getcwd())
+    if node_modules is None or not os.path.isfile(
+            os.path.join(node_modules, VENDOR_FILES["tf.min.js"])):
+        raise FileNotFoundError("no node_modules with @tensorflow/tfjs found: run "
+                                "`npm install @tensorflow/tfjs@4.22.0` here, or pass "
+                                "--node-modules")
+    if not os.path.isdir(args.models):
+        raise FileNotFoundError(f"--models {args.models}: no such folder (export models with "
+                                "`tfcreative export --format tfjs`)")
+    server = make_server(args.host, args.port, args.models, node_modules)
+    host, port = server.server_address[:2]
+    print(f"Serving the demo on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
