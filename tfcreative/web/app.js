@@ -97,7 +97,12 @@ function drawToCanvas(image, canvas, size) {
 
 async function main() {
   const status = document.getElementById("status");
-  const [music, pix2pix] = await Promise.all([loadModel("music"), loadModel("pix2pix")]);
+  // ?backend=cpu|webgl|wasm picks the TF.js backend (default: TF.js's own choice).
+  const backend = new URLSearchParams(location.search).get("backend");
+  if (backend) await tf.setBackend(backend);
+  await tf.ready();
+  const music = await loadModel("music");
+  const pix2pix = await loadModel("pix2pix");
   status.textContent = `Models loaded (TF.js ${tf.version.tfjs}, backend ${tf.getBackend()}).`;
 
   const button = document.getElementById("generate");
