@@ -57,5 +57,19 @@ def trained_tiny_model(irish_builder, irish_vocabulary):
     return model
 
 
+def run_python_json(script: str, stdin: str | None = None, cwd: str = REPO) -> dict:
+    """Runs `script` in a fresh Python process (own TF runtime, e.g. logical devices) and
+    returns the JSON object it printed last."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", script], input=stdin, capture_output=True,
+                            text=True, cwd=cwd, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def random_ids(vocabulary, shape, seed=0):
     return np.random.default_rng(seed).integers(1, vocabulary.size, size=shape).astype("int32")

@@ -3,14 +3,12 @@ that cannot import tfcreative."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import make_tiny_model
+from tests.conftest import make_tiny_model, run_python_json
 from tfcreative.cli import main
 from tfcreative.export.saved_model import export_saved_model
 from tfcreative.music.sampler import TuneSampler
@@ -63,11 +61,7 @@ print(json.dumps(out))
 
 
 def run_clean(request: dict) -> dict:
-    result = subprocess.run([sys.executable, "-c", CLEAN_PROCESS], input=json.dumps(request),
-                            capture_output=True, text=True, timeout=300, cwd="/",
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_python_json(CLEAN_PROCESS, stdin=json.dumps(request), cwd="/")
 
 
 def test_music_savedmodel_generates_the_same_tunes_without_tfcreative(tmp_path):

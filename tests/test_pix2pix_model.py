@@ -175,17 +175,8 @@ print(json.dumps({
 def test_two_replicas_take_the_same_gan_steps_as_one_device():
     """Global batch 4 on one device vs 2+2 on two replicas, 2 alternating D/G steps with two
     SGD optimizers: the same weights (SGD, since Adam would hide a mis-scaled loss)."""
-    import json
-    import os
-    import subprocess
-    import sys
+    from tests.conftest import run_python_json
 
-    from tests.conftest import REPO
-
-    result = subprocess.run([sys.executable, "-c", REPLICA_SCRIPT], capture_output=True,
-                            text=True, cwd=REPO, timeout=300,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    numbers = json.loads(result.stdout.strip().splitlines()[-1])
+    numbers = run_python_json(REPLICA_SCRIPT)
     assert numbers["max_update"] > 1e-3
     assert numbers["max_diff"] < 1e-5

@@ -1,13 +1,10 @@
 """Training helpers: time budget, runs without a validation split, and replica-count invariance."""
 
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 
-from tests.conftest import REPO, make_tiny_model
+from tests.conftest import make_tiny_model, run_python_json
 from tfcreative.callbacks import TimeBudget
 from tfcreative.music.config import MusicTrainConfig
 from tfcreative.music.training import train
@@ -73,10 +70,6 @@ def test_two_replicas_take_the_same_steps_as_one_device():
 
     Plain SGD, since Adam would hide a wrongly scaled loss (its step ignores gradient scale).
     """
-    result = subprocess.run([sys.executable, "-c", REPLICA_SCRIPT], capture_output=True,
-                            text=True, cwd=REPO, timeout=300,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    numbers = json.loads(result.stdout.strip().splitlines()[-1])
+    numbers = run_python_json(REPLICA_SCRIPT)
     assert numbers["max_update"] > 1e-2  # the steps did move the weights
     assert numbers["max_diff"] < 1e-5
