@@ -2,9 +2,19 @@
 // window.demo exposes the same functions the buttons use, for tests and the console.
 "use strict";
 
+// TF.js starts every weight-shard request and reads no body until all have answered; over
+// HTTP/1.x the browser opens at most 6 connections per host, so a model with more than 6 shards
+// would wait forever. Reading each body as soon as it arrives frees its connection.
+async function fetchWholeBody(url, init) {
+  const response = await fetch(url, init);
+  const body = await response.arrayBuffer();
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
 async function loadModel(name) {
   const meta = await (await fetch(`models/${name}/tfcreative.json`)).json();
-  const model = await tf.loadGraphModel(`models/${name}/model.json`);
+  const model = await tf.loadGraphModel(`models/${name}/model.json`,
+    { fetchFunc: fetchWholeBody });
   return { model, meta };
 }
 
@@ -97,7 +107,7 @@ function drawToCanvas(image, canvas, size) {
 
 async function main() {
   const status = document.getElementById("status");
-  // ?backend=cpu|webgl|wasm picks the TF.js backend (default: TF.js's own choice).
+  // ?backend=cpu|webgl picks the TF.js backend (default: TF.js chooses, webgl if it can).
   const backend = new URLSearchParams(location.search).get("backend");
   if (backend) await tf.setBackend(backend);
   await tf.ready();
