@@ -71,5 +71,42 @@ def run_python_json(script: str, stdin: str | None = None, cwd: str = REPO) -> d
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+REPLICA_HARNESS = r"""
+import json
+import numpy as np, keras, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+SETUP
+
+def run(strategy, initial):
+    with strategy.scope():
+        model = build_model()
+        if initial is not None:
+            model.set_weights(initial)
+        compile_model(model)
+    start = [w.copy() for w in model.get_weights()]
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH, drop_remainder=True)
+    model.fit(data, epochs=1, verbose=0)
+    return start, model.get_weights()
+
+start, one = run(tf.distribute.get_strategy(), None)
+_, two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), start)
+print(json.dumps({
+    "max_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(one, two)),
+    "max_update": max(float(np.max(np.abs(a - s))) for a, s in zip(one, start)),
+}))
+"""
+
+
+def one_vs_two_replicas(setup: str, global_batch: int) -> dict:
+    """Trains one epoch on one device and on 2 logical CPUs (MirroredStrategy) from the same
+    initial weights; returns the largest weight difference and the largest update.
+
+    `setup` defines x, y, build_model() and compile_model(model).
+    """
+    script = REPLICA_HARNESS.replace("SETUP", setup).replace("GLOBAL_BATCH", str(global_batch))
+    return run_python_json(script)
+
+
 def random_ids(vocabulary, shape, seed=0):
     return np.random.default_rng(seed).integers(1, vocabulary.size, size=shape).astype("int32")

@@ -138,11 +138,7 @@ def test_metrics_on_perfect_and_blurred_outputs():
     assert float(high_frequency_energy(tf.zeros((1, 8, 8, 3)))[0]) == 0.0
 
 
-REPLICA_SCRIPT = r"""
-import json
-import numpy as np, keras, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+GAN_SETUP = """
 from tfcreative.pix2pix.model import Pix2Pix
 from tfcreative.pix2pix.networks import patchgan_discriminator, unet_generator
 
@@ -150,33 +146,21 @@ rng = np.random.default_rng(0)
 x = rng.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
 y = np.tanh(2 * x[:, ::-1]).astype("float32")
 
-def run(strategy, initial):
-    with strategy.scope():
-        model = Pix2Pix(unet_generator(16, ngf=4, norm="instance", dropout=0.0),
-                        patchgan_discriminator(ndf=4, n_layers=2, norm="instance"))
-        if initial is not None:
-            model.set_weights(initial)
-        model.compile(g_optimizer=keras.optimizers.SGD(0.05),
-                      d_optimizer=keras.optimizers.SGD(0.05))
-    start = [w.copy() for w in model.get_weights()]
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(4, drop_remainder=True)
-    model.fit(data, epochs=1, verbose=0)
-    return start, model.get_weights()
+def build_model():
+    return Pix2Pix(unet_generator(16, ngf=4, norm="instance", dropout=0.0),
+                   patchgan_discriminator(ndf=4, n_layers=2, norm="instance"))
 
-start, one = run(tf.distribute.get_strategy(), None)
-_, two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), start)
-print(json.dumps({
-    "max_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(one, two)),
-    "max_update": max(float(np.max(np.abs(a - s))) for a, s in zip(one, start)),
-}))
+def compile_model(model):
+    model.compile(g_optimizer=keras.optimizers.SGD(0.05),
+                  d_optimizer=keras.optimizers.SGD(0.05))
 """
 
 
 def test_two_replicas_take_the_same_gan_steps_as_one_device():
     """Global batch 4 on one device vs 2+2 on two replicas, 2 alternating D/G steps with two
     SGD optimizers: the same weights (SGD, since Adam would hide a mis-scaled loss)."""
-    from tests.conftest import run_python_json
+    from tests.conftest import one_vs_two_replicas
 
-    numbers = run_python_json(REPLICA_SCRIPT)
+    numbers = one_vs_two_replicas(GAN_SETUP, global_batch=4)
     assert numbers["max_update"] > 1e-3
     assert numbers["max_diff"] < 1e-5

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from tests.conftest import make_tiny_model, run_python_json
+from tests.conftest import make_tiny_model, one_vs_two_replicas
 from tfcreative.callbacks import TimeBudget
 from tfcreative.music.config import MusicTrainConfig
 from tfcreative.music.training import train
@@ -32,36 +32,20 @@ def test_a_collection_too_small_for_validation_still_trains(tmp_path):
     assert os.path.exists(tmp_path / "run" / "checkpoints" / "best.keras")
 
 
-REPLICA_SCRIPT = r"""
-import json, sys
-import numpy as np, keras, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+MUSIC_SETUP = """
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.vocabulary import CharVocabulary
 
-vocab = CharVocabulary("abcdefg|\n")
+vocab = CharVocabulary("abcdefg|\\n")
 rng = np.random.default_rng(0)
 x = rng.integers(1, vocab.size, size=(32, 12)).astype("int32")
 y = rng.integers(1, vocab.size, size=(32, 12)).astype("int32")
 
-def run(strategy, initial):
-    with strategy.scope():
-        model = MusicLSTM(vocab, embedding_dim=8, lstm_units=16, num_layers=2)
-        if initial is not None:
-            model.set_weights(initial)
-        model.compile(optimizer=keras.optimizers.SGD(0.5))
-    start = [w.copy() for w in model.get_weights()]
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8, drop_remainder=True)
-    model.fit(data, epochs=1, verbose=0)
-    return start, model.get_weights()
+def build_model():
+    return MusicLSTM(vocab, embedding_dim=8, lstm_units=16, num_layers=2)
 
-start, one = run(tf.distribute.get_strategy(), None)
-_, two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), start)
-print(json.dumps({
-    "max_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(one, two)),
-    "max_update": max(float(np.max(np.abs(a - s))) for a, s in zip(one, start)),
-}))
+def compile_model(model):
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
 """
 
 
@@ -70,6 +54,6 @@ def test_two_replicas_take_the_same_steps_as_one_device():
 
     Plain SGD, since Adam would hide a wrongly scaled loss (its step ignores gradient scale).
     """
-    numbers = run_python_json(REPLICA_SCRIPT)
+    numbers = one_vs_two_replicas(MUSIC_SETUP, global_batch=8)
     assert numbers["max_update"] > 1e-2  # the steps did move the weights
     assert numbers["max_diff"] < 1e-5
