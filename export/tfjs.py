@@ -2,7 +2,8 @@
 
 Music exports the one-character `step` signature (ids, h, c -> logits, h, c): the browser
 samples character by character itself. (TF.js runs the LSTM cell step exactly; a Keras 3 LSTM
-over a whole sequence, a while loop, does not convert reliably.) Pix2Pix exports
+over a whole sequence, a while loop, does not convert reliably.) The step is written with one
+matmul per cell, see `browser_music_step`. Pix2Pix exports
 `serving_default` (float images in [-1, 1]). Weights can be quantised to float16 or uint8.
 
 Beside model.json and its weight shards, `tfcreative.json` says what a page needs to use the
@@ -51,6 +52,42 @@ def _metadata(model) -> tuple[str, dict]:
                      "or Pix2Pix model")
 
 
+def browser_music_step(model: MusicLSTM) -> tf.types.experimental.GenericFunction:
+    """The music `step` for TF.js: each LSTM cell as ONE matmul, [x, h] @ [W; U] + b.
+
+    Keras's LSTMCell computes x @ W + h @ U + b. The converter fuses the sum of the two products
+    into a _FusedMatMul whose "bias" is the second product, and TF.js's WebAssembly backend
+    refuses that ("_FusedMatMul only supports rank-1 bias"). Stacking the weights keeps the
+    maths (Keras's gate order i, f, c, o; sigmoid gates, tanh) and leaves a plain bias.
+    """
+    cells = []
+    for lstm in model.lstm_layers:
+        cell = lstm.cell
+        if (cell.activation.__name__, cell.recurrent_activation.__name__, cell.use_bias) != \
+                ("tanh", "sigmoid", True):
+            raise ValueError(f"{lstm.name}: the TF.js export expects an LSTM with tanh, "
+                             "sigmoid gates and a bias (Keras's defaults)")
+        cells.append((tf.concat([cell.kernel, cell.recurrent_kernel], axis=0), cell.bias))
+    state_shape = [model.num_layers, None, model.lstm_units]
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids"),
+                                  tf.TensorSpec(state_shape, tf.float32, name="h"),
+                                  tf.TensorSpec(state_shape, tf.float32, name="c")])
+    def step(ids, h, c):
+        x = model.embedding(ids)
+        new_h, new_c = [], []
+        for i, (weights, bias) in enumerate(cells):
+            z = tf.matmul(tf.concat([x, h[i]], axis=1), weights) + bias
+            gate_i, gate_f, candidate, gate_o = tf.split(z, 4, axis=1)
+            c_i = tf.sigmoid(gate_f) * c[i] + tf.sigmoid(gate_i) * tf.tanh(candidate)
+            x = tf.sigmoid(gate_o) * tf.tanh(c_i)
+            new_h.append(x)
+            new_c.append(c_i)
+        return {"logits": model.logits(x), "h": tf.stack(new_h), "c": tf.stack(new_c)}
+
+    return step
+
+
 def _output_nodes(model_dir: str, names: list[str]) -> dict[str, str]:
     """Graph node of each named output, for `GraphModel.execute(inputs, nodes)`.
 
@@ -83,9 +120,9 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
         with tempfile.TemporaryDirectory(prefix="tfcreative-savedmodel-") as scratch:
             # Only the one signature: the converter freezes the whole SavedModel, and the
             # music model's `generate` (lookup table, string ops) cannot be frozen for TF.js.
-            serving = serving_module(model)
             module = tf.Module()
-            module.serving_fn = getattr(serving, signature)
+            module.serving_fn = (browser_music_step(model) if isinstance(model, MusicLSTM)
+                                 else getattr(serving_module(model), signature))
             module.model = model
             tf.saved_model.save(module, scratch, signatures={signature: module.serving_fn})
             converter.convert_tf_saved_model(

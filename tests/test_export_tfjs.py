@@ -25,8 +25,8 @@ needs_node = pytest.mark.skipif(
     reason="node and `npm ci` (for @tensorflow/tfjs) needed; CI has both")
 
 
-def run_in_tfjs(model_dir: str, inputs: dict) -> dict:
-    request = {"model_dir": model_dir, "inputs": {
+def run_in_tfjs(model_dir: str, inputs: dict, backend: str = "cpu") -> dict:
+    request = {"model_dir": model_dir, "backend": backend, "inputs": {
         name: {"shape": list(value.shape), "dtype": "int32" if value.dtype.kind == "i"
                else "float32", "data": value.ravel().tolist()}
         for name, value in inputs.items()}}
@@ -43,8 +43,23 @@ def music_model():
     return make_tiny_model(CharVocabulary("X:1\nT:abcdefgABCDEFG|/2"), layers=2, units=16)
 
 
+def test_browser_step_is_the_models_step(music_model):
+    """The one-matmul cell of the TF.js export computes what Keras's LSTMCell computes."""
+    rng = np.random.default_rng(3)
+    ids = rng.integers(1, music_model.vocabulary.size, 7).astype(np.int32)
+    h = rng.normal(0, 0.5, (2, 7, 16)).astype(np.float32)
+    c = rng.normal(0, 0.5, (2, 7, 16)).astype(np.float32)
+    got = tfjs_export.browser_music_step(music_model)(ids, h, c)
+    logits, states = music_model.step(tf.constant(ids), [(h[i], c[i]) for i in range(2)])
+    np.testing.assert_allclose(got["logits"], logits, atol=1e-5)
+    np.testing.assert_allclose(got["h"], np.stack([s[0] for s in states]), atol=1e-6)
+    np.testing.assert_allclose(got["c"], np.stack([s[1] for s in states]), atol=1e-6)
+    assert np.abs(logits).max() > 0.01  # not trivially zero
+
+
 @needs_node
-def test_music_step_matches_python_in_tfjs(music_model, tmp_path):
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_music_step_matches_python_in_tfjs(music_model, backend, tmp_path):
     path = tfjs_export.export_tfjs(music_model, str(tmp_path / "music"))
     meta = json.loads(open(os.path.join(path, "tfcreative.json")).read())
     assert meta["characters"] == list(music_model.vocabulary.characters)
@@ -52,7 +67,7 @@ def test_music_step_matches_python_in_tfjs(music_model, tmp_path):
     ids = rng.integers(1, music_model.vocabulary.size, 5).astype(np.int32)
     h = rng.normal(0, 0.5, (2, 5, 16)).astype(np.float32)
     c = rng.normal(0, 0.5, (2, 5, 16)).astype(np.float32)
-    got = run_in_tfjs(path, {"ids": ids, "h": h, "c": c})
+    got = run_in_tfjs(path, {"ids": ids, "h": h, "c": c}, backend)
     logits, states = music_model.step(tf.constant(ids), [(h[i], c[i]) for i in range(2)])
     np.testing.assert_allclose(got["logits"], logits.numpy(), atol=1e-4)
     assert (got["logits"].argmax(1) == logits.numpy().argmax(1)).all()
@@ -61,11 +76,12 @@ def test_music_step_matches_python_in_tfjs(music_model, tmp_path):
 
 
 @needs_node
-def test_pix2pix_matches_python_in_tfjs(tmp_path):
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_pix2pix_matches_python_in_tfjs(backend, tmp_path):
     model = tiny_pix2pix(size=32)
     path = tfjs_export.export_tfjs(model, str(tmp_path / "p2p"))
     x = np.random.default_rng(1).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
-    got = run_in_tfjs(path, {"input_image": x})
+    got = run_in_tfjs(path, {"input_image": x}, backend)
     assert np.abs(got["output_image"] - model(x).numpy()).max() <= 1e-4
 
 

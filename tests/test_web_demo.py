@@ -1,6 +1,7 @@
 """The in-browser demo: a real headless Chromium (Debian's) driven by Playwright loads the
-exported TF.js models from `tfcreative serve`, generates a tune and translates an image whose
-pixels match Python's; the server never serves a file outside its roots."""
+exported TF.js models from `tfcreative serve`, generates a tune that abcjs renders as sheet
+music and that plays (rendered offline), lets you draw a label map with the mouse, and
+translates it with pixels matching Python's; the server never serves a file outside its roots."""
 
 import os
 import shutil
@@ -17,7 +18,8 @@ from tests.test_pix2pix_model import tiny_pix2pix
 from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix import synthetic_facades
 from tfcreative.pix2pix.images import to_uint8
-from tfcreative.serve import find_node_modules, make_server
+from tfcreative.pix2pix.synthetic_facades import CLASSES, PALETTE
+from tfcreative.serve import VENDOR_FILES, find_node_modules, make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NODE_MODULES = find_node_modules(REPO)
@@ -33,7 +35,9 @@ def served(tmp_path_factory):
     from tfcreative.export.tfjs import export_tfjs
 
     models = tmp_path_factory.mktemp("models")
-    music = make_tiny_model(CharVocabulary("X:1\nT:abcdefgABCDEFG|/2 "), layers=1, units=16)
+    # Untrained, but every character is ABC: after a header seed it writes notes and bars.
+    music = make_tiny_model(CharVocabulary("X:1\nT:M6/8L:K D abcdefgABCDEFG|/2 "), layers=1,
+                            units=16)
     pix2pix = tiny_pix2pix(size=32)
     export_tfjs(music, str(models / "music"))
     export_tfjs(pix2pix, str(models / "pix2pix"))
@@ -69,18 +73,15 @@ def test_server_only_serves_its_roots(served):
     assert _status(url + "models/") == 404  # no listings
     assert _status(url + "..%2f..%2f..%2fetc%2fpasswd") == 404
     assert _status(url + "models/..%2f..%2fetc%2fpasswd") == 404
-    assert _status(url + "vendor/tf.min.js") == (200 if NODE_MODULES else 404)
+    for name in VENDOR_FILES:
+        assert _status(url + "vendor/" + name) == (200 if NODE_MODULES else 404), name
     assert _status(url + "vendor/package.json") == 404  # only the named library files
 
 
-@needs_browser
-def test_page_generates_a_tune_and_translates_like_python(served):
+@pytest.fixture(scope="module")
+def page(served):
+    """The demo page in headless Chromium, models loaded (default backend: WebAssembly)."""
     from playwright.sync_api import sync_playwright
-
-    labels, _ = synthetic_facades.facade_pair(5, 0, 32)
-    png = served["tmp"] / "labels.png"
-    png.write_bytes(tf.io.encode_png(labels).numpy())
-    expected = to_uint8(served["pix2pix"](labels[None].astype(np.float32) / 127.5 - 1.0)[0])
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -90,27 +91,142 @@ def test_page_generates_a_tune_and_translates_like_python(served):
         page = browser.new_page()
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.goto(served["url"])
-        page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+        page.wait_for_function("document.body.dataset.ready", timeout=120_000)
         assert page.evaluate("document.body.dataset.ready") == "true", \
             page.inner_text("#status")
-
-        tune = page.evaluate("demo.generateTune('X:1\\nT:', 1.0, 40, 3)")
-        assert tune["abc"].startswith("X:1\nT:") and tune["msPerChar"] > 0
-        again = page.evaluate("demo.generateTune('X:1\\nT:', 1.0, 40, 3)")
-        assert again["abc"] == tune["abc"]  # seeded in the page too
-        page.click("#generate")
-        page.wait_for_function("document.getElementById('tune').textContent.length > 0")
-        assert page.inner_text("#tune").startswith("X:1")
-
-        page.set_input_files("#label-file", str(png))
-        page.wait_for_function(
-            "document.getElementById('pix2pix-timing').textContent.includes('ms')")
-        pixels = page.evaluate("""() => {
-            const c = document.getElementById('output-canvas');
-            return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
-        }""")
+        yield page
         browser.close()
     assert not errors
-    got = np.array(pixels, np.int16).reshape(32, 32, 4)[..., :3]
-    assert np.abs(got - expected.astype(np.int16)).max() <= 2
+
+
+def canvas_pixels(page, canvas_id):
+    pixels = page.evaluate("""(id) => {
+        const c = document.getElementById(id);
+        return [c.width, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];
+    }""", canvas_id)
+    size, data = pixels
+    return np.array(data, np.int16).reshape(size, size, 4)[..., :3]
+
+
+def python_translation(pix2pix, labels):
+    return to_uint8(pix2pix(labels[None].astype(np.float32) / 127.5 - 1.0)[0]).astype(np.int16)
+
+
+@needs_browser
+def test_page_uses_webassembly_and_the_facade_palette(page):
+    assert "backend wasm" in page.inner_text("#status")
+    classes = page.evaluate("demo.facadeClasses")
+    assert [c["name"] for c in classes] == list(CLASSES)
+    assert [c["rgb"] for c in classes] == PALETTE.tolist()
+
+
+@needs_browser
+def test_page_generates_a_tune_that_renders_and_plays(page):
+    seed = "X:1\nT:D\nM:6/8\nL:1/8\nK:D\n"
+    tune = page.evaluate("([s]) => demo.generateTune(s, 1.0, 60, 3)", [seed])
+    assert tune["abc"].startswith(seed) and tune["msPerChar"] > 0
+    again = page.evaluate("([s]) => demo.generateTune(s, 1.0, 60, 3)", [seed])
+    assert again["abc"] == tune["abc"]  # seeded in the page too
+    shown = page.evaluate("([abc]) => demo.showTune(abc)", [tune["abc"]])
+    assert shown["noteheads"] > 0 and len(shown["notes"]) > 0
+    assert page.locator("#sheet svg").count() == 1
+    assert page.get_attribute("#midi-link", "href").startswith("blob:")
+
+    # The buttons: generate, render, play.
+    page.fill("#seed", seed)
+    page.fill("#max-length", "60")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('tune').textContent.startsWith('X:1')")
+    assert "ms per character" in page.inner_text("#music-timing")
+    assert page.locator("#sheet .abcjs-note").count() > 0
+    assert page.is_enabled("#play")
+    page.click("#play")
+    assert page.is_enabled("#stop")
+    page.click("#stop")
+
+    # What Play sends to the speakers: one A (MIDI 69) held for 2 s at 120 crotchets a minute.
+    one_a = "X:1\\nT:A\\nM:4/4\\nL:1/4\\nQ:1/4=120\\nK:C\\nA4|]"
+    audio = page.evaluate(f"demo.renderTuneAudio('{one_a}')")
+    [note] = audio["notes"]
+    assert note["pitch"] == 69 and note["duration"] == pytest.approx(2.0, abs=1e-3)
+    samples = np.array(audio["samples"], np.float32)
+    rate = audio["sampleRate"]
+    held = samples[int(0.1 * rate):int(1.9 * rate)]
+    assert np.sqrt(np.mean(held ** 2)) > 0.02
+    spectrum = np.abs(np.fft.rfft(held))
+    assert np.fft.rfftfreq(len(held), 1 / rate)[spectrum.argmax()] == pytest.approx(440, abs=2)
+    assert np.abs(samples[int(2.2 * rate):]).max() < 1e-3  # silent after the note
+
+
+@needs_browser
+def test_drawing_a_label_map_translates_like_python(page, served):
+    size = 32
+    page.locator("#input-canvas").scroll_into_view_if_needed()
+    box = page.locator("#input-canvas").bounding_box()  # in the viewport: the mouse reaches it
+    scale = box["width"] / size
+
+    def at(x, y):  # the centre of label-map pixel (x, y) on the screen
+        return box["x"] + (x + 0.5) * scale, box["y"] + (y + 0.5) * scale
+
+    window, door = CLASSES.index("window"), CLASSES.index("door")
+    page.click(f"#palette button[data-class-index='{window}']")
+    page.select_option("#tool", "rect")
+    page.mouse.move(*at(4, 5))
+    page.mouse.down()
+    page.mouse.move(*at(10, 8), steps=3)
+    page.mouse.move(*at(12, 14), steps=3)
+    page.mouse.up()
+    page.click(f"#palette button[data-class-index='{door}']")
+    page.select_option("#tool", "brush")
+    page.fill("#brush-size", "1")
+    page.dispatch_event("#brush-size", "change")
+    page.mouse.move(*at(20, 2))
+    page.mouse.down()
+    page.mouse.move(*at(20, 28), steps=2)  # a fast stroke: still no gaps
+    page.mouse.up()
+    page.evaluate("demo.translateCanvas()")
+
+    labels = canvas_pixels(page, "input-canvas")
+    assert (labels[5:15, 4:13] == PALETTE[window]).all()
+    assert (labels[2:29, 20] == PALETTE[door]).all()
+    colours = {tuple(p) for p in labels.reshape(-1, 3)}
+    assert colours <= {tuple(p) for p in PALETTE.tolist()}  # only class colours, no blending
+    got = canvas_pixels(page, "output-canvas")
+    assert np.abs(got - python_translation(served["pix2pix"], labels)).max() <= 2
+    assert "inference" in page.inner_text("#pix2pix-timing")
+
+
+@needs_browser
+def test_uploaded_label_map_translates_like_python(page, served):
+    labels, _ = synthetic_facades.facade_pair(5, 0, 32)
+    png = served["tmp"] / "labels.png"
+    png.write_bytes(tf.io.encode_png(labels).numpy())
+    page.set_input_files("#label-file", str(png))
+    page.wait_for_function(
+        "() => { const c = document.getElementById('input-canvas').getContext('2d');"
+        f" const p = c.getImageData(0, 0, 1, 1).data; return p[0] === {labels[0, 0, 0]}"
+        f" && p[1] === {labels[0, 0, 1]} && p[2] === {labels[0, 0, 2]}; }}")
+    page.evaluate("demo.translateCanvas()")
+    assert (canvas_pixels(page, "input-canvas") == labels).all()
+    got = canvas_pixels(page, "output-canvas")
+    assert np.abs(got - python_translation(served["pix2pix"], labels)).max() <= 2
+
+
+def test_serve_names_missing_libraries_and_models(tmp_path, capsys):
+    from tfcreative.cli import main
+
+    partial = tmp_path / "node_modules" / "@tensorflow" / "tfjs" / "dist"
+    partial.mkdir(parents=True)
+    (partial / "tf.min.js").write_text("")
+    models = tmp_path / "models"
+    models.mkdir()
+    assert main(["serve", "--models", str(models),
+                 "--node-modules", str(tmp_path / "node_modules")]) == 2
+    error = capsys.readouterr().err
+    assert "lacks" in error and "abcjs-basic-min.js" in error and "npm install" in error
+    if NODE_MODULES:
+        assert main(["serve", "--models", str(tmp_path / "nowhere"),
+                     "--node-modules", NODE_MODULES]) == 2
+        assert "--models" in capsys.readouterr().err

@@ -1,9 +1,10 @@
 """`tfcreative serve`: the in-browser demo as static files, on 127.0.0.1 by default.
 
 Three read-only roots, by URL prefix: `/` the demo page shipped in the package, `/models/` the
-TF.js models you exported, `/vendor/` the browser libraries from an npm install
-(`@tensorflow/tfjs`). Only files under those roots are served: paths are resolved (symlinks
-included) and anything that lands outside its root is a 404. No directory listings, no uploads.
+TF.js models you exported, `/vendor/` the named files of the browser libraries from an npm
+install (`@tensorflow/tfjs`, its WebAssembly backend, `abcjs`; the repository's package.json
+pins them). Only files under those roots are served: paths are resolved (symlinks included)
+and anything that lands outside its root is a 404. No directory listings, no uploads.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ import os
 import posixpath
 import urllib.parse
 
-VENDOR_FILES = {"tf.min.js": os.path.join("@tensorflow", "tfjs", "dist", "tf.min.js")}
+_WASM_DIST = os.path.join("@tensorflow", "tfjs-backend-wasm", "dist")
+VENDOR_FILES = {
+    "tf.min.js": os.path.join("@tensorflow", "tfjs", "dist", "tf.min.js"),
+    "tf-backend-wasm.min.js": os.path.join(_WASM_DIST, "tf-backend-wasm.min.js"),
+    **{name: os.path.join(_WASM_DIST, name) for name in (
+        "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm",
+        "tfjs-backend-wasm-threaded-simd.wasm")},
+    "abcjs-basic-min.js": os.path.join("abcjs", "dist", "abcjs-basic-min.js"),
+}
+NPM_INSTALL = "npm install @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 abcjs@6.7.2"
 
 
 def web_root() -> str:
@@ -23,16 +33,21 @@ def web_root() -> str:
 
 
 def find_node_modules(start: str) -> str | None:
-    """The nearest node_modules holding @tensorflow/tfjs, from `start` upwards."""
+    """The nearest node_modules holding every library the page needs, from `start` upwards."""
     folder = os.path.abspath(start)
     while True:
         candidate = os.path.join(folder, "node_modules")
-        if os.path.isfile(os.path.join(candidate, VENDOR_FILES["tf.min.js"])):
+        if not missing_vendor_files(candidate):
             return candidate
         parent = os.path.dirname(folder)
         if parent == folder:
             return None
         folder = parent
+
+
+def missing_vendor_files(node_modules: str) -> list[str]:
+    return [path for path in VENDOR_FILES.values()
+            if not os.path.isfile(os.path.join(node_modules, path))]
 
 
 class DemoHandler(http.server.SimpleHTTPRequestHandler):
@@ -77,6 +92,10 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
+        # Cross-origin isolation lets the WebAssembly backend use threads (SharedArrayBuffer);
+        # everything the page loads comes from this server, so nothing is blocked by it.
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         super().end_headers()
 
     def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
@@ -99,23 +118,27 @@ def add_parser(subparsers) -> None:
         formatter_class=help_formatter,
         description="Serve the demo page, your exported TF.js models (--models: a folder with "
                     "music/ and pix2pix/ from `tfcreative export --format tfjs`) and the "
-                    "TF.js library from node_modules (`npm install @tensorflow/tfjs`).")
+                    f"browser libraries from node_modules (`{NPM_INSTALL}`).")
     p.add_argument("--models", default=os.path.join("exported", "tfjs"),
                    help="folder holding the TF.js model folders music/ and pix2pix/")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (keep it local)")
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
     p.add_argument("--node-modules", default=None,
-                   help="node_modules with @tensorflow/tfjs (default: nearest from here up)")
+                   help="node_modules with @tensorflow/tfjs, @tensorflow/tfjs-backend-wasm and "
+                        "abcjs (default: the nearest from here up)")
     p.set_defaults(handler=_serve)
 
 
 def _serve(args) -> int:
     node_modules = args.node_modules or find_node_modules(os.getcwd())
-    if node_modules is None or not os.path.isfile(
-            os.path.join(node_modules, VENDOR_FILES["tf.min.js"])):
-        raise FileNotFoundError("no node_modules with @tensorflow/tfjs found: run "
-                                "`npm install @tensorflow/tfjs@4.22.0` here, or pass "
-                                "--node-modules")
+    if node_modules is None:
+        raise FileNotFoundError("no node_modules with the demo's browser libraries found here "
+                                f"or above: run `npm ci` in the repository or `{NPM_INSTALL}`, "
+                                "or pass --node-modules")
+    missing = missing_vendor_files(node_modules)
+    if missing:
+        raise FileNotFoundError(f"--node-modules {node_modules} lacks {', '.join(missing)}: "
+                                f"run `{NPM_INSTALL}` there")
     if not os.path.isdir(args.models):
         raise FileNotFoundError(f"--models {args.models}: no such folder (export models with "
                                 "`tfcreative export --format tfjs`)")

@@ -1,11 +1,12 @@
 // Runs a TF.js graph model in Node with the pure-JS CPU backend (@tensorflow/tfjs, no native
-// binary) and prints its outputs as JSON.
-//   stdin:  {"model_dir": "...", "inputs": {"name": {"shape": [...], "dtype": "float32",
+// binary) or the WebAssembly backend the demo page uses, and prints its outputs as JSON.
+//   stdin:  {"model_dir": "...", "backend": "cpu" | "wasm", "inputs": {"name": {"shape": [...], "dtype": "float32",
 //            "data": [...flat...]}}}
 //   stdout: {"outputs": {"name": {"shape": [...], "data": [...flat...]}}, "ms": ...}
 const fs = require("fs");
 const path = require("path");
 const tf = require("@tensorflow/tfjs");
+require("@tensorflow/tfjs-backend-wasm");  // registers the "wasm" backend
 
 // A minimal IOHandler: model.json and its weight shards from a local folder.
 function folderHandler(dir) {
@@ -36,7 +37,7 @@ function folderHandler(dir) {
 
 async function main() {
   const request = JSON.parse(fs.readFileSync(0, "utf8"));
-  await tf.setBackend("cpu");
+  await tf.setBackend(request.backend || "cpu");
   const model = await tf.loadGraphModel(folderHandler(request.model_dir));
   const inputs = {};
   for (const [name, spec] of Object.entries(request.inputs)) {

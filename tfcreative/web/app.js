@@ -1,6 +1,11 @@
-// tfcreative in-browser demo: runs the exported TF.js graph models (see README, "Export: TF.js").
-// window.demo exposes the same functions the buttons use, for tests and the console.
-"use strict";
+// tfcreative in-browser demo: runs the exported TF.js graph models (see README, "In-browser
+// demo"). window.demo exposes the functions the buttons use, for tests and the console.
+import { generateTune } from "./music.js";
+import { drawImageAtSize, translate } from "./pix2pix.js";
+import { FACADE_CLASSES, LabelPainter } from "./label_painter.js";
+import { playNotes, renderNotes, tuneNotes } from "./tune_player.js";
+
+const $ = (id) => document.getElementById(id);
 
 // TF.js starts every weight-shard request and reads no body until all have answered; over
 // HTTP/1.x the browser opens at most 6 connections per host, so a model with more than 6 shards
@@ -18,142 +23,160 @@ async function loadModel(name) {
   return { model, meta };
 }
 
-// Mulberry32: a small seeded generator, so a random seed reproduces a tune in the page.
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+// ?backend=wasm|webgl|cpu picks the TF.js backend. The default is WebAssembly (XNNPACK): on
+// machines without a real GPU it is 5-30x faster than the others for these models.
+async function chooseBackend() {
+  const wanted = new URLSearchParams(location.search).get("backend") || "wasm";
+  if (wanted === "wasm") tf.wasm.setWasmPaths("vendor/");
+  if (!(await tf.setBackend(wanted))) throw new Error(`TF.js backend ${wanted} is unavailable`);
+  await tf.ready();
+}
+
+// Renders the ABC text as sheet music; returns abcjs's tune object and its warnings.
+// ("*": parse only, draw nothing.)
+function renderSheet(abc, target = "sheet") {
+  const [visualObj] = ABCJS.renderAbc(target, abc, { add_classes: true, responsive: "resize" });
+  return { visualObj, warnings: visualObj.warnings || [] };
+}
+
+function offerMidi(visualObj) {
+  const link = $("midi-link");
+  if (link.href) URL.revokeObjectURL(link.href);
+  const bytes = ABCJS.synth.getMidiFile(visualObj, { midiOutputType: "binary" });
+  link.href = URL.createObjectURL(new Blob([bytes], { type: "audio/midi" }));
+  link.hidden = false;
+}
+
+function setUpMusic(music) {
+  let visualObj = null;
+  let stop = null;
+  const show = (abc) => {
+    $("tune").textContent = abc;
+    const sheet = renderSheet(abc);
+    visualObj = sheet.visualObj;
+    offerMidi(visualObj);
+    $("play").disabled = false;
+    $("sheet-warnings").textContent = sheet.warnings.length
+      ? `abcjs: ${sheet.warnings.length} notation warning(s)` : "";
+    return sheet;
   };
-}
-
-function sampleFromLogits(logits, temperature, random) {
-  // logits: Float32Array over ids; id 0 (unknown character) is never sampled.
-  let max = -Infinity;
-  for (let i = 1; i < logits.length; i++) max = Math.max(max, logits[i] / temperature);
-  const weights = new Float64Array(logits.length);
-  let total = 0;
-  for (let i = 1; i < logits.length; i++) {
-    weights[i] = Math.exp(logits[i] / temperature - max);
-    total += weights[i];
-  }
-  let r = random() * total;
-  for (let i = 1; i < logits.length; i++) {
-    r -= weights[i];
-    if (r <= 0) return i;
-  }
-  return logits.length - 1;
-}
-
-async function generateTune(music, seedText, temperature, maxLength, randomSeed) {
-  const { model, meta } = music;
-  const ids = new Map(meta.characters.map((c, i) => [c, i + 1]));
-  const unknown = [...seedText].filter((c) => !ids.has(c));
-  if (unknown.length) throw new Error(`seed has characters the model never saw: ${unknown}`);
-  const nodes = meta.output_nodes;
-  const outputs = [nodes.logits, nodes.h, nodes.c];
-  let h = tf.zeros([meta.num_layers, 1, meta.lstm_units]);
-  let c = tf.zeros([meta.num_layers, 1, meta.lstm_units]);
-  let logits = null;
-  const step = async (id) => {
-    const ids1 = tf.tensor1d([id], "int32");
-    const [l, h2, c2] = await model.executeAsync({ ids: ids1, h, c }, outputs);
-    ids1.dispose(); h.dispose(); c.dispose();
-    if (logits) logits.dispose();
-    logits = l; h = h2; c = c2;
-  };
-  for (const ch of seedText) await step(ids.get(ch));  // the seed, once
-  const random = seededRandom(randomSeed);
-  let text = seedText;
-  const start = performance.now();
-  let generated = 0;
-  for (; generated < maxLength; generated++) {
-    const id = sampleFromLogits(await logits.data(), temperature, random);
-    const ch = meta.characters[id - 1];
-    if (ch === "\n" && text.endsWith("\n")) { generated++; break; }  // a blank line ends it
-    text += ch;
-    await step(id);
-  }
-  const msPerChar = (performance.now() - start) / Math.max(generated, 1);
-  [h, c, logits].forEach((t) => t.dispose());
-  return { abc: text.trimEnd(), generated, msPerChar };
-}
-
-async function translate(pix2pix, inputCanvas, outputCanvas) {
-  const size = pix2pix.meta.image_size;
-  const start = performance.now();
-  const output = tf.tidy(() => {
-    const x = tf.browser.fromPixels(inputCanvas).toFloat().div(127.5).sub(1).expandDims(0);
-    return pix2pix.model.execute({ input_image: x }, pix2pix.meta.output_nodes.output_image);
+  $("generate").disabled = false;
+  $("generate").addEventListener("click", async () => {
+    $("generate").disabled = true;
+    try {
+      const tune = await generateTune(music, $("seed").value, Number($("temperature").value),
+        Number($("max-length").value), Number($("random-seed").value));
+      show(tune.abc);
+      $("music-timing").textContent = `${tune.generated} characters in the browser, ` +
+        `${tune.msPerChar.toFixed(2)} ms per character (${tf.getBackend()})`;
+    } catch (error) {
+      $("tune").textContent = String(error);
+    } finally {
+      $("generate").disabled = false;
+    }
   });
-  const pixels = tf.tidy(() => output.squeeze(0).add(1).mul(127.5).round().clipByValue(0, 255)
-    .toInt());
-  await tf.browser.toPixels(pixels, outputCanvas);
-  const ms = performance.now() - start;
-  output.dispose(); pixels.dispose();
-  return { ms, size };
+  $("play").addEventListener("click", () => {
+    if (stop) stop();
+    stop = playNotes(tuneNotes(visualObj));
+    $("stop").disabled = false;
+  });
+  $("stop").addEventListener("click", () => {
+    if (stop) stop();
+    stop = null;
+    $("stop").disabled = true;
+  });
+  return { show };
 }
 
-function drawToCanvas(image, canvas, size) {
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext("2d");
-  context.imageSmoothingEnabled = true;
-  context.drawImage(image, 0, 0, size, size);
+function setUpPix2pix(pix2pix) {
+  const size = pix2pix.meta.image_size;
+  const inputCanvas = $("input-canvas");
+  const outputCanvas = $("output-canvas");
+  // One translation at a time; a change made meanwhile is translated once it finishes.
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      let result;
+      do {
+        again = false;
+        result = await translate(pix2pix, inputCanvas, outputCanvas);
+        $("pix2pix-timing").textContent =
+          `${size}×${size} px: inference ${result.ms.toFixed(1)} ms (${tf.getBackend()})`;
+      } while (again);
+      running = null;
+      return result;
+    })();
+    return running;
+  };
+  const painter = new LabelPainter(inputCanvas, size, run);
+  painter.drawStarter();
+
+  const palette = $("palette");
+  FACADE_CLASSES.forEach((cls, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = cls.name;
+    button.dataset.classIndex = String(i);
+    button.style.setProperty("--swatch", `rgb(${cls.rgb.join(",")})`);
+    button.setAttribute("aria-pressed", String(i === painter.classIndex));
+    button.addEventListener("click", () => {
+      painter.classIndex = i;
+      palette.querySelectorAll("button").forEach(
+        (b) => b.setAttribute("aria-pressed", String(b === button)));
+    });
+    palette.append(button);
+  });
+  $("tool").addEventListener("change", () => { painter.tool = $("tool").value; });
+  $("brush-size").value = String(painter.brushSize);
+  $("brush-size").addEventListener("change", () => {
+    painter.brushSize = Math.max(1, Number($("brush-size").value));
+  });
+  $("starter").addEventListener("click", () => { painter.drawStarter(); run(); });
+  $("label-file").disabled = false;
+  $("label-file").addEventListener("change", async () => {
+    const image = await createImageBitmap($("label-file").files[0]);
+    drawImageAtSize(image, inputCanvas, size);
+    run();
+  });
+  outputCanvas.width = size;
+  outputCanvas.height = size;
+  return { painter, translateCanvas: run };
 }
 
 async function main() {
-  const status = document.getElementById("status");
-  // ?backend=cpu|webgl picks the TF.js backend (default: TF.js chooses, webgl if it can).
-  const backend = new URLSearchParams(location.search).get("backend");
-  if (backend) await tf.setBackend(backend);
-  await tf.ready();
+  await chooseBackend();
   const music = await loadModel("music");
   const pix2pix = await loadModel("pix2pix");
-  status.textContent = `Models loaded (TF.js ${tf.version.tfjs}, backend ${tf.getBackend()}).`;
-
-  const button = document.getElementById("generate");
-  button.disabled = false;
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      const tune = await generateTune(music, document.getElementById("seed").value,
-        Number(document.getElementById("temperature").value), 1000,
-        Number(document.getElementById("random-seed").value));
-      document.getElementById("tune").textContent = tune.abc;
-      document.getElementById("music-timing").textContent =
-        `${tune.generated} characters, ${tune.msPerChar.toFixed(2)} ms per character`;
-    } catch (error) {
-      document.getElementById("tune").textContent = String(error);
-    } finally {
-      button.disabled = false;
-    }
-  });
-
-  const input = document.getElementById("label-file");
-  input.disabled = false;
-  const inputCanvas = document.getElementById("input-canvas");
-  const outputCanvas = document.getElementById("output-canvas");
-  input.addEventListener("change", async () => {
-    const image = await createImageBitmap(input.files[0]);
-    drawToCanvas(image, inputCanvas, pix2pix.meta.image_size);
-    const { ms } = await translate(pix2pix, inputCanvas, outputCanvas);
-    document.getElementById("pix2pix-timing").textContent = `inference ${ms.toFixed(1)} ms`;
-  });
+  $("status").textContent = `Models loaded (TF.js ${tf.version.tfjs}, ` +
+    `backend ${tf.getBackend()}, abcjs ${ABCJS.signature}).`;
+  const musicPanel = setUpMusic(music);
+  const pix2pixPanel = setUpPix2pix(pix2pix);
+  await pix2pixPanel.translateCanvas();
 
   window.demo = {
-    music, pix2pix,
+    music, pix2pix, facadeClasses: FACADE_CLASSES, painter: pix2pixPanel.painter,
     generateTune: (seed, temperature, maxLength, randomSeed) =>
       generateTune(music, seed, temperature, maxLength, randomSeed),
-    translateCanvas: () => translate(pix2pix, inputCanvas, outputCanvas),
+    // Shows a tune as text, sheet music and MIDI link; returns what abcjs made of it.
+    showTune: (abc) => {
+      const { visualObj, warnings } = musicPanel.show(abc);
+      return { notes: tuneNotes(visualObj), warnings: warnings.length,
+               noteheads: document.querySelectorAll("#sheet .abcjs-note").length };
+    },
+    // Renders a tune's audio offline: what Play sends to the speakers.
+    renderTuneAudio: async (abc) => {
+      const notes = tuneNotes(renderSheet(abc, "*").visualObj);
+      const { samples, sampleRate } = await renderNotes(notes);
+      return { notes, sampleRate, samples: Array.from(samples) };
+    },
+    translateCanvas: () => pix2pixPanel.translateCanvas(),
   };
   document.body.dataset.ready = "true";
 }
 
 main().catch((error) => {
-  document.getElementById("status").textContent = `Could not start: ${error}`;
+  $("status").textContent = `Could not start: ${error}`;
   document.body.dataset.ready = "error";
 });
