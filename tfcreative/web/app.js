@@ -24,7 +24,7 @@ async function loadModel(name) {
 }
 
 // ?backend=wasm|webgl|cpu picks the TF.js backend. The default is WebAssembly (XNNPACK): on
-// machines without a real GPU it is 5-30x faster than the others for these models.
+// machines without a real GPU it was 2-30x faster than the others for these models.
 async function chooseBackend() {
   const wanted = new URLSearchParams(location.search).get("backend") || "wasm";
   if (wanted === "wasm") tf.wasm.setWasmPaths("vendor/");
