@@ -81,7 +81,8 @@ else:
     from tfcreative.pix2pix.training import train
 
     config = Pix2PixTrainConfig(image_size=16, ngf=4, ndf=4, n_layers=2, norm="sync_batch",
-                                dropout=0.0, batch_size=4, epochs=2, steps_per_epoch=2, sample_count=2)
+                                dropout=0.0, batch_size=4, epochs=2, steps_per_epoch=2,
+                                sample_count=2)
     data = {"manual_dir": source}
 weights, replicas = {}, {}
 for name in ("default", "mirrored"):
