@@ -1,7 +1,8 @@
 """Training that survives being killed, Ctrl-C and a diverging loss.
 
 * Killed (SIGKILL, preemption): `keras.callbacks.BackupAndRestore` writes the weights, optimizer
-  state and epoch number to `<run_dir>/backup/` after every epoch; running the same command
+  state, epoch number (and here the layers' random state) to `<run_dir>/backup/` after every
+  epoch; running the same command
   again restores them and continues with the next epoch. Keras restores epochs, not batches,
   so the batches of an interrupted epoch are trained again from the epoch's start. The training
   pipelines are seeded shuffle-then-repeat streams that skip the epochs already trained
@@ -97,11 +98,49 @@ class CheckResumedEpoch(keras.callbacks.Callback):
             logger.warning("resuming from the backup: epoch %d", restored + 1)
 
 
+class BackupAndRestoreRandomState(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that also restores the random state of layers such as Dropout.
+
+    Keras's weight files leave out the layers' seed-generator counters, so a resumed run would
+    draw the dropout masks of epoch 1 again; they go to `random_state.json` beside the weights.
+    """
+
+    def _random_state_path(self):
+        return os.path.join(self.backup_dir, "random_state.json")
+
+    def _seed_states(self):
+        # In model order: names carry per-process counters (seed_generator_3/...).
+        return [v for v in self.model.variables if "seed_generator_state" in v.path]
+
+    def _save_model(self):
+        super()._save_model()
+        path = self._random_state_path()
+        if self.double_checkpoint and os.path.exists(path):
+            os.replace(path, path + ".bkp")
+        with open(path, "w") as f:
+            json.dump([np.asarray(v.numpy()).tolist() for v in self._seed_states()], f)
+
+    def _load_model(self):
+        super()._load_model()
+        path = self._random_state_path()
+        if not os.path.exists(path):
+            return
+        with open(path) as f:
+            saved = json.load(f)
+        states = self._seed_states()
+        if len(saved) != len(states):
+            logger.warning("%s: %d random states for %d layers; not restored", path,
+                           len(saved), len(states))
+            return
+        for variable, value in zip(states, saved, strict=True):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
 def backup_callback(run_dir: str) -> keras.callbacks.BackupAndRestore:
     """Backs up after every epoch (Keras resumes at epoch granularity); two generations, so a
     kill during a save falls back to the previous one."""
-    return keras.callbacks.BackupAndRestore(os.path.join(run_dir, BACKUP_DIR),
-                                            save_freq="epoch", double_checkpoint=True)
+    return BackupAndRestoreRandomState(os.path.join(run_dir, BACKUP_DIR), save_freq="epoch",
+                                       double_checkpoint=True)
 
 
 def fit_with_recovery(model: keras.Model, data, *, run_dir: str, start_epoch: int,
