@@ -50,6 +50,7 @@ def compile_model(model):
 """
 
 
+@pytest.mark.slow
 def test_sync_batch_norm_takes_the_same_gan_steps_on_two_replicas():
     """Per-replica batch norm normalises each half batch on its own, so 2 replicas diverge from
     one device; norm="sync_batch" all-reduces the statistics and matches it."""
@@ -193,3 +194,13 @@ def test_two_local_workers_end_with_identical_weights_and_only_the_chief_writes(
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["best.keras", "last.keras"]
     with open(run_dir / "history.csv") as f:
         assert len(f.read().strip().splitlines()) == 3  # header + 2 epochs, written once
+
+
+def test_a_time_budget_is_refused_in_a_cluster(monkeypatch):
+    """Workers would stop at different steps and hang in a collective."""
+    from tfcreative.distribute import check_time_budget
+
+    check_time_budget(5.0, make_strategy("default"))  # fine on one machine
+    monkeypatch.setattr("tfcreative.distribute.is_multi_worker", lambda strategy: True)
+    with pytest.raises(ValueError, match="--minutes cannot be used with --strategy multi_w"):
+        check_time_budget(5.0, make_strategy("default"))

@@ -83,6 +83,14 @@ def worker_run_dir(run_dir: str, strategy: tf.distribute.Strategy) -> str:
                         f".{os.path.basename(os.path.normpath(run_dir))}.worker-{task_id}")
 
 
+def check_time_budget(minutes: float | None, strategy: tf.distribute.Strategy) -> None:
+    """Workers that each watch their own clock would stop at different steps and leave the
+    others waiting in a collective: a time budget is refused in a cluster."""
+    if minutes and is_multi_worker(strategy):
+        raise ValueError("--minutes cannot be used with --strategy multi_worker (each worker "
+                         "would stop at a different step): use --epochs/--steps-per-epoch")
+
+
 def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """Every worker reads the whole pipeline and keeps its 1/N of the elements (DATA policy).
 

@@ -2,11 +2,11 @@
 
 * Killed (SIGKILL, preemption): `keras.callbacks.BackupAndRestore` writes the weights, optimizer
   state, epoch number (and here the layers' random state) to `<run_dir>/backup/` after every
-  epoch; running the same command
-  again restores them and continues with the next epoch. Keras restores epochs, not batches,
-  so the batches of an interrupted epoch are trained again from the epoch's start. The training
-  pipelines are seeded shuffle-then-repeat streams that skip the epochs already trained
-  (`backed_up_epoch`), so a resumed run sees exactly the batches an uninterrupted run would.
+  epoch; running the same command again restores them and continues with the next epoch.
+  Keras restores epochs, not batches, so the batches of an interrupted epoch are trained again
+  from the epoch's start. The training pipelines are seeded shuffle-then-repeat streams that
+  skip the epochs already trained (`backed_up_epoch`), so a resumed run sees exactly the
+  batches an uninterrupted run would.
 * Ctrl-C: the current weights are saved to `checkpoints/interrupted.keras` and
   `TrainingInterrupted` is raised (the CLI exits with code 130).
 * NaN/Inf loss: `StopOnNonFiniteLoss` stops at once with `NonFiniteLossError`, saying which

@@ -54,6 +54,7 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
     loss and TrainingInterrupted on Ctrl-C.
     """
     strategy = strategy or distribute.make_strategy(config.strategy)
+    distribute.check_time_budget(config.minutes, strategy)
     chief = distribute.is_chief(strategy)
     out_dir = distribute.worker_run_dir(run_dir, strategy)
     os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
