@@ -131,15 +131,27 @@ def test_trainers_give_the_same_model_on_one_device_and_two_replicas(kind, tmp_p
 WORKER_SCRIPT = r"""
 import json, os, sys
 import numpy as np
-from tfcreative.music.config import MusicTrainConfig
-from tfcreative.music.training import train
 
+kind, run_dir, source, root = sys.argv[1:5]
 index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
-config = MusicTrainConfig(embedding_dim=8, lstm_units=16, seq_length=20, batch_size=8,
-                          epochs=2, steps_per_epoch=3, strategy=sys.argv[1])
-model = train(sys.argv[2], config, abc_path=sys.argv[3],
-              data_dir=os.path.join(sys.argv[4], f"tfds-{index}"), verbose=0)
-np.save(os.path.join(sys.argv[4], f"weights-{sys.argv[1]}-{index}.npy"),
+if kind == "music":
+    from tfcreative.music.config import MusicTrainConfig
+    from tfcreative.music.training import train
+
+    config = MusicTrainConfig(embedding_dim=8, lstm_units=16, seq_length=20, batch_size=8,
+                              epochs=2, steps_per_epoch=3, strategy="multi_worker")
+    data = {"abc_path": source}
+else:
+    from tfcreative.pix2pix.config import Pix2PixTrainConfig
+    from tfcreative.pix2pix.training import train
+
+    config = Pix2PixTrainConfig(image_size=16, ngf=4, ndf=4, n_layers=2, norm="sync_batch",
+                                batch_size=4, epochs=2, steps_per_epoch=3, sample_count=2,
+                                strategy="multi_worker")
+    data = {"manual_dir": source}
+# Each worker prepares its own TFDS copy (in a real cluster: shared storage, prepared once).
+model = train(run_dir, config, data_dir=os.path.join(root, f"tfds-{index}"), verbose=0, **data)
+np.save(os.path.join(root, f"weights-{index}.npy"),
         np.concatenate([w.ravel() for w in model.get_weights()]))
 print(json.dumps({"replicas": model.distribute_strategy.num_replicas_in_sync,
                   "steps": int(model.optimizer.iterations.numpy())}))
@@ -157,15 +169,19 @@ def _free_ports(count):
 
 
 @pytest.mark.slow
-def test_two_local_workers_end_with_identical_weights_and_only_the_chief_writes(tmp_path):
+@pytest.mark.parametrize("kind", ["music", "pix2pix"])
+def test_two_local_workers_end_with_identical_weights_and_only_the_chief_writes(kind, tmp_path):
+    """Two processes with TF_CONFIG on 127.0.0.1 ports (MultiWorkerMirroredStrategy, RING
+    collectives; Pix2Pix with sync_batch): 2 epochs x 3 global batches."""
+    source = DUMMY_ABC_DIR if kind == "music" else str(_pairs_dir(tmp_path / "pairs"))
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     run_dir = tmp_path / "run"
     workers = []
     for index in range(2):
         tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         workers.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER_SCRIPT, "multi_worker", str(run_dir), DUMMY_ABC_DIR,
-             str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, "-c", WORKER_SCRIPT, kind, str(run_dir), source, str(tmp_path)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env={**os.environ, "TF_CONFIG": json.dumps(tf_config),
                             "TF_CPP_MIN_LOG_LEVEL": "2"}))
     try:
@@ -179,18 +195,17 @@ def test_two_local_workers_end_with_identical_weights_and_only_the_chief_writes(
     assert [log["replicas"] for log in logs] == [2, 2]
     assert [log["steps"] for log in logs] == [6, 6]  # 2 epochs x 3 global batches
 
-    chief, other = (np.load(tmp_path / f"weights-multi_worker-{i}.npy") for i in range(2))
+    chief, other = (np.load(tmp_path / f"weights-{i}.npy") for i in range(2))
     difference = float(np.max(np.abs(chief - other)))
-    print(f"2-worker max weight difference: {difference}")
+    print(f"{kind}: 2-worker max weight difference: {difference}")
     assert difference == 0.0
 
     # The run directory holds the chief's output only; the other worker's scratch folder
     # and both backups are gone.
-    assert sorted(os.listdir(tmp_path)) == ["run", "tfds-0", "tfds-1",
-                                            "weights-multi_worker-0.npy",
-                                            "weights-multi_worker-1.npy"]
-    assert sorted(os.listdir(run_dir)) == ["checkpoints", "config.json", "history.csv", "logs",
-                                           "model.keras"]
+    assert sorted(set(os.listdir(tmp_path)) - {"pairs"}) == [
+        "run", "tfds-0", "tfds-1", "weights-0.npy", "weights-1.npy"]
+    expected = {"checkpoints", "config.json", "history.csv", "logs", "model.keras"}
+    assert set(os.listdir(run_dir)) == expected | ({"samples"} if kind == "pix2pix" else set())
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["best.keras", "last.keras"]
     with open(run_dir / "history.csv") as f:
         assert len(f.read().strip().splitlines()) == 3  # header + 2 epochs, written once
