@@ -219,3 +219,17 @@ def test_a_time_budget_is_refused_in_a_cluster(monkeypatch):
     monkeypatch.setattr("tfcreative.distribute.is_multi_worker", lambda strategy: True)
     with pytest.raises(ValueError, match="--minutes cannot be used with --strategy multi_w"):
         check_time_budget(5.0, make_strategy("default"))
+
+
+def test_cli_trains_under_a_strategy_and_rejects_unknown_ones(tmp_path, capsys):
+    from tfcreative.cli import main
+
+    common = ["music", "train", "--abc", DUMMY_ABC_DIR, "--data-dir", str(tmp_path / "tfds"),
+              "--epochs", "1", "--steps-per-epoch", "2", "--embedding-dim", "4",
+              "--lstm-units", "8", "--seq-length", "20", "--batch-size", "4"]
+    assert main([*common, "--run-dir", str(tmp_path / "run"), "--strategy", "mirrored"]) == 0
+    with open(tmp_path / "run" / "config.json") as f:
+        assert json.load(f)["strategy"] == "mirrored"
+    assert main([*common, "--run-dir", str(tmp_path / "bad"), "--strategy", "gpus"]) == 2
+    assert ("tfcreative: error: --strategy 'gpus': expected one of default, mirrored, "
+            "multi_worker, tpu[:name]") in capsys.readouterr().err
