@@ -41,8 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from tfcreative.fault_tolerance import NonFiniteLossError, TrainingInterrupted
+
     try:
         return args.handler(args)
+    except NonFiniteLossError as error:
+        print(f"tfcreative: {error}", file=sys.stderr)
+        return 1
+    except TrainingInterrupted as interrupt:
+        where = f": weights saved to {interrupt.checkpoint}" if interrupt.checkpoint else ""
+        print(f"tfcreative: interrupted{where}; run the same command again to resume from the "
+              "last finished epoch", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         # Bad input: say what was wrong, without a traceback.
         print(f"tfcreative: error: {error}", file=sys.stderr)

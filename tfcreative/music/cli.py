@@ -74,6 +74,10 @@ def _add_train(commands) -> None:
     p.add_argument("--minutes", type=float, default=None,
                    help="stop after this many minutes of training, mid-epoch if need be")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (weights, shuffling)")
+    p.add_argument("--strategy", default=d.strategy, metavar="NAME",
+                   help="tf.distribute strategy: default (one device), mirrored (all local "
+                        "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), "
+                        "tpu or tpu:NAME (TPUStrategy)")
     p.add_argument("--from-model", default=None, metavar="PATH",
                    help="continue training this .keras model or run directory instead of "
                         "starting from scratch (its architecture and vocabulary are kept)")
@@ -113,6 +117,7 @@ def _seed_text(args) -> str:
 
 
 def _train(args) -> int:
+    from tfcreative.distribute import make_strategy
     from tfcreative.music import load_model
     from tfcreative.music.config import MusicTrainConfig
     from tfcreative.music.training import train
@@ -120,8 +125,13 @@ def _train(args) -> int:
     fields = {f.name for f in dataclasses.fields(MusicTrainConfig)}
     config = MusicTrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
     run_dir = args.run_dir or os.path.join("runs", time.strftime("music-%Y%m%d-%H%M%S"))
-    model = load_model(args.from_model) if args.from_model else None
-    train(run_dir, config, abc_path=args.abc, data_dir=args.data_dir, model=model)
+    strategy = make_strategy(config.strategy)
+    model = None
+    if args.from_model:
+        with strategy.scope():
+            model = load_model(args.from_model)
+    train(run_dir, config, abc_path=args.abc, data_dir=args.data_dir, model=model,
+          strategy=strategy)
     print(f"\nModel: {os.path.join(run_dir, 'model.keras')}\n"
           f"TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'logs')}\n"
           f"Generate: tfcreative music generate --model {run_dir}")

@@ -21,3 +21,4 @@ class MusicTrainConfig:
     minutes: float | None = None  # stop after this much training time, whatever the epoch
     seed: int = 0
     jit_compile: bool | str = "auto"
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu[:name] (distribute.py)

@@ -16,13 +16,14 @@ import math
 import keras
 import tensorflow as tf
 
+from tfcreative.distribute import PrebuiltModelMixin, step_logs
 from tfcreative.music.vocabulary import CharVocabulary
 
 COURSE_DEFAULTS = {"embedding_dim": 256, "lstm_units": 1024, "num_layers": 1}
 
 
 @keras.saving.register_keras_serializable(package="tfcreative")
-class MusicLSTM(keras.Model):
+class MusicLSTM(PrebuiltModelMixin, keras.Model):
     """Predicts the next ABC character; defaults follow the MIT 6.S191 course configuration."""
 
     def __init__(
@@ -109,7 +110,7 @@ class MusicLSTM(keras.Model):
     def _update_metrics(self, token_losses):
         self.loss_tracker.update_state(token_losses)
         self.bpc_tracker.update_state(token_losses / math.log(2.0))
-        return {m.name: m.result() for m in self.metrics}
+        return step_logs({m.name: m.result() for m in self.metrics})
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

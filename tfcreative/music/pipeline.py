@@ -97,6 +97,25 @@ def make_windows(ids: tf.data.Dataset, seq_length: int) -> tf.data.Dataset:
     return windows.map(lambda chunk, nxt: (chunk, tf.concat([chunk[1:], nxt], axis=0)))
 
 
+def cached_windows(texts: tf.data.Dataset, vocabulary: CharVocabulary, seq_length: int,
+                   batch_size: int) -> tf.data.Dataset:
+    """The (x, y) windows, cached after one counting pass that gives them a known length.
+
+    Raises ValueError when there is not even one batch of windows.
+    """
+    windows = make_windows(encode_tunes(texts, vocabulary), seq_length).cache()
+    # One counting pass (it also fills the cache) gives the dataset a known length: Keras then
+    # shows epoch totals, and does not count a spurious extra optimizer step at the end of an
+    # epoch of unknown length (seen with Keras 3.15).
+    num_windows = int(windows.reduce(0, lambda count, _: count + 1))
+    if num_windows < batch_size:
+        raise ValueError(
+            f"only {num_windows} windows of {seq_length + 1} characters in the data, fewer than "
+            f"one batch of {batch_size}: use more tunes, a smaller batch or a shorter seq_length"
+        )
+    return windows.apply(tf.data.experimental.assert_cardinality(num_windows))
+
+
 def make_dataset(
     texts: tf.data.Dataset,
     vocabulary: CharVocabulary,
@@ -110,18 +129,30 @@ def make_dataset(
     Windows are cached after the first pass; under tf.distribute, Keras splits each global
     batch across replicas. Partial batches are dropped so every step has the same shape.
     """
-    windows = make_windows(encode_tunes(texts, vocabulary), seq_length).cache()
-    # One counting pass (it also fills the cache) gives the dataset a known length: Keras then
-    # shows epoch totals, and does not count a spurious extra optimizer step at the end of an
-    # epoch of unknown length (seen with Keras 3.15).
-    num_windows = int(windows.reduce(0, lambda count, _: count + 1))
-    if num_windows < batch_size:
-        raise ValueError(
-            f"only {num_windows} windows of {seq_length + 1} characters in the data, fewer than "
-            f"one batch of {batch_size}: use more tunes, a smaller batch or a shorter seq_length"
-        )
-    windows = windows.apply(tf.data.experimental.assert_cardinality(num_windows))
+    windows = cached_windows(texts, vocabulary, seq_length, batch_size)
     if shuffle:
         windows = windows.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     batches = windows.batch(batch_size, drop_remainder=True)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def make_training_stream(
+    texts: tf.data.Dataset,
+    vocabulary: CharVocabulary,
+    seq_length: int,
+    batch_size: int,
+    seed: int,
+    steps_per_epoch: int | None = None,
+    start_epoch: int = 0,
+) -> tuple[tf.data.Dataset, int]:
+    """(endless batches positioned at `start_epoch`, steps per epoch) for `model.fit`.
+
+    Shuffle-then-repeat reshuffles every pass in an order fixed by `seed`; skipping the
+    batches of the epochs already trained puts a run resumed from a backup on exactly the
+    batches an uninterrupted run would see. steps_per_epoch None: one pass per epoch.
+    """
+    windows = cached_windows(texts, vocabulary, seq_length, batch_size)
+    steps = steps_per_epoch or int(windows.cardinality()) // batch_size
+    batches = windows.shuffle(10_000, seed=seed, reshuffle_each_iteration=True).batch(
+        batch_size, drop_remainder=True).repeat()
+    return batches.skip(start_epoch * steps).prefetch(tf.data.AUTOTUNE), steps

@@ -4,8 +4,14 @@ A run directory holds everything a run produces:
     config.json          the settings of the run
     model.keras          the final model (vocabulary inside), written atomically
     checkpoints/last.keras, checkpoints/best.keras   after every epoch / best val loss
+    checkpoints/interrupted.keras                    written on Ctrl-C
+    backup/              BackupAndRestore state while training runs (run the same command
+                         again after a crash to resume; deleted when training finishes)
     logs/                TensorBoard logs (`tensorboard --logdir <run_dir>/logs`)
     history.csv          per-epoch loss and bits-per-character
+
+Under tf.distribute (`config.strategy`), the model and optimizer are created in the strategy's
+scope; in a multi-worker cluster only the chief writes the run directory (see distribute.py).
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 
 import keras
 
+from tfcreative import distribute, fault_tolerance
 from tfcreative.callbacks import TimeBudget
 from tfcreative.music import pipeline
 from tfcreative.music.config import MusicTrainConfig
@@ -40,6 +48,7 @@ def _validation_data(builder, vocabulary, config: MusicTrainConfig):
 
 
 def build_model(vocabulary, config: MusicTrainConfig) -> MusicLSTM:
+    """Model and optimizer; call inside `strategy.scope()` to distribute them."""
     model = MusicLSTM(
         vocabulary,
         embedding_dim=config.embedding_dim,
@@ -59,40 +68,60 @@ def train(
     data_dir: str | None = None,
     verbose: int | str = "auto",
     model: MusicLSTM | None = None,
+    strategy=None,
+    callbacks: list | None = None,
 ) -> MusicLSTM:
     """Trains on the bundled corpus (or `abc_path`) and writes the run directory.
 
-    Pass `model` (e.g. one loaded with keras.models.load_model) to continue training it.
+    Pass `model` (e.g. one loaded with keras.models.load_model) to continue training it; a
+    `model` must have been created in `strategy`'s scope. `strategy` defaults to
+    make_strategy(config.strategy). If `run_dir` holds a backup of an unfinished run, training
+    resumes from it. Raises NonFiniteLossError on a NaN loss and TrainingInterrupted on Ctrl-C.
     """
-    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
-        json.dump({**dataclasses.asdict(config), "abc_path": abc_path}, f, indent=2)
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    distribute.check_time_budget(config.minutes, strategy)
+    chief = distribute.is_chief(strategy)
+    out_dir = distribute.worker_run_dir(run_dir, strategy)
+    os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
+    if chief:
+        with open(os.path.join(run_dir, "config.json"), "w") as f:
+            json.dump({**dataclasses.asdict(config), "abc_path": abc_path}, f, indent=2)
     keras.utils.set_random_seed(config.seed)
 
     builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir)
     train_texts = pipeline.tune_texts(builder, "train")
     if model is None:
-        model = build_model(pipeline.build_vocabulary(train_texts), config)
-    train_data = pipeline.make_dataset(train_texts, model.vocabulary, config.seq_length,
-                                       config.batch_size, shuffle=True, seed=config.seed)
+        with strategy.scope():
+            model = build_model(pipeline.build_vocabulary(train_texts), config)
+    start_epoch = fault_tolerance.backed_up_epoch(os.path.join(out_dir, fault_tolerance.BACKUP_DIR))
+    train_data, steps_per_epoch = pipeline.make_training_stream(
+        train_texts, model.vocabulary, config.seq_length, config.batch_size, seed=config.seed,
+        steps_per_epoch=config.steps_per_epoch, start_epoch=start_epoch)
     val_data = _validation_data(builder, model.vocabulary, config)
-    if config.steps_per_epoch:
-        train_data = train_data.repeat()
+    if val_data is not None:
+        val_data = distribute.shard_by_data(val_data)
 
+    # Every worker runs the same callbacks (saving reads synchronised variables, a collective
+    # op); non-chief workers write into their scratch folder.
     callbacks = [
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
-        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoints", "last.keras")),
+        *(callbacks or []),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
+        keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "checkpoints", "last.keras")),
         keras.callbacks.ModelCheckpoint(
-            os.path.join(run_dir, "checkpoints", "best.keras"), save_best_only=True,
+            os.path.join(out_dir, "checkpoints", "best.keras"), save_best_only=True,
             monitor="loss" if val_data is None else "val_loss"),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
-        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
     ]
     if config.minutes:
         callbacks.append(TimeBudget(config.minutes))
-    logger.info("training %s", model.get_config())
+    logger.info("training %s with %s (%d replicas)", model.get_config(),
+                type(strategy).__name__, strategy.num_replicas_in_sync)
     # shuffle=False: the tf.data pipeline shuffles; Keras's flag would only warn about it.
-    model.fit(train_data, validation_data=val_data, epochs=config.epochs, shuffle=False,
-              steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose)
-    save_model_atomically(model, os.path.join(run_dir, "model.keras"))
+    fault_tolerance.fit_with_recovery(
+        model, distribute.shard_by_data(train_data), run_dir=out_dir, start_epoch=start_epoch,
+        write_interrupted=chief, callbacks=callbacks, validation_data=val_data,
+        epochs=config.epochs, shuffle=False, steps_per_epoch=steps_per_epoch, verbose=verbose)
+    save_model_atomically(model, os.path.join(out_dir, "model.keras"))
+    if not chief:
+        shutil.rmtree(out_dir, ignore_errors=True)
     return model

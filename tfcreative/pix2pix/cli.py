@@ -51,8 +51,11 @@ def _add_train(commands) -> None:
     p.add_argument("--ndf", type=int, default=d.ndf, help="discriminator base filters")
     p.add_argument("--n-layers", type=int, default=d.n_layers,
                    help="PatchGAN layers (3: 70x70 patches)")
-    p.add_argument("--norm", default=d.norm, choices=("batch", "instance", "none"),
-                   help="normalisation in both networks")
+    p.add_argument("--norm", default=d.norm, choices=("batch", "sync_batch", "instance", "none"),
+                   help="normalisation in both networks; sync_batch: batch statistics over the "
+                        "global batch under tf.distribute (see README)")
+    p.add_argument("--dropout", type=float, default=d.dropout,
+                   help="dropout on the first three generator decoder layers (0: none)")
     p.add_argument("--lambda-l1", type=float, default=d.lambda_l1, help="weight of the L1 term")
     p.add_argument("--l1-only", dest="adversarial", action="store_false",
                    help="train the generator on L1 alone (the paper's baseline)")
@@ -66,6 +69,10 @@ def _add_train(commands) -> None:
     p.add_argument("--minutes", type=float, default=None,
                    help="stop after this many minutes of training")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
+    p.add_argument("--strategy", default=d.strategy, metavar="NAME",
+                   help="tf.distribute strategy: default (one device), mirrored (all local "
+                        "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), "
+                        "tpu or tpu:NAME (TPUStrategy)")
     p.add_argument("--from-model", default=None, metavar="PATH",
                    help="continue training this .keras model or run directory")
     p.set_defaults(handler=_train)
@@ -108,15 +115,20 @@ def load_model(path: str):
 
 
 def _train(args) -> int:
+    from tfcreative.distribute import make_strategy
     from tfcreative.pix2pix.config import Pix2PixTrainConfig
     from tfcreative.pix2pix.training import train
 
     fields = {f.name for f in dataclasses.fields(Pix2PixTrainConfig)}
     config = Pix2PixTrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
     run_dir = args.run_dir or os.path.join("runs", time.strftime("pix2pix-%Y%m%d-%H%M%S"))
-    model = load_model(args.from_model) if args.from_model else None
+    strategy = make_strategy(config.strategy)
+    model = None
+    if args.from_model:
+        with strategy.scope():
+            model = load_model(args.from_model)
     train(run_dir, config, dataset=args.dataset, manual_dir=args.pairs,
-          data_dir=args.data_dir, model=model)
+          data_dir=args.data_dir, model=model, strategy=strategy)
     print(f"\nModel: {os.path.join(run_dir, 'model.keras')}\n"
           f"Samples: {os.path.join(run_dir, 'samples')}/\n"
           f"Translate: tfcreative pix2pix translate --model {run_dir} IMAGE...")

@@ -13,7 +13,8 @@ class Pix2PixTrainConfig:
     ngf: int = 64
     ndf: int = 64
     n_layers: int = 3  # PatchGAN depth: 3 -> 70×70 patches
-    norm: str = "batch"
+    norm: str = "batch"  # batch | sync_batch (across replicas) | instance | none
+    dropout: float = 0.5  # on the first three decoder layers (the paper's noise source)
     lambda_l1: float = 100.0
     adversarial: bool = True  # False: the L1-only baseline
     batch_size: int = 1
@@ -24,3 +25,4 @@ class Pix2PixTrainConfig:
     minutes: float | None = None
     seed: int = 0
     sample_count: int = 4  # rows of the per-epoch sample grid
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu[:name] (distribute.py)

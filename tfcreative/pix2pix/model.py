@@ -13,6 +13,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfcreative.distribute import PrebuiltModelMixin, step_logs
+
 
 def default_optimizer():
     """Adam(2e-4, β1=0.5), the paper's setting for both networks."""
@@ -30,7 +32,7 @@ def _l1_per_example(target, output):
 
 
 @keras.saving.register_keras_serializable(package="tfcreative")
-class Pix2Pix(keras.Model):
+class Pix2Pix(PrebuiltModelMixin, keras.Model):
     """`call` runs the generator; `fit` trains both networks with their own optimizers."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
@@ -61,6 +63,11 @@ class Pix2Pix(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def build_optimizers(self):
+        """The generator's optimizer holds slots for the generator's weights only."""
+        if not self.optimizer.built:
+            self.optimizer.build(self.generator.trainable_variables)
 
     def _unpack(self, data):
         input_image, target, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -113,7 +120,7 @@ class Pix2Pix(keras.Model):
         self.trackers["g_gan_loss"].update_state(gan_loss)
         self.trackers["g_l1_loss"].update_state(l1_loss)
         self.trackers["g_loss"].update_state(gan_loss + self.lambda_l1 * l1_loss)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     # -- serialisation --------------------------------------------------------------------
 

@@ -15,13 +15,19 @@ import math
 import keras
 
 WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
-NORMS = ("batch", "instance", "none")
+NORMS = ("batch", "sync_batch", "instance", "none")
 
 
 def _norm(kind: str, name: str):
-    if kind == "batch":
+    """batch: statistics of each replica's share of the batch (under tf.distribute a replica
+    normalises over global_batch / replicas examples, so results depend on the replica count).
+    sync_batch: statistics all-reduced over the global batch, as on one device (one extra
+    all-reduce per layer and step). instance: per image, independent of batch and replicas.
+    """
+    if kind in ("batch", "sync_batch"):
         return keras.layers.BatchNormalization(
-            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
+            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+            synchronized=kind == "sync_batch", name=name)
     if kind == "instance":  # one group per channel = instance normalisation
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
     return None

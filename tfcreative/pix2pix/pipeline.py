@@ -50,12 +50,23 @@ def resize_pair(input_image, target, size: int):
     return pair[0], pair[1]
 
 
-def random_jitter(input_image, target, image_size: int):
-    """Same random crop and same random mirror for both images."""
+def random_jitter(input_image, target, image_size: int, seed=None):
+    """Same random crop and same random mirror for both images.
+
+    seed: None for TensorFlow's stateful random ops, or an int [2] seed for a stateless,
+    reproducible jitter (the training stream seeds each pair by its position in the stream,
+    so a run resumed from a backup jitters exactly as an uninterrupted one).
+    """
     pair = tf.stack([input_image, target])
-    pair = tf.image.random_crop(pair, [2, image_size, image_size, pair.shape[-1] or 3])
-    pair = tf.cond(tf.random.uniform([]) < 0.5, lambda: tf.reverse(pair, axis=[2]),
-                   lambda: pair)
+    crop_size = [2, image_size, image_size, pair.shape[-1] or 3]
+    if seed is None:
+        pair = tf.image.random_crop(pair, crop_size)
+        mirror = tf.random.uniform([]) < 0.5
+    else:
+        crop_seed, mirror_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        pair = tf.image.stateless_random_crop(pair, crop_size, seed=crop_seed)
+        mirror = tf.random.stateless_uniform([], seed=mirror_seed) < 0.5
+    pair = tf.cond(mirror, lambda: tf.reverse(pair, axis=[2]), lambda: pair)
     return pair[0], pair[1]
 
 
@@ -70,18 +81,50 @@ def _should_cache(builder, split, size) -> bool:
     return count * size * size * 3 * 2 < CACHE_LIMIT_BYTES
 
 
-def make_train_dataset(builder, image_size: int, batch_size: int = 1, split: str = "train",
-                       shuffle: bool = True, seed: int | None = None) -> tf.data.Dataset:
+def _resized_train_pairs(builder, image_size: int, split: str) -> tf.data.Dataset:
     big = jitter_size(image_size)
     pairs = _pairs(builder, split).map(lambda a, b: resize_pair(a, b, big),
                                        num_parallel_calls=tf.data.AUTOTUNE)
     if _should_cache(builder, split, big):
         pairs = pairs.cache()
+    return pairs
+
+
+def make_train_dataset(builder, image_size: int, batch_size: int = 1, split: str = "train",
+                       shuffle: bool = True, seed: int | None = None) -> tf.data.Dataset:
+    """One pass of jittered training pairs (reshuffled on every iteration)."""
+    pairs = _resized_train_pairs(builder, image_size, split)
     if shuffle:
         pairs = pairs.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
     pairs = pairs.map(lambda a, b: random_jitter(to_float(a), to_float(b), image_size),
                       num_parallel_calls=tf.data.AUTOTUNE)
     return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def make_training_stream(builder, image_size: int, batch_size: int, seed: int,
+                         steps_per_epoch: int | None = None, start_epoch: int = 0,
+                         split: str = "train") -> tuple[tf.data.Dataset, int]:
+    """(endless jittered batches positioned at `start_epoch`, steps per epoch) for `fit`.
+
+    Shuffle-then-repeat reshuffles every pass in an order fixed by `seed`, and pair i of the
+    stream is jittered with the stateless seed (seed, i): skipping the pairs of the epochs
+    already trained puts a resumed run on exactly the batches of an uninterrupted one.
+    steps_per_epoch None: one pass over the pairs per epoch.
+    """
+    count = builder.info.splits[split].num_examples
+    steps = steps_per_epoch or count // batch_size
+    if steps < 1:
+        raise ValueError(f"--batch-size {batch_size}: more than the {count} {split} pairs")
+    pairs = _resized_train_pairs(builder, image_size, split)
+    stream = pairs.shuffle(1000, seed=seed, reshuffle_each_iteration=True).repeat()
+    stream = stream.enumerate().skip(start_epoch * steps * batch_size)
+
+    def jitter(index, pair):
+        pair_seed = tf.stack([tf.constant(seed, tf.int64), index])
+        return random_jitter(to_float(pair[0]), to_float(pair[1]), image_size, seed=pair_seed)
+
+    stream = stream.map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+    return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE), steps
 
 
 def make_test_dataset(builder, image_size: int, batch_size: int = 1, split: str = "test",

@@ -1,0 +1,213 @@
+"""Fault tolerance: resume after SIGKILL (BackupAndRestore), Ctrl-C, and a NaN loss."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from tests.conftest import DUMMY_ABC_DIR, REPO
+from tfcreative.cli import main
+from tfcreative.fault_tolerance import NonFiniteLossError
+from tfcreative.music.config import MusicTrainConfig
+from tfcreative.music.training import train
+
+TINY = ["--embedding-dim", "8", "--lstm-units", "32", "--seq-length", "20", "--batch-size", "8"]
+
+
+def _train_command(run_dir, data_dir, epochs, steps):
+    return [sys.executable, "-m", "tfcreative", "music", "train", "--run-dir", str(run_dir),
+            "--abc", DUMMY_ABC_DIR, "--data-dir", str(data_dir), "--epochs", str(epochs),
+            "--steps-per-epoch", str(steps), *TINY]
+
+
+def _default_sigint():
+    # A shell without job control starts background jobs with SIGINT ignored, and children
+    # inherit that; Ctrl-C must reach the trainer as it does from a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start(command):
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                            preexec_fn=_default_sigint)
+
+
+def _wait_for(condition, process, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _epochs_logged(run_dir):
+    path = os.path.join(run_dir, "history.csv")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def _backup_epoch(run_dir):
+    try:
+        with open(os.path.join(run_dir, "backup", "training_metadata.json")) as f:
+            return json.load(f)["epoch"]
+    except (OSError, ValueError):
+        return 0
+
+
+def _weights(path):
+    return keras.models.load_model(path).get_weights()
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_backup_and_ends_like_an_uninterrupted_run(tmp_path):
+    """SIGKILL in the middle of epoch 3 of 6, the same command again: it restores epoch 2's
+    backup (weights, optimizer state, epoch), replays epoch 3 on the same batches (seeded
+    stream positioned at the epoch) and ends with the uninterrupted run's model."""
+    epochs, steps = 6, 40
+    run = tmp_path / "killed"
+    killed = _start(_train_command(run, tmp_path / "tfds", epochs, steps))
+    _wait_for(lambda: _backup_epoch(run) >= 2 and 1 in _epochs_logged(run), killed)
+    time.sleep(0.3)  # into epoch 3
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL
+    assert not (run / "model.keras").exists()
+    resumed_from = _backup_epoch(run)
+    assert resumed_from >= 2
+
+    resumed = subprocess.run(_train_command(run, tmp_path / "tfds", epochs, steps), cwd=REPO,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming from the backup: epoch {resumed_from + 1}" in resumed.stderr
+    logged = _epochs_logged(run)
+    assert logged.count(0) == 1 and logged[-1] == epochs - 1  # did not start again from 0
+    assert not (run / "backup").exists()  # a finished run deletes its backup
+
+    reference = subprocess.run(
+        _train_command(tmp_path / "uninterrupted", tmp_path / "tfds", epochs, steps),
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    final = keras.models.load_model(run / "model.keras")
+    expected = keras.models.load_model(tmp_path / "uninterrupted" / "model.keras")
+    assert int(final.optimizer.iterations) == int(expected.optimizer.iterations) == epochs * steps
+    difference = max(float(np.max(np.abs(a - b)))
+                     for a, b in zip(final.get_weights(), expected.get_weights(), strict=True))
+    print(f"resumed at epoch {resumed_from + 1}; max weight difference vs uninterrupted: "
+          f"{difference}")
+    assert difference == 0.0
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_and_exits_with_130(tmp_path):
+    run = tmp_path / "run"
+    process = _start(_train_command(run, tmp_path / "tfds", epochs=1000, steps=20))
+    _wait_for(lambda: len(_epochs_logged(run)) >= 1, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-3000:]
+    checkpoint = run / "checkpoints" / "interrupted.keras"
+    assert f"weights saved to {checkpoint}" in err
+    model = keras.models.load_model(checkpoint)
+    assert int(model.optimizer.iterations) >= 20
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert not (run / "model.keras").exists()
+    assert (run / "backup" / "training_metadata.json").exists()  # the same command resumes
+
+
+class InjectNaN(keras.callbacks.Callback):
+    """Poisons one weight before batch 2 of epoch 2; remembers the weights after epoch 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.after_first_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            self.after_first_epoch = [w.copy() for w in self.model.get_weights()]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 1 and batch == 1:
+            kernel = self.model.logits.kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    config = MusicTrainConfig(embedding_dim=8, lstm_units=16, seq_length=20, batch_size=8,
+                              epochs=3, steps_per_epoch=4)
+    injector = InjectNaN()
+    with pytest.raises(NonFiniteLossError) as error:
+        train(str(run), config, abc_path=DUMMY_ABC_DIR, data_dir=str(tmp_path / "tfds"),
+              verbose=0, callbacks=[injector])
+    last = run / "checkpoints" / "last.keras"
+    assert str(error.value) == (f"training stopped: loss became nan at epoch 2, batch 2; the "
+                                f"last good checkpoint is {last} (try a lower learning rate)")
+    for saved, good in zip(_weights(last), injector.after_first_epoch, strict=True):
+        np.testing.assert_array_equal(saved, good)
+    assert not (run / "model.keras").exists()
+    assert _epochs_logged(run) == [0]
+
+
+def test_cli_reports_a_diverging_loss_and_exits_non_zero(tmp_path, capsys):
+    code = main(["music", "train", "--run-dir", str(tmp_path / "run"), "--abc", DUMMY_ABC_DIR,
+                 "--data-dir", str(tmp_path / "tfds"), "--epochs", "2", "--steps-per-epoch",
+                 "5", "--learning-rate", "1e30", *TINY])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "tfcreative: training stopped: loss became" in err and "at epoch 1" in err
+    assert "no epoch finished, so there is no good checkpoint" in err
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+class CrashMidEpoch(keras.callbacks.Callback):
+    """Raises in the middle of epoch 3, like a process that dies there."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 2 and batch == 1:
+            raise RuntimeError("simulated crash")
+
+
+def test_pix2pix_resumes_both_networks_and_optimizers_after_a_crash(tmp_path):
+    """Crash in epoch 3 of 4, train again: the same generator, discriminator and both Adam
+    states as an uninterrupted run (generator dropout on: its seed state is restored too)."""
+    from tests.test_distribute import _pairs_dir
+    from tfcreative.pix2pix.config import Pix2PixTrainConfig
+    from tfcreative.pix2pix.training import train as train_pix2pix
+
+    pairs = _pairs_dir(tmp_path / "pairs")
+    config = Pix2PixTrainConfig(image_size=16, ngf=4, ndf=4, n_layers=2, batch_size=2,
+                                epochs=4, steps_per_epoch=3, sample_count=2)
+    run, reference = str(tmp_path / "run"), str(tmp_path / "reference")
+    kwargs = {"manual_dir": str(pairs), "data_dir": str(tmp_path / "tfds"), "verbose": 0}
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train_pix2pix(run, config, callbacks=[CrashMidEpoch()], **kwargs)
+    assert _backup_epoch(run) == 2
+    resumed = train_pix2pix(run, config, **kwargs)
+    expected = train_pix2pix(reference, config, **kwargs)
+    assert int(resumed.optimizer.iterations) == int(resumed.d_optimizer.iterations) == 12
+    difference = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        resumed.get_weights() + [v.numpy() for v in resumed.d_optimizer.variables],
+        expected.get_weights() + [v.numpy() for v in expected.d_optimizer.variables],
+        strict=True))
+    print(f"pix2pix resumed vs uninterrupted: max difference {difference}")
+    assert difference == 0.0

@@ -1,0 +1,134 @@
+"""Choosing a tf.distribute strategy (`--strategy`) and what each worker of a cluster writes.
+
+    default          one device (the first GPU, else the CPU)
+    mirrored         MirroredStrategy: every local GPU (or the CPU), one replica each
+    multi_worker     MultiWorkerMirroredStrategy: the cluster described by TF_CONFIG
+    tpu | tpu:NAME   TPUStrategy on the local / named TPU (a Cloud TPU name or grpc:// address)
+
+Keras's `model.fit` splits each *global* batch across the replicas; the models' train_steps
+divide summed losses by the global batch (`tf.nn.compute_average_loss`), so every strategy
+takes the same step as one device. In a cluster, worker 0 (the chief) writes the run
+directory; the other workers write their checkpoints to a scratch folder they delete at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
+STRATEGY_HELP = ("tf.distribute strategy: default (one device), mirrored (all local GPUs/CPU), "
+                 "multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), tpu or tpu:NAME")
+
+
+def make_strategy(spec: str = "default") -> tf.distribute.Strategy:
+    """Parses a `--strategy` value and creates the strategy (connecting to TPUs/workers)."""
+    name, _, argument = (spec or "default").strip().partition(":")
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=argument or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    if argument or name not in ("default", "mirrored", "multi_worker"):
+        raise ValueError(f"--strategy {spec!r}: expected one of {', '.join(STRATEGIES)}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if "TF_CONFIG" not in os.environ:
+        raise ValueError("--strategy multi_worker: set TF_CONFIG to describe the cluster "
+                         "(see README, 'Distributed training')")
+    # RING collectives work on CPUs and GPUs alike; NCCL would be GPU-only.
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """True for a MultiWorkerMirroredStrategy that spans more than one worker."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def task_of(strategy: tf.distribute.Strategy) -> tuple[str | None, int]:
+    """(task type, task index) of this process; (None, 0) outside a cluster."""
+    if not is_multi_worker(strategy):
+        return None, 0
+    resolver = strategy.cluster_resolver
+    return resolver.task_type, int(resolver.task_id or 0)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """The process that writes the run directory: worker 0 (or a task named "chief")."""
+    task_type, task_id = task_of(strategy)
+    if task_type is None or task_type == "chief":
+        return True
+    has_chief = "chief" in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def worker_run_dir(run_dir: str, strategy: tf.distribute.Strategy) -> str:
+    """Where this process writes: the run directory itself for the chief; for another worker
+    a scratch folder beside it (`.worker-<i>`), which `train` deletes when training ends.
+
+    Non-chief workers must still save (BackupAndRestore restores every worker), but never into
+    the chief's files. The folder is stable across restarts so a worker's backup survives.
+    """
+    if is_chief(strategy):
+        return run_dir
+    _, task_id = task_of(strategy)
+    return os.path.join(os.path.dirname(os.path.abspath(run_dir)),
+                        f".{os.path.basename(os.path.normpath(run_dir))}.worker-{task_id}")
+
+
+def check_time_budget(minutes: float | None, strategy: tf.distribute.Strategy) -> None:
+    """Workers that each watch their own clock would stop at different steps and leave the
+    others waiting in a collective: a time budget is refused in a cluster."""
+    if minutes and is_multi_worker(strategy):
+        raise ValueError("--minutes cannot be used with --strategy multi_worker (each worker "
+                         "would stop at a different step): use --epochs/--steps-per-epoch")
+
+
+def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Every worker reads the whole pipeline and keeps its 1/N of the elements (DATA policy).
+
+    Our sources are a few TFRecord files (often one), too few to give each worker its own
+    files (FILE policy); the pipelines are seeded, so all workers shuffle identically and the
+    shards partition each global batch.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def step_logs(logs: dict) -> dict:
+    """Metric results from a train/test step, shaped so Keras can reduce them.
+
+    Keras 3.15 reduces step outputs with strategy.reduce("MEAN", axis=0) under a multi-worker
+    strategy, which needs a leading axis: scalars fail there, so they get shape [1].
+    """
+    strategy = tf.distribute.get_strategy()
+    if not is_multi_worker(strategy):
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+
+class PrebuiltModelMixin:
+    """For keras.Model subclasses whose weights all exist before `fit` (ours build in __init__).
+
+    Keras 3.15's fit first averages one input batch across replicas to build the model
+    symbolically; under MultiWorkerMirroredStrategy that reduce fails on the data. A built
+    model only needs its optimizer(s) built, inside the strategy's scope.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if not all(layer.built for layer in self._flatten_layers()):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with self.distribute_strategy.scope():
+            self.build_optimizers()
+
+    def build_optimizers(self):
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
