@@ -7,6 +7,9 @@ batch B take the same step as one device with batch B.
 
 `step` runs one character through the LSTM cells carrying (h, c): generation and the exported
 browser model use it, never re-running the whole prefix.
+
+Whole sequences run through `fused_lstm` where Keras has no fast kernel (no GPU): the same maths
+with a gradient that batches the weight products over time (see that module).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from tfcreative.distribute import PrebuiltModelMixin, step_logs
+from tfcreative.music import fused_lstm
 from tfcreative.music.vocabulary import CharVocabulary
 
 COURSE_DEFAULTS = {"embedding_dim": 256, "lstm_units": 1024, "num_layers": 1}
@@ -81,7 +85,10 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
         new_states = []
         for i, lstm in enumerate(self.lstm_layers):
             initial_state = None if states is None else list(states[i])
-            x, h, c = lstm(x, initial_state=initial_state, training=training)
+            if fused_lstm.supports(lstm):
+                x, h, c = fused_lstm.lstm_sequence(lstm, x, initial_state, training=training)
+            else:
+                x, h, c = lstm(x, initial_state=initial_state, training=training)
             new_states.append((h, c))
         return self.logits(x), new_states
 
