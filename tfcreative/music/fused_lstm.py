@@ -76,6 +76,20 @@ def _recurrence_with_gradient(projected, h0, c0, recurrent_kernel):
     return (hs, h_last, c_last), gradient
 
 
+def project(lstm: keras.layers.LSTM, inputs):
+    """inputs·W + b over the last axis: the input half of every gate pre-activation."""
+    cell = lstm.cell
+    return tf.matmul(inputs, tf.cast(cell.kernel, inputs.dtype)) + tf.cast(cell.bias,
+                                                                           inputs.dtype)
+
+
+def cell_step(lstm: keras.layers.LSTM, projected, h, c):
+    """One step of `lstm.cell` from precomputed `project(lstm, x)`: returns (h, c)."""
+    i, f, g, o = _gates(projected + tf.matmul(h, tf.cast(lstm.cell.recurrent_kernel, h.dtype)))
+    c = f * c + i * g
+    return o * tf.tanh(c), c
+
+
 def supports(lstm: keras.layers.LSTM) -> bool:
     """True where this path applies and Keras has no faster one (cuDNN on a GPU)."""
     cell = lstm.cell
