@@ -38,6 +38,7 @@ def bundled_vocabulary() -> CharVocabulary:
 def run(quick: bool) -> dict:
     settings = QUICK if quick else FULL
     matmul = roofline.matmul_gflops(1024 if quick else 2048)
+    bandwidth = roofline.memory_gbps(64 if quick else 256)
     vocabulary = bundled_vocabulary()
     keras.utils.set_random_seed(0)
     model = MusicLSTM(vocabulary, settings["embedding_dim"], settings["lstm_units"])
@@ -85,16 +86,24 @@ def run(quick: bool) -> dict:
     flops_per_char = roofline.lstm_forward_flops(1, 1, model.embedding_dim, model.lstm_units,
                                                  1, vocabulary.size)
     size = f"emb {model.embedding_dim}, LSTM {model.lstm_units}"
+    # Weights every step reads whatever the batch (first-layer input rows come from a table).
+    weight_bytes = 4 * (model.lstm_units * 4 * model.lstm_units
+                        + model.lstm_units * vocabulary.size)
     rows = []
     for name in blocks:
         if name == "reference":
             continue
         n = int(name.rsplit("=", 1)[1])
+        streamed = rates[name] / n * weight_bytes / 1e9  # GB/s of weights read
         rows.append(row(f"{name}, {size}", "chars/s", rates[name], rates["reference"],
                         flops_per_unit=flops_per_char, target=20.0 if n == 1 else 200.0,
-                        details={"chars": counts[name], "seconds": seconds[name],
+                        note=(f"weights read at {streamed:.1f} GB/s = "
+                              f"{100 * streamed / bandwidth:.0f}% of memory bandwidth"
+                              if n == 1 else ""),
+                        details={"weights_gb_per_s": streamed, "memory_gbps": bandwidth,
+                                 "chars": counts[name], "seconds": seconds[name],
                                  "first_call_s": first[name],
                                  "reference_chars": counts["reference"],
                                  "reference_seconds": seconds["reference"]}))
     rows[-1]["details"]["export_seconds"] = export_seconds
-    return {"rows": rows, "matmul_gflops": matmul}
+    return {"rows": rows, "matmul_gflops": matmul, "memory_gbps": bandwidth}

@@ -28,6 +28,23 @@ def matmul_gflops(size: int = 2048, repetitions: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
+def memory_gbps(megabytes: int = 256, repetitions: int = 5) -> float:
+    """Best rate of summing a float32 array far larger than the caches (bytes read per second).
+
+    The roof for work that streams its weights once per step, e.g. generating one tune: an
+    LSTM step at batch 1 reads every weight for a few FLOPs each.
+    """
+    data = tf.random.normal([megabytes * 2**20 // 4])
+    total = tf.function(tf.reduce_sum)
+    total(data).numpy()
+    best = float("inf")
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        total(data).numpy()
+        best = min(best, time.perf_counter() - start)
+    return megabytes * 2**20 / best / 1e9
+
+
 def lstm_forward_flops(batch: int, steps: int, embedding_dim: int, units: int,
                        num_layers: int, vocab_size: int) -> float:
     """Matmul FLOPs of MusicLSTM over [batch, steps] ids (embedding lookups are free)."""
@@ -61,7 +78,13 @@ def keras_forward_flops(model, input_shapes: list) -> float:
 def run(quick: bool) -> dict:
     size = 1024 if quick else 2048
     rate = matmul_gflops(size)
-    return {"rows": [{"case": f"tf.matmul {size}x{size} float32", "unit": "GFLOP/s",
-                      "ours": rate, "reference": None, "ratio": None, "target": None,
-                      "note": "", "ours_gflops": rate}],
-            "matmul_gflops": rate}
+    from benchmarks._harness import row
+
+    line = row(f"tf.matmul {size}x{size} float32", "GFLOP/s", rate, None,
+               details={"size": size})
+    line["ours_gflops"] = rate
+    megabytes = 64 if quick else 256
+    bandwidth = memory_gbps(megabytes)
+    memory = row(f"tf.reduce_sum over {megabytes} MiB float32", "GB/s read", bandwidth, None,
+                 details={"megabytes": megabytes})
+    return {"rows": [line, memory], "matmul_gflops": rate, "memory_gbps": bandwidth}
