@@ -164,7 +164,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
 def test_cli_reports_a_diverging_loss_and_exits_non_zero(tmp_path, capsys):
     code = main(["music", "train", "--run-dir", str(tmp_path / "run"), "--abc", DUMMY_ABC_DIR,
                  "--data-dir", str(tmp_path / "tfds"), "--epochs", "2", "--steps-per-epoch",
-                 "5", "--learning-rate", "1e30", *TINY])
+                 "5", "--learning-rate", "1e38", *TINY])
     err = capsys.readouterr().err
     assert code == 1
     assert "tfcreative: training stopped: loss became" in err and "at epoch 1" in err

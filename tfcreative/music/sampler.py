@@ -75,6 +75,7 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     """
     newline = tf.constant(model.vocabulary.id_of("\n"), tf.int32)
     logits, states = model.forward(seed_ids)
+    input_table = model.input_table()  # once per call, not per character
     batch = tf.shape(seed_ids)[0]
     previous = seed_ids[:, -1]
     done = tf.zeros([batch], tf.bool)
@@ -88,7 +89,7 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
         token = tf.where(done, OOV_ID, token)
         tokens = tokens.write(step, token)
         done = done | ((previous == newline) & (token == newline))
-        logits, states = model.step(token, states)
+        logits, states = model.step(token, states, input_table)
         return step + 1, logits, states, token, done, tokens
 
     steps, *_, tokens = tf.while_loop(

@@ -1,0 +1,79 @@
+"""Music training throughput (characters/s): our `model.fit` vs the course's tf.function loop.
+
+Same data (our tf.data windows of the bundled corpus), same sizes and initial weights, same
+loss (token mean) and optimizer (Adam 5e-3) on both sides. Ours is timed per step inside one
+`model.fit` call, as users run it; between our step blocks a callback runs a block of the
+reference loop (A B A B ...), so both sides see the same machine load.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+
+import keras
+
+from benchmarks import references, roofline
+from benchmarks._harness import interleaved_fit_callback, row, timed
+from tfcreative.music import pipeline
+from tfcreative.music.config import MusicTrainConfig
+from tfcreative.music.training import build_model
+
+# batches: (batch size, steps per block); blocks of ours and the reference alternate.
+FULL = {"embedding_dim": 256, "lstm_units": 1024, "seq_length": 100,
+        "batches": ((8, 2), (64, 1)), "repetitions": 3}
+QUICK = {"embedding_dim": 32, "lstm_units": 64, "seq_length": 20,
+         "batches": ((8, 2), (32, 2)), "repetitions": 2}
+
+
+def measure(texts, vocabulary, settings, batch_size, steps_per_block) -> dict:
+    config = MusicTrainConfig(embedding_dim=settings["embedding_dim"],
+                              lstm_units=settings["lstm_units"],
+                              seq_length=settings["seq_length"], batch_size=batch_size)
+    data = pipeline.make_dataset(texts, vocabulary, config.seq_length, batch_size,
+                                 shuffle=True, seed=0).repeat()
+    keras.utils.set_random_seed(0)
+    ours = build_model(vocabulary, config)
+    course = references.course_music_model(vocabulary.size, config.embedding_dim,
+                                           config.lstm_units)
+    references.copy_music_weights(ours, course)
+    course_step = references.course_train_step(
+        course, keras.optimizers.Adam(config.learning_rate))
+    batches = iter(data)
+    history = []
+
+    def reference_block():
+        for _ in range(steps_per_block):
+            x, y = next(batches)
+            history.append(course_step(x, y).numpy().mean())  # as the notebook does
+
+    k, repetitions = steps_per_block, settings["repetitions"]
+    reference_first = timed(reference_block)  # tracing + first steps
+    interleave = interleaved_fit_callback(k, reference_block)
+    ours.fit(data, epochs=1, steps_per_epoch=k * (repetitions + 1), callbacks=[interleave],
+             verbose=0, shuffle=False)
+    ours_first = sum(interleave.ours[:k])
+    ours_step = statistics.median(interleave.ours[k:])
+    reference_step = statistics.median(interleave.reference[1:] or interleave.reference)
+    chars = batch_size * config.seq_length
+    flops = 3 * roofline.lstm_forward_flops(batch_size, config.seq_length, config.embedding_dim,
+                                            config.lstm_units, 1, vocabulary.size)
+    return row(f"emb {config.embedding_dim}, LSTM {config.lstm_units}, seq "
+               f"{config.seq_length}, batch {batch_size}", "chars/s", chars / ours_step,
+               chars / reference_step, flops_per_unit=flops / chars, target=1.3,
+               details={"first_block_s_incl_tracing": {"ours": ours_first,
+                                                       "reference": reference_first},
+                        "jit_compile": bool(ours.jit_compile), "steps_per_block": k,
+                        "repetitions": repetitions})
+
+
+def run(quick: bool) -> dict:
+    settings = QUICK if quick else FULL
+    matmul = roofline.matmul_gflops(1024 if quick else 2048)
+    with tempfile.TemporaryDirectory(prefix="tfcreative-bench-tfds-") as data_dir:
+        builder = pipeline.prepare_tune_builder(data_dir=data_dir)
+        texts = pipeline.tune_texts(builder, "train")
+        vocabulary = pipeline.build_vocabulary(texts)
+        rows = [measure(texts, vocabulary, settings, batch, steps)
+                for batch, steps in settings["batches"]]
+    return {"rows": rows, "matmul_gflops": matmul}

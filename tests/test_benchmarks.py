@@ -1,0 +1,40 @@
+"""Smoke test of `python -m benchmarks --quick`: every benchmark runs and reports positive
+figures and ratios. No timing assertions: speed targets live in the benchmarks' own table."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import BENCHMARKS
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["machine"]["tensorflow"]
+    assert [b["name"] for b in report["benchmarks"]] == list(BENCHMARKS)
+    for benchmark in report["benchmarks"]:
+        assert not benchmark.get("error"), benchmark
+        assert benchmark["peak_rss_mib"] > 100 and benchmark["matmul_gflops"] > 0
+        assert benchmark["rows"], benchmark["name"]
+        for row in benchmark["rows"]:
+            if row["note"].startswith("skipped"):  # TF.js row without a browser, never in CI
+                assert not os.environ.get("CI"), row
+                continue
+            assert row["ours"] > 0, row
+            if benchmark["name"] != "roofline":
+                assert row["reference"] > 0 and row["ratio"] > 0, row
+                assert row["ours_gflops"] > 0, row
+    cases = {row["case"].split(",")[0] for b in report["benchmarks"] for row in b["rows"]}
+    assert {"ours N=1", "ours N=16", "ours N=64", "SavedModel generate N=64",
+            "SavedModel serving_default", "TF.js in Chromium"} <= cases
+    assert "| music_training |" in result.stdout  # the printed table
