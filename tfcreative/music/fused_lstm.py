@@ -91,12 +91,14 @@ def cell_step(lstm: keras.layers.LSTM, projected, h, c):
 
 
 def supports(lstm: keras.layers.LSTM) -> bool:
-    """True where this path applies and Keras has no faster one (cuDNN on a GPU)."""
+    """True where this path applies and Keras has no faster one (cuDNN on a GPU). TPUs keep
+    Keras's own path: this one was only measured and tested on CPUs."""
     cell = lstm.cell
     return (cell.activation is keras.activations.tanh
             and cell.recurrent_activation is keras.activations.sigmoid
             and cell.use_bias and not cell.dropout and not cell.recurrent_dropout
-            and not lstm.go_backwards and not tf.config.list_logical_devices("GPU"))
+            and not lstm.go_backwards and not tf.config.list_logical_devices("GPU")
+            and not isinstance(tf.distribute.get_strategy(), tf.distribute.TPUStrategy))
 
 
 def lstm_sequence(lstm: keras.layers.LSTM, inputs, initial_state=None, training=False):
