@@ -14,12 +14,20 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def translate_image(generator, pixels01: np.ndarray) -> np.ndarray:
-    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back."""
+def compiled_generator(generator):
+    """The generator as one tf.function (inference mode): 1.2-1.9x faster per image than eager
+    calls on CPU (benchmarks/pix2pix_inference.py). Inputs keep one shape, so it traces once."""
+    return tf.function(lambda x: generator(x, training=False))
+
+
+def translate_image(generator, pixels01: np.ndarray, run=None) -> np.ndarray:
+    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back.
+
+    `run`: a `compiled_generator(generator)` to reuse across images (default: eager call)."""
     size = int(generator.input_shape[1])
     height, width = pixels01.shape[:2]
     x = tf.image.resize(pixels01[None] * 2.0 - 1.0, [size, size], antialias=True)
-    y = generator(x, training=False)
+    y = run(x) if run is not None else generator(x, training=False)
     return to_uint8(tf.image.resize(y, [height, width], antialias=True)[0])
 
 
@@ -51,13 +59,14 @@ def translate_paths(model, inputs: list[str], out_dir: str) -> list[tuple[str, s
     files = _expand(inputs)
     images = [(path, read_image(path)) for path in files]
     os.makedirs(out_dir, exist_ok=True)
+    run = compiled_generator(model.generator)
     used, done = set(), []
     for path, pixels in images:
         stem, ext = os.path.splitext(os.path.basename(path))
         name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
         used.add(name)
         target = os.path.join(out_dir, name)
-        write_png(target + ".tmp", translate_image(model.generator, pixels))
+        write_png(target + ".tmp", translate_image(model.generator, pixels, run))
         os.replace(target + ".tmp", target)
         done.append((path, target))
     return done
