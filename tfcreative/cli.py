@@ -15,6 +15,14 @@ def help_formatter(prog):
     return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
 
 
+def add_strategy_argument(parser, default: str) -> None:
+    """`--strategy` for the trainers (parsed by tfcreative.distribute.make_strategy)."""
+    parser.add_argument("--strategy", default=default, metavar="NAME",
+                        help="tf.distribute strategy: default (one device), mirrored (all local "
+                             "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from "
+                             "TF_CONFIG), tpu or tpu:NAME (TPUStrategy)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfcreative import quickstart, serve
     from tfcreative.export import cli as export_cli

@@ -19,8 +19,6 @@ import os
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
-STRATEGY_HELP = ("tf.distribute strategy: default (one device), mirrored (all local GPUs/CPU), "
-                 "multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), tpu or tpu:NAME")
 
 
 def make_strategy(spec: str = "default") -> tf.distribute.Strategy:
@@ -81,6 +79,19 @@ def worker_run_dir(run_dir: str, strategy: tf.distribute.Strategy) -> str:
     _, task_id = task_of(strategy)
     return os.path.join(os.path.dirname(os.path.abspath(run_dir)),
                         f".{os.path.basename(os.path.normpath(run_dir))}.worker-{task_id}")
+
+
+def prepare_run_dir(run_dir: str, strategy: tf.distribute.Strategy,
+                    settings: dict) -> tuple[bool, str]:
+    """Creates this worker's output folder (with checkpoints/); the chief also records the
+    run's `settings` in `<run_dir>/config.json`. Returns (is chief, output folder)."""
+    chief = is_chief(strategy)
+    out_dir = worker_run_dir(run_dir, strategy)
+    os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
+    if chief:
+        with open(os.path.join(run_dir, "config.json"), "w") as f:
+            json.dump(settings, f, indent=2)
+    return chief, out_dir
 
 
 def check_time_budget(minutes: float | None, strategy: tf.distribute.Strategy) -> None:

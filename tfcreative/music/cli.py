@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from tfcreative.cli import help_formatter
+from tfcreative.cli import add_strategy_argument, help_formatter
 
 DEFAULTS_NOTE = "Defaults follow the MIT 6.S191 course configuration."
 
@@ -74,10 +74,7 @@ def _add_train(commands) -> None:
     p.add_argument("--minutes", type=float, default=None,
                    help="stop after this many minutes of training, mid-epoch if need be")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (weights, shuffling)")
-    p.add_argument("--strategy", default=d.strategy, metavar="NAME",
-                   help="tf.distribute strategy: default (one device), mirrored (all local "
-                        "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), "
-                        "tpu or tpu:NAME (TPUStrategy)")
+    add_strategy_argument(p, d.strategy)
     p.add_argument("--from-model", default=None, metavar="PATH",
                    help="continue training this .keras model or run directory instead of "
                         "starting from scratch (its architecture and vocabulary are kept)")

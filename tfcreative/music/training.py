@@ -17,7 +17,6 @@ scope; in a multi-worker cluster only the chief writes the run directory (see di
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -80,12 +79,8 @@ def train(
     """
     strategy = strategy or distribute.make_strategy(config.strategy)
     distribute.check_time_budget(config.minutes, strategy)
-    chief = distribute.is_chief(strategy)
-    out_dir = distribute.worker_run_dir(run_dir, strategy)
-    os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
-    if chief:
-        with open(os.path.join(run_dir, "config.json"), "w") as f:
-            json.dump({**dataclasses.asdict(config), "abc_path": abc_path}, f, indent=2)
+    chief, out_dir = distribute.prepare_run_dir(
+        run_dir, strategy, {**dataclasses.asdict(config), "abc_path": abc_path})
     keras.utils.set_random_seed(config.seed)
 
     builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir)

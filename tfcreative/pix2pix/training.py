@@ -12,7 +12,6 @@ strategy's scope; in a multi-worker cluster only the chief writes the run direct
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 
@@ -55,13 +54,9 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
     """
     strategy = strategy or distribute.make_strategy(config.strategy)
     distribute.check_time_budget(config.minutes, strategy)
-    chief = distribute.is_chief(strategy)
-    out_dir = distribute.worker_run_dir(run_dir, strategy)
-    os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
-    if chief:
-        with open(os.path.join(run_dir, "config.json"), "w") as f:
-            json.dump({**dataclasses.asdict(config), "dataset": dataset,
-                       "manual_dir": manual_dir}, f, indent=2)
+    chief, out_dir = distribute.prepare_run_dir(
+        run_dir, strategy,
+        {**dataclasses.asdict(config), "dataset": dataset, "manual_dir": manual_dir})
     keras.utils.set_random_seed(config.seed)
     builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir)
     if model is None:
