@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import DUMMY_ABC_DIR, REPO, one_vs_two_replicas
+from tests.test_pix2pix_model import GAN_SETUP_WITH_NORM
 from tfcreative.distribute import is_chief, make_strategy, worker_run_dir
 
 
@@ -32,30 +33,14 @@ def test_one_device_is_the_chief_and_writes_the_run_directory(tmp_path):
     assert worker_run_dir(str(tmp_path / "run"), strategy) == str(tmp_path / "run")
 
 
-SYNC_BN_SETUP = """
-from tfcreative.pix2pix.model import Pix2Pix
-from tfcreative.pix2pix.networks import patchgan_discriminator, unet_generator
-
-rng = np.random.default_rng(0)
-x = rng.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
-y = np.tanh(2 * x[:, ::-1]).astype("float32")
-
-def build_model():
-    return Pix2Pix(unet_generator(16, ngf=4, norm="NORM", dropout=0.0),
-                   patchgan_discriminator(ndf=4, n_layers=2, norm="NORM"))
-
-def compile_model(model):
-    model.compile(g_optimizer=keras.optimizers.SGD(0.05),
-                  d_optimizer=keras.optimizers.SGD(0.05))
-"""
 
 
 @pytest.mark.slow
 def test_sync_batch_norm_takes_the_same_gan_steps_on_two_replicas():
     """Per-replica batch norm normalises each half batch on its own, so 2 replicas diverge from
     one device; norm="sync_batch" all-reduces the statistics and matches it."""
-    synced = one_vs_two_replicas(SYNC_BN_SETUP.replace("NORM", "sync_batch"), global_batch=4)
-    local = one_vs_two_replicas(SYNC_BN_SETUP.replace("NORM", "batch"), global_batch=4)
+    synced = one_vs_two_replicas(GAN_SETUP_WITH_NORM.replace("NORM", "sync_batch"), global_batch=4)
+    local = one_vs_two_replicas(GAN_SETUP_WITH_NORM.replace("NORM", "batch"), global_batch=4)
     print(f"sync_batch: {synced}, batch: {local}")
     assert synced["max_update"] > 1e-3
     assert synced["max_diff"] < 1e-5

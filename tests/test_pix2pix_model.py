@@ -138,7 +138,8 @@ def test_metrics_on_perfect_and_blurred_outputs():
     assert float(high_frequency_energy(tf.zeros((1, 8, 8, 3)))[0]) == 0.0
 
 
-GAN_SETUP = """
+# The tiny GAN of the replica-equality tests; NORM is the generator's and discriminator's norm.
+GAN_SETUP_WITH_NORM = """
 from tfcreative.pix2pix.model import Pix2Pix
 from tfcreative.pix2pix.networks import patchgan_discriminator, unet_generator
 
@@ -147,8 +148,8 @@ x = rng.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
 y = np.tanh(2 * x[:, ::-1]).astype("float32")
 
 def build_model():
-    return Pix2Pix(unet_generator(16, ngf=4, norm="instance", dropout=0.0),
-                   patchgan_discriminator(ndf=4, n_layers=2, norm="instance"))
+    return Pix2Pix(unet_generator(16, ngf=4, norm="NORM", dropout=0.0),
+                   patchgan_discriminator(ndf=4, n_layers=2, norm="NORM"))
 
 def compile_model(model):
     model.compile(g_optimizer=keras.optimizers.SGD(0.05),
@@ -161,6 +162,7 @@ def test_two_replicas_take_the_same_gan_steps_as_one_device():
     SGD optimizers: the same weights (SGD, since Adam would hide a mis-scaled loss)."""
     from tests.conftest import one_vs_two_replicas
 
-    numbers = one_vs_two_replicas(GAN_SETUP, global_batch=4)
+    numbers = one_vs_two_replicas(GAN_SETUP_WITH_NORM.replace("NORM", "instance"),
+                                  global_batch=4)
     assert numbers["max_update"] > 1e-3
     assert numbers["max_diff"] < 1e-5
