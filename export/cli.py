@@ -36,14 +36,14 @@ def _export(args) -> int:
 
     import tfcreative.music.model  # noqa: F401  (registers the classes for loading)
     import tfcreative.pix2pix.model  # noqa: F401
-    from tfcreative.export.saved_model import export_saved_model, serving_module
+    from tfcreative.export.saved_model import export_saved_model, serving_graph
     from tfcreative.saving import resolve_model_path
 
     model = keras.models.load_model(resolve_model_path(args.model))
     if args.format == "tfjs":
         from tfcreative.export.tfjs import export_tfjs, model_size_bytes
 
-        name = args.name or serving_module(model).name
+        name = args.name or serving_graph(model).name
         out_dir = args.out_dir or os.path.join(args.base_dir, "tfjs", name)
         path = export_tfjs(model, out_dir, quantization=args.quantize)
         print(f"TF.js graph model: {path} ({model_size_bytes(path) / 1e6:.2f} MB, "

@@ -2,64 +2,82 @@
 
 A version is written to a hidden temporary folder beside the versions (TF Serving only looks at
 numeric folder names) and renamed into place, so a server never sees half a model. The
-SavedModels hold only TensorFlow graphs and variables: loading them needs no tfcreative code.
+SavedModels hold only TensorFlow graphs and the variables the signatures read: loading them
+needs no tfcreative code, and no optimizer state or training metric is shipped.
+
+They are written through Keras's own `keras.export.ExportArchive`, which saves exactly the
+`tf.Variable`s the serving functions capture (and the lookup tables they use). Saving a
+`tf.Module` that holds the Keras model with `tf.saved_model.save` is not enough: Keras 3 exports
+each of its variables as a *new* `tf.Variable` beside the one the functions read, so TF
+Serving's session-based loader (restore op + init op) restores the copy and leaves the variables
+the graph reads uninitialised ("Could not find variable ..."), although Python's object-based
+`tf.saved_model.load` copes. The tests load every signature through both loaders and through
+`saved_model_cli run`.
 
 Signatures
+* music `generate` (also `serving_default`): seed_text (string), num_tunes (int32), max_length
+  (int32), temperature (float32), random_seed (int64) -> abc [num_tunes] strings, complete
+  [num_tunes] bool. The vocabulary lookup and the whole sampling loop run in the graph, with the
+  same results as `TuneSampler.generate` (tune i uses random_seed + i).
 * music `step`: ids [b] int32, h [layers, b, units], c [layers, b, units] -> logits [b, vocab],
   h, c — one character of the LSTM, for clients that sample themselves.
-* music `generate`: seed_text (string), num_tunes (int32), max_length (int32), temperature
-  (float32), random_seed (int64) -> abc [num_tunes] strings, complete [num_tunes] bool. The
-  vocabulary lookup and the whole sampling loop run in the graph, with the same results as
-  `TuneSampler.generate` (tune i uses random_seed + i).
 * pix2pix `serving_default`: input_image [b, size, size, 3] float32 in [-1, 1] ->
   output_image, same shape.
 * pix2pix `translate_png`: image_bytes [b] PNG/JPEG bytes (any size; REST clients send
   {"b64": ...}) -> output_bytes [b] PNG bytes at each input's size.
+
+Each version also carries TF Serving's warm-up file (`assets.extra/tf_serving_warmup_requests`,
+see `warmup.py`): one small request per signature, run by the server before it takes traffic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
 
+import keras
+import numpy as np
 import tensorflow as tf
 
+from tfcreative.export import warmup
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.pipeline import TUNE_SEPARATOR
-from tfcreative.music.sampler import sample_tokens
+from tfcreative.music.sampler import DEFAULT_SEED_TEXT, sample_tokens
 from tfcreative.music.vocabulary import OOV_DISPLAY
 from tfcreative.pix2pix.model import Pix2Pix
 
 
-class MusicServing(tf.Module):
-    """The music model's serving graph: `step` and `generate`."""
+@dataclasses.dataclass
+class ServingGraph:
+    """What a model serves.
 
-    def __init__(self, model: MusicLSTM):
-        super().__init__(name="music")
-        self.model = model
-        self.table = model.vocabulary.id_table()
-        self.id_to_char = tf.constant([OOV_DISPLAY, *model.vocabulary.characters])
-        state_shape = [model.num_layers, None, model.lstm_units]
-        self.step = tf.function(self._step, input_signature=[
-            tf.TensorSpec([None], tf.int32, name="ids"),
-            tf.TensorSpec(state_shape, tf.float32, name="h"),
-            tf.TensorSpec(state_shape, tf.float32, name="c")])
-        self.generate = tf.function(self._generate, input_signature=[
-            tf.TensorSpec([], tf.string, name="seed_text"),
-            tf.TensorSpec([], tf.int32, name="num_tunes"),
-            tf.TensorSpec([], tf.int32, name="max_length"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.int64, name="random_seed")])
+    signatures: name -> tf.function with an input signature; the first one is also TF Serving's
+    `serving_default` unless one has that name. resources: lookup tables the functions use.
+    examples: one small, valid request per signature (the warm-up file; the tests).
+    """
 
-    def _step(self, ids, h, c):
-        states = [(h[i], c[i]) for i in range(self.model.num_layers)]
-        logits, states = self.model.step(ids, states)
-        return {"logits": logits, "h": tf.stack([s[0] for s in states]),
-                "c": tf.stack([s[1] for s in states])}
+    name: str
+    signatures: dict[str, tf.types.experimental.GenericFunction]
+    examples: dict[str, dict[str, np.ndarray]]
+    resources: tuple = ()
 
-    def _generate(self, seed_text, num_tunes, max_length, temperature, random_seed):
-        ids = self.table.lookup(tf.strings.unicode_decode(seed_text, "UTF-8"))
+
+def music_serving(model: MusicLSTM) -> ServingGraph:
+    """`generate` (the whole sampling loop in the graph) and `step` (one character)."""
+    table = model.vocabulary.id_table()
+    id_to_char = tf.constant([OOV_DISPLAY, *model.vocabulary.characters])
+    state_spec = [model.num_layers, None, model.lstm_units]
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([], tf.string, name="seed_text"),
+        tf.TensorSpec([], tf.int32, name="num_tunes"),
+        tf.TensorSpec([], tf.int32, name="max_length"),
+        tf.TensorSpec([], tf.float32, name="temperature"),
+        tf.TensorSpec([], tf.int64, name="random_seed")])
+    def generate(seed_text, num_tunes, max_length, temperature, random_seed):
+        ids = table.lookup(tf.strings.unicode_decode(seed_text, "UTF-8"))
         checks = [
             tf.debugging.assert_positive(tf.size(ids), message="seed_text must not be empty"),
             tf.debugging.assert_positive(
@@ -71,10 +89,9 @@ class MusicServing(tf.Module):
         with tf.control_dependencies(checks):
             seed_ids = tf.tile(ids[None], [num_tunes, 1])
         row_seeds = random_seed + tf.range(tf.cast(num_tunes, tf.int64))
-        tokens, _ = sample_tokens(self.model, seed_ids, row_seeds, max_length, temperature,
+        tokens, _ = sample_tokens(model, seed_ids, row_seeds, max_length, temperature,
                                   tf.constant(0))
-        generated = tf.strings.reduce_join(tf.gather(self.id_to_char, tf.transpose(tokens)),
-                                           axis=1)
+        generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(tokens)), axis=1)
         # The tune ends at its first blank line; the seed's last character counts, as in
         # TuneSampler (a seed ending in "\n" followed by "\n" is an empty tune).
         length = tf.strings.length(seed_text, unit="UTF8_CHAR")
@@ -85,48 +102,75 @@ class MusicServing(tf.Module):
         abc = tf.strings.regex_replace(head + tail, r"\s+$", "")
         return {"abc": abc, "complete": complete}
 
-    def signatures(self) -> dict:
-        return {"step": self.step, "generate": self.generate}
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids"),
+                                  tf.TensorSpec(state_spec, tf.float32, name="h"),
+                                  tf.TensorSpec(state_spec, tf.float32, name="c")])
+    def step(ids, h, c):
+        states = [(h[i], c[i]) for i in range(model.num_layers)]
+        logits, states = model.step(ids, states)
+        return {"logits": logits, "h": tf.stack([s[0] for s in states]),
+                "c": tf.stack([s[1] for s in states])}
+
+    # The warm-up seed must only hold characters the model knows, or the server refuses it.
+    seed = DEFAULT_SEED_TEXT if not model.vocabulary.unknown_characters(DEFAULT_SEED_TEXT) \
+        else model.vocabulary.characters[0]
+    zeros = np.zeros([model.num_layers, 1, model.lstm_units], np.float32)
+    examples = {
+        "generate": {"seed_text": np.array(seed.encode()), "num_tunes": np.int32(1),
+                     "max_length": np.int32(8), "temperature": np.float32(1.0),
+                     "random_seed": np.int64(0)},
+        "step": {"ids": np.array([1], np.int32), "h": zeros, "c": zeros},
+    }
+    return ServingGraph("music", {"generate": generate, "step": step}, examples, (table,))
 
 
-class Pix2PixServing(tf.Module):
-    """The generator's serving graph: float images, and encoded image bytes -> PNG bytes."""
+def pix2pix_serving(model: Pix2Pix) -> ServingGraph:
+    """The generator on float images, and on encoded image bytes -> PNG bytes."""
+    generator, size = model.generator, model.image_size
 
-    def __init__(self, model: Pix2Pix):
-        super().__init__(name="pix2pix")
-        self.generator = model.generator
-        self.size = model.image_size
-        self.serving_default = tf.function(self._translate_floats, input_signature=[
-            tf.TensorSpec([None, self.size, self.size, 3], tf.float32, name="input_image")])
-        self.translate_png = tf.function(self._translate_bytes, input_signature=[
-            tf.TensorSpec([None], tf.string, name="image_bytes")])
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32,
+                                                name="input_image")])
+    def serving_default(input_image):
+        return {"output_image": generator(input_image, training=False)}
 
-    def _translate_floats(self, input_image):
-        return {"output_image": self.generator(input_image, training=False)}
-
-    def _translate_one(self, data):
+    def translate_one(data):
         image = tf.io.decode_image(data, channels=3, dtype=tf.float32, expand_animations=False)
         height_width = tf.shape(image)[:2]
-        x = tf.image.resize(image[None] * 2.0 - 1.0, [self.size, self.size], antialias=True)
-        y = tf.image.resize(self.generator(x, training=False), height_width, antialias=True)
+        x = tf.image.resize(image[None] * 2.0 - 1.0, [size, size], antialias=True)
+        y = tf.image.resize(generator(x, training=False), height_width, antialias=True)
         pixels = tf.clip_by_value(tf.round((y[0] + 1.0) * 127.5), 0.0, 255.0)
         return tf.io.encode_png(tf.cast(pixels, tf.uint8))
 
-    def _translate_bytes(self, image_bytes):
-        return {"output_bytes": tf.map_fn(self._translate_one, image_bytes,
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def translate_png(image_bytes):
+        return {"output_bytes": tf.map_fn(translate_one, image_bytes,
                                           fn_output_signature=tf.string)}
 
-    def signatures(self) -> dict:
-        return {"serving_default": self.serving_default, "translate_png": self.translate_png}
+    blank = np.zeros([1, size, size, 3], np.float32)
+    png = tf.io.encode_png(tf.zeros([size, size, 3], tf.uint8)).numpy()
+    examples = {"serving_default": {"input_image": blank},
+                "translate_png": {"image_bytes": np.array([png], dtype=object)}}
+    return ServingGraph("pix2pix", {"serving_default": serving_default,
+                                    "translate_png": translate_png}, examples)
 
 
-def serving_module(model) -> tf.Module:
+def serving_graph(model) -> ServingGraph:
     if isinstance(model, MusicLSTM):
-        return MusicServing(model)
+        return music_serving(model)
     if isinstance(model, Pix2Pix):
-        return Pix2PixServing(model)
+        return pix2pix_serving(model)
     raise ValueError(f"cannot export a {type(model).__name__}: expected a tfcreative MusicLSTM "
                      "or Pix2Pix model")
+
+
+def write_saved_model(serving: ServingGraph, path: str) -> None:
+    """Writes the signatures through Keras's ExportArchive (see the module docstring)."""
+    archive = keras.export.ExportArchive()
+    for resource in serving.resources:
+        archive.track(resource)
+    for name, function in serving.signatures.items():
+        archive.add_endpoint(name, function)
+    archive.write_out(path, verbose=False)
 
 
 def next_version(model_dir: str) -> int:
@@ -138,20 +182,23 @@ def next_version(model_dir: str) -> int:
 
 def export_saved_model(model, base_dir: str, name: str | None = None,
                        version: int | None = None) -> str:
-    """Writes `<base_dir>/<name>/<version>/` (name: "music" or "pix2pix" by default)."""
-    module = serving_module(model)
-    model_dir = os.path.join(base_dir, name or module.name)
-    os.makedirs(model_dir, exist_ok=True)
+    """Writes `<base_dir>/<name>/<version>/` (name: "music" or "pix2pix" by default), with TF
+    Serving's warm-up requests in `assets.extra/`."""
+    serving = serving_graph(model)
+    name = name or serving.name
+    model_dir = os.path.join(base_dir, name)
     version = next_version(model_dir) if version is None else int(version)
     if version < 1:
-        raise ValueError(f"--version must be a positive integer, got {version}")
+        raise ValueError(f"the version must be a positive integer, got {version}")
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target):
         raise FileExistsError(f"{target} exists: a served version is never overwritten; "
-                              "pick another --version or leave it out to use the next one")
+                              "pick another version or leave it out to use the next one")
+    os.makedirs(model_dir, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir)
     try:
-        tf.saved_model.save(module, scratch, signatures=module.signatures())
+        write_saved_model(serving, scratch)
+        warmup.write_warmup_requests(scratch, name, serving.examples)
         os.rename(scratch, target)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -19,7 +19,7 @@ import tempfile
 
 import tensorflow as tf
 
-from tfcreative.export.saved_model import serving_module
+from tfcreative.export.saved_model import ServingGraph, serving_graph, write_saved_model
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.pix2pix.model import Pix2Pix
@@ -120,11 +120,10 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
         with tempfile.TemporaryDirectory(prefix="tfcreative-savedmodel-") as scratch:
             # Only the one signature: the converter freezes the whole SavedModel, and the
             # music model's `generate` (lookup table, string ops) cannot be frozen for TF.js.
-            module = tf.Module()
-            module.serving_fn = (browser_music_step(model) if isinstance(model, MusicLSTM)
-                                 else getattr(serving_module(model), signature))
-            module.model = model
-            tf.saved_model.save(module, scratch, signatures={signature: module.serving_fn})
+            function = (browser_music_step(model) if isinstance(model, MusicLSTM)
+                        else serving_graph(model).signatures[signature])
+            write_saved_model(ServingGraph(signature, {signature: function}, examples={}),
+                              scratch)
             converter.convert_tf_saved_model(
                 scratch, staging, signature_def=signature,
                 quantization_dtype_map=None if quantization == "float32"

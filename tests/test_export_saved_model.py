@@ -1,103 +1,144 @@
-"""SavedModel export: TF Serving layout, atomic versions, and signatures that run in a process
-that cannot import tfcreative."""
+"""SavedModel export: every signature of both models runs under the three loaders a deployer
+uses (Python's object loader, TF Serving's session loader, `saved_model_cli run`), in processes
+that cannot import tfcreative, and gives what the Keras model gives. Also: TF Serving's layout,
+atomic versions, the warm-up file, and only serving weights in the checkpoint."""
 
-import json
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import make_tiny_model, run_python_json
+from tests.conftest import make_tiny_model
+from tests.serving_loaders import LOADERS, LoaderError, run_requests
+from tests.test_pix2pix_model import tiny_pix2pix
 from tfcreative.cli import main
+from tfcreative.export import warmup
 from tfcreative.export.saved_model import export_saved_model
 from tfcreative.music.sampler import TuneSampler
 from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix import synthetic_facades
+from tfcreative.pix2pix.translate import translate_image
 
 VOCAB = CharVocabulary("X:1\nT:abcdefgABCDEFG|2/ é")
-
-CLEAN_PROCESS = r"""
-import base64, json, sys
-sys.modules["tfcreative"] = None  # any import of our package now fails
-import numpy as np
-import tensorflow as tf
-try:
-    import tfcreative
-    raise SystemExit("tfcreative was importable")
-except ImportError:
-    pass
-request = json.loads(sys.stdin.read())
-loaded = tf.saved_model.load(request["path"])
-out = {"signatures": sorted(loaded.signatures.keys())}
-if request["kind"] == "music":
-    g = loaded.signatures["generate"](
-        seed_text=tf.constant(request["seed_text"]), num_tunes=tf.constant(3),
-        max_length=tf.constant(60), temperature=tf.constant(0.9),
-        random_seed=tf.constant(11, tf.int64))
-    out["abc"] = [s.decode() for s in g["abc"].numpy()]
-    out["complete"] = g["complete"].numpy().tolist()
-    layers, units = request["layers"], request["units"]
-    s = loaded.signatures["step"](ids=tf.constant([1, 2], tf.int32),
-                                  h=tf.zeros([layers, 2, units]), c=tf.zeros([layers, 2, units]))
-    out["step_logits"] = s["logits"].numpy().tolist()
-    out["step_h_shape"] = s["h"].shape.as_list()
-    try:
-        loaded.signatures["generate"](seed_text=tf.constant("X:1\nT:\u2603"),
-            num_tunes=tf.constant(1), max_length=tf.constant(5),
-            temperature=tf.constant(1.0), random_seed=tf.constant(0, tf.int64))
-        out["unknown_error"] = None
-    except tf.errors.InvalidArgumentError as e:
-        out["unknown_error"] = e.message
-else:
-    x = np.array(request["floats"], np.float32)
-    out["floats"] = loaded.signatures["serving_default"](input_image=tf.constant(x))[
-        "output_image"].numpy().tolist()
-    data = [base64.b64decode(b) for b in request["pngs"]]
-    pngs = loaded.signatures["translate_png"](image_bytes=tf.constant(data))["output_bytes"]
-    out["png_shapes"] = [tf.io.decode_png(p).shape.as_list() for p in pngs.numpy()]
-print(json.dumps(out))
-"""
+LAYERS, UNITS = 2, 16
 
 
-def run_clean(request: dict) -> dict:
-    return run_python_json(CLEAN_PROCESS, stdin=json.dumps(request), cwd="/")
+def signature_names(path: str) -> list[str]:
+    from tensorflow.python.saved_model import loader_impl
+
+    meta_graph = loader_impl.parse_saved_model(path).meta_graphs[0]
+    return sorted(k for k in meta_graph.signature_def if not k.startswith("__"))
 
 
-def test_music_savedmodel_generates_the_same_tunes_without_tfcreative(tmp_path):
-    model = make_tiny_model(VOCAB, layers=2, units=16)
-    path = export_saved_model(model, str(tmp_path))
-    assert path == str(tmp_path / "music" / "1")
-    assert {"saved_model.pb", "variables"} <= set(os.listdir(path))
-    out = run_clean({"path": path, "kind": "music", "seed_text": "X:1\nT:",
-                     "layers": 2, "units": 16})
-    assert out["signatures"] == ["generate", "step"]
-    expected = TuneSampler(model).generate("X:1\nT:", num_tunes=3, max_length=60,
-                                           temperature=0.9, seed=11)
-    assert out["abc"] == [t.abc for t in expected]
-    assert out["complete"] == [t.complete for t in expected]
-    logits, _ = model.step(tf.constant([1, 2]), model.zero_states(2))
-    np.testing.assert_allclose(out["step_logits"], logits.numpy(), atol=1e-5)
-    assert out["step_h_shape"] == [2, 2, 16]
-    assert "not trained on" in out["unknown_error"]
+def fit_briefly(model, x, y):
+    """One optimizer step, so the optimizer has state the export must leave out."""
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
 
 
-def test_pix2pix_savedmodel_translates_floats_and_png_bytes(tmp_path):
-    import base64
+@pytest.fixture(scope="module")
+def music(tmp_path_factory):
+    model = make_tiny_model(VOCAB, layers=LAYERS, units=UNITS)
+    ids = np.random.default_rng(0).integers(1, VOCAB.size, (4, 11)).astype("int32")
+    fit_briefly(model, ids[:, :-1], ids[:, 1:])
+    return model, export_saved_model(model, str(tmp_path_factory.mktemp("serving")))
 
-    from tests.test_pix2pix_model import tiny_pix2pix
+
+@pytest.fixture(scope="module")
+def pix2pix(tmp_path_factory):
+    from tests.test_pix2pix_model import pairs
 
     model = tiny_pix2pix(size=32)
-    path = export_saved_model(model, str(tmp_path), name="facades", version=7)
-    assert path == str(tmp_path / "facades" / "7")
+    fit_briefly(model, *pairs(n=2))
+    base = tmp_path_factory.mktemp("serving")
+    return model, export_saved_model(model, str(base), name="facades", version=7)
+
+
+def test_tf_serving_layout(music, pix2pix):
+    assert music[1].endswith(os.path.join("music", "1"))
+    assert pix2pix[1].endswith(os.path.join("facades", "7"))
+    for _, path in (music, pix2pix):
+        assert {"saved_model.pb", "variables", "assets.extra"} <= set(os.listdir(path))
+    # Music's first signature, generate, is also the default TF Serving uses without a name.
+    assert signature_names(music[1]) == ["generate", "serving_default", "step"]
+    assert signature_names(pix2pix[1]) == ["serving_default", "translate_png"]
+
+
+MUSIC_GENERATE = {"seed_text": np.array(b"X:1\nT:", dtype=object), "num_tunes": np.int32(3),
+                  "max_length": np.int32(60), "temperature": np.float32(0.9),
+                  "random_seed": np.int64(11)}
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_music_signatures_under_every_loader(music, loader):
+    model, path = music
+    ids = np.array([1, 2], np.int32)
+    h = np.random.default_rng(1).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
+    c = np.random.default_rng(2).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
+    unknown_seed = {**MUSIC_GENERATE, "seed_text": np.array("X:1\nT:☃".encode(), dtype=object)}
+    generated, default, stepped, refused = run_requests(loader, path, [
+        ("generate", MUSIC_GENERATE), ("serving_default", MUSIC_GENERATE),
+        ("step", {"ids": ids, "h": h, "c": c}), ("generate", unknown_seed)])
+
+    expected = TuneSampler(model).generate("X:1\nT:", num_tunes=3, max_length=60,
+                                           temperature=0.9, seed=11)
+    assert [s.decode() for s in generated["abc"]] == [t.abc for t in expected]
+    assert generated["complete"].tolist() == [t.complete for t in expected]
+    assert [s.decode() for s in default["abc"]] == [t.abc for t in expected]
+
+    logits, states = model.step(tf.constant(ids), [(h[i], c[i]) for i in range(LAYERS)])
+    np.testing.assert_allclose(stepped["logits"], logits.numpy(), atol=1e-5)
+    np.testing.assert_allclose(stepped["h"], np.stack([s[0] for s in states]), atol=1e-5)
+    np.testing.assert_allclose(stepped["c"], np.stack([s[1] for s in states]), atol=1e-5)
+
+    assert isinstance(refused, LoaderError)
+    assert "not trained on" in str(refused)
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_pix2pix_signatures_under_every_loader(pix2pix, loader):
+    model, path = pix2pix
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
     labels, _ = synthetic_facades.facade_pair(0, 0, 48)
-    pngs = [tf.io.encode_png(labels[:40, :45]).numpy(), tf.io.encode_png(labels).numpy()]
-    out = run_clean({"path": path, "kind": "pix2pix", "floats": x.tolist(),
-                     "pngs": [base64.b64encode(p).decode() for p in pngs]})
-    assert out["signatures"] == ["serving_default", "translate_png"]
-    np.testing.assert_allclose(out["floats"], model(x).numpy(), atol=1e-5)
-    assert out["png_shapes"] == [[40, 45, 3], [48, 48, 3]]
+    images = [labels[:40, :45], labels]  # any size: each output comes back at its input's size
+    pngs = np.array([tf.io.encode_png(i).numpy() for i in images], dtype=object)
+    floats, encoded = run_requests(loader, path, [
+        ("serving_default", {"input_image": x}), ("translate_png", {"image_bytes": pngs})])
+
+    np.testing.assert_allclose(floats["output_image"], model(x).numpy(), atol=1e-5)
+    outputs = [tf.io.decode_png(p).numpy() for p in encoded["output_bytes"]]
+    for image, output in zip(images, outputs, strict=True):
+        expected = translate_image(model.generator, image.astype(np.float32) / 255.0)
+        assert output.shape == expected.shape
+        assert np.abs(output.astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["music", "pix2pix"])
+def test_warmup_requests_cover_every_signature_and_run_as_tf_serving_would(kind, request):
+    _, path = request.getfixturevalue(kind)
+    requests = warmup.read_warmup_requests(path)
+    signatures = [r.model_spec.signature_name for r in requests]
+    named = {"music": ["generate", "step"], "pix2pix": ["serving_default", "translate_png"]}
+    assert signatures == named[kind]  # the music default is generate itself
+    assert {r.model_spec.name for r in requests} == {os.path.basename(os.path.dirname(path))}
+    results = run_requests("session", path, [
+        (r.model_spec.signature_name, {k: tf.make_ndarray(v) for k, v in r.inputs.items()})
+        for r in requests])
+    assert not [r for r in results if isinstance(r, LoaderError)], results
+
+
+def checkpoint_variables(path: str) -> dict[str, list[int]]:
+    return {name: shape for name, shape in
+            tf.train.list_variables(os.path.join(path, "variables", "variables"))
+            if name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+
+
+def test_only_the_weights_serving_reads_are_saved(music, pix2pix):
+    """No optimizer state, no metrics, no discriminator: exactly the served network's weights."""
+    for network, path in ((music[0], music[1]), (pix2pix[0].generator, pix2pix[1])):
+        saved = sorted(int(np.prod(s)) for s in checkpoint_variables(path).values())
+        assert saved == sorted(int(np.prod(w.shape)) for w in network.weights)
+    assert music[0].optimizer.variables and pix2pix[0].optimizer.variables
 
 
 def test_versions_increment_and_are_never_overwritten(tmp_path):
@@ -110,10 +151,10 @@ def test_versions_increment_and_are_never_overwritten(tmp_path):
 
 
 def test_a_failed_export_leaves_no_version_behind(tmp_path, monkeypatch):
-    def broken_save(*args, **kwargs):
+    def broken_write(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tf.saved_model, "save", broken_save)
+    monkeypatch.setattr(warmup, "write_warmup_requests", broken_write)
     with pytest.raises(RuntimeError, match="disk full"):
         export_saved_model(make_tiny_model(VOCAB, units=8), str(tmp_path))
     assert os.listdir(tmp_path / "music") == []
