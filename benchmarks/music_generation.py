@@ -18,8 +18,8 @@ import tensorflow as tf
 
 from benchmarks import references, roofline
 from benchmarks._harness import alternate, row, timed
+from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.music.model import MusicLSTM
-from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.music.sampler import DEFAULT_SEED_TEXT, TuneSampler
 from tfcreative.music.vocabulary import CharVocabulary
 

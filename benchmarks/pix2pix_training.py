@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from benchmarks import references, roofline
 from benchmarks._harness import interleaved_fit_callback, row, timed
-from tfcreative.pix2pix import pipeline, synthetic_facades
+from tfcreative.datasets.pix2pix import synthetic_facades
+from tfcreative.pix2pix import pipeline
 from tfcreative.pix2pix.config import Pix2PixTrainConfig
 from tfcreative.pix2pix.model import default_optimizer
 from tfcreative.pix2pix.training import build_model

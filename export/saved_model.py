@@ -41,9 +41,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.export import warmup
 from tfcreative.music.model import MusicLSTM
-from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.music.sampler import DEFAULT_SEED_TEXT, sample_tokens
 from tfcreative.music.vocabulary import OOV_DISPLAY
 from tfcreative.pix2pix.model import Pix2Pix

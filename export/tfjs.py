@@ -19,9 +19,9 @@ import tempfile
 
 import tensorflow as tf
 
+from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.export.saved_model import ServingGraph, serving_graph, write_saved_model
 from tfcreative.music.model import MusicLSTM
-from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.pix2pix.model import Pix2Pix
 
 QUANTIZATIONS = ("float32", "float16", "uint8")

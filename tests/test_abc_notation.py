@@ -2,8 +2,8 @@
 
 import pytest
 
-from tfcreative.music import abc_notation
-from tfcreative.music.abc_notation import NoTunesError, parse_abc_bytes, parse_abc_text
+from tfcreative import abc_notation
+from tfcreative.abc_notation import NoTunesError, parse_abc_bytes, parse_abc_text
 
 TUNE = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|dfed cAGF:|"
 

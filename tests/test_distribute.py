@@ -83,7 +83,7 @@ print(json.dumps({"replicas": replicas,
 
 
 def _pairs_dir(root):
-    from tfcreative.pix2pix import synthetic_facades
+    from tfcreative.datasets.pix2pix import synthetic_facades
 
     for i in range(8):
         for folder, image in zip("AB", synthetic_facades.facade_pair(1, i, 20), strict=True):
@@ -201,7 +201,7 @@ def test_a_time_budget_is_refused_in_a_cluster(monkeypatch):
     from tfcreative.distribute import check_time_budget
 
     check_time_budget(5.0, make_strategy("default"))  # fine on one machine
-    monkeypatch.setattr("tfcreative.distribute.is_multi_worker", lambda strategy: True)
+    monkeypatch.setattr("tfcreative.distribute.in_multi_worker_mode", lambda strategy: True)
     with pytest.raises(ValueError, match="--minutes cannot be used with --strategy multi_w"):
         check_time_budget(5.0, make_strategy("default"))
 

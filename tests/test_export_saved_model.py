@@ -13,11 +13,11 @@ from tests.conftest import make_tiny_model
 from tests.serving_loaders import LOADERS, LoaderError, run_requests
 from tests.test_pix2pix_model import tiny_pix2pix
 from tfcreative.cli import main
+from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.export import warmup
 from tfcreative.export.saved_model import export_saved_model
 from tfcreative.music.sampler import TuneSampler
 from tfcreative.music.vocabulary import CharVocabulary
-from tfcreative.pix2pix import synthetic_facades
 from tfcreative.pix2pix.translate import translate_image
 
 VOCAB = CharVocabulary("X:1\nT:abcdefgABCDEFG|2/ é")

@@ -211,3 +211,67 @@ def test_pix2pix_resumes_both_networks_and_optimizers_after_a_crash(tmp_path):
         strict=True))
     print(f"pix2pix resumed vs uninterrupted: max difference {difference}")
     assert difference == 0.0
+
+
+# -- the random state of a backup -------------------------------------------------------------
+
+def _dropout_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def _seed_states(model):
+    from tfcreative.keras_hooks import seed_generator_states
+
+    return [np.asarray(v.numpy()).tolist() for v in seed_generator_states(model)]
+
+
+def _train_three_epochs_with_backups(backup_dir):
+    """Three epochs backed up with two generations kept; returns the seed states after each."""
+    from tfcreative.fault_tolerance import BackupAndRestoreRandomState
+
+    model = _dropout_model()
+    after_epoch = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: after_epoch.append(_seed_states(model)))
+    backup = BackupAndRestoreRandomState(str(backup_dir), double_checkpoint=True,
+                                         delete_checkpoint=False)
+    x = np.random.default_rng(0).normal(size=(16, 6)).astype("float32")
+    model.fit(x, x[:, :1], batch_size=4, epochs=3, verbose=0, callbacks=[backup, record])
+    assert after_epoch[1] != after_epoch[2]  # dropout advanced its counter
+    return after_epoch
+
+
+def _resume(backup_dir):
+    from tfcreative.fault_tolerance import BackupAndRestoreRandomState
+    from tfcreative.keras_hooks import restored_epoch
+
+    model = _dropout_model(seed=1)
+    backup = BackupAndRestoreRandomState(str(backup_dir), double_checkpoint=True,
+                                         delete_checkpoint=False)
+    backup.set_model(model)
+    backup.on_train_begin()
+    return restored_epoch(model), _seed_states(model)
+
+
+def test_a_truncated_newest_backup_resumes_the_previous_generation_with_its_random_state(
+        tmp_path):
+    after_epoch = _train_three_epochs_with_backups(tmp_path)
+    weights = tmp_path / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:100])  # killed while Keras wrote its weights
+    epoch, states = _resume(tmp_path)
+    assert epoch == 2  # Keras fell back to its .bkp generation ...
+    assert states == after_epoch[1]  # ... and the random state is that generation's
+
+
+def test_a_truncated_random_state_file_never_stops_a_resume(tmp_path, caplog):
+    after_epoch = _train_three_epochs_with_backups(tmp_path)
+    state = tmp_path / "random_state.json"
+    state.write_text(state.read_text()[:7])  # killed mid-write by an older, in-place writer
+    epoch, states = _resume(tmp_path)
+    assert epoch == 3 and states != after_epoch[2]
+    assert "no random state saved for epoch 3" in caplog.text
+    assert not list(tmp_path.glob("*.tmp"))

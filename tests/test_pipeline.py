@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import DUMMY_ABC_DIR
+from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.music import pipeline
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -18,7 +19,7 @@ def _texts(*tunes):
 def test_windows_are_shifted_by_one_and_cover_every_transition():
     tunes = ["X:1\nK:D\nabc|", "X:2\nK:G\ndefg|"]
     vocab = CharVocabulary.from_texts(tunes + ["\n"])
-    stream = vocab.encode("".join(t + pipeline.TUNE_SEPARATOR for t in tunes))
+    stream = vocab.encode("".join(t + TUNE_SEPARATOR for t in tunes))
     windows = list(pipeline.make_windows(pipeline.encode_tunes(_texts(*tunes), vocab), 5))
     assert len(windows) == (len(stream) // 5) - 1
     for i, (x, y) in enumerate(windows):

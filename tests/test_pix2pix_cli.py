@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfcreative.cli import main
-from tfcreative.pix2pix import synthetic_facades
+from tfcreative.datasets.pix2pix import synthetic_facades
 
 TINY = ["--image-size", "32", "--ngf", "4", "--ndf", "4", "--batch-size", "2"]
 

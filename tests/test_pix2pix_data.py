@@ -8,7 +8,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tests.conftest import REPO
-from tfcreative.pix2pix import pipeline, synthetic_facades
+from tfcreative.datasets.pix2pix import synthetic_facades
+from tfcreative.pix2pix import pipeline
 
 PAPER_DUMMY = os.path.join(REPO, "datasets", "pix2pix", "dummy_data", "paper")
 

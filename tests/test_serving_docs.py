@@ -20,8 +20,8 @@ from tests.readme import code_blocks, section
 from tests.serving_loaders import LoaderError, run_requests, saved_model_cli_path
 from tests.test_pix2pix_model import tiny_pix2pix
 from tests.tf_serving_json import request_feeds, response_body
+from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.export.saved_model import export_saved_model
-from tfcreative.pix2pix import synthetic_facades
 
 SECTION = "## Export: SavedModel for TF Serving"
 ELLIPSIS = "\u2026elided"  # what a bare `...` in the README's JSON becomes

@@ -15,10 +15,10 @@ import tensorflow as tf
 
 from tests.conftest import REPO, make_tiny_model
 from tests.test_pix2pix_model import tiny_pix2pix
+from tfcreative.datasets.pix2pix import synthetic_facades
+from tfcreative.datasets.pix2pix.synthetic_facades import CLASSES, PALETTE
 from tfcreative.music.vocabulary import CharVocabulary
-from tfcreative.pix2pix import synthetic_facades
 from tfcreative.pix2pix.images import to_uint8
-from tfcreative.pix2pix.synthetic_facades import CLASSES, PALETTE
 from tfcreative.serve import VENDOR_FILES, find_node_modules, make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

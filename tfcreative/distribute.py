@@ -18,6 +18,8 @@ import os
 
 import tensorflow as tf
 
+from tfcreative.keras_hooks import in_multi_worker_mode
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
 
 
@@ -44,15 +46,9 @@ def make_strategy(spec: str = "default") -> tf.distribute.Strategy:
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 
-def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
-    """True for a MultiWorkerMirroredStrategy that spans more than one worker."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
-
-
 def task_of(strategy: tf.distribute.Strategy) -> tuple[str | None, int]:
     """(task type, task index) of this process; (None, 0) outside a cluster."""
-    if not is_multi_worker(strategy):
+    if not in_multi_worker_mode(strategy):
         return None, 0
     resolver = strategy.cluster_resolver
     return resolver.task_type, int(resolver.task_id or 0)
@@ -97,7 +93,7 @@ def prepare_run_dir(run_dir: str, strategy: tf.distribute.Strategy,
 def check_time_budget(minutes: float | None, strategy: tf.distribute.Strategy) -> None:
     """Workers that each watch their own clock would stop at different steps and leave the
     others waiting in a collective: a time budget is refused in a cluster."""
-    if minutes and is_multi_worker(strategy):
+    if minutes and in_multi_worker_mode(strategy):
         raise ValueError("--minutes cannot be used with --strategy multi_worker (each worker "
                          "would stop at a different step): use --epochs/--steps-per-epoch")
 
@@ -112,34 +108,3 @@ def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
-
-
-def step_logs(logs: dict) -> dict:
-    """Metric results from a train/test step, shaped so Keras can reduce them.
-
-    Keras 3.15 reduces step outputs with strategy.reduce("MEAN", axis=0) under a multi-worker
-    strategy, which needs a leading axis: scalars fail there, so they get shape [1].
-    """
-    strategy = tf.distribute.get_strategy()
-    if not is_multi_worker(strategy):
-        return logs
-    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
-
-
-class PrebuiltModelMixin:
-    """For keras.Model subclasses whose weights all exist before `fit` (ours build in __init__).
-
-    Keras 3.15's fit first averages one input batch across replicas to build the model
-    symbolically; under MultiWorkerMirroredStrategy that reduce fails on the data. A built
-    model only needs its optimizer(s) built, inside the strategy's scope.
-    """
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if not all(layer.built for layer in self._flatten_layers()):
-            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-        with self.distribute_strategy.scope():
-            self.build_optimizers()
-
-    def build_optimizers(self):
-        if self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)

@@ -24,11 +24,17 @@ import os
 import keras
 import numpy as np
 
+from tfcreative.keras_hooks import (
+    BackupAndRestoreWithExtraState,
+    restored_epoch,
+    seed_generator_states,
+)
 from tfcreative.saving import save_model_atomically
 
 logger = logging.getLogger(__name__)
 
 BACKUP_DIR = "backup"
+RANDOM_STATE_FILE = "random_state.json"
 
 
 class NonFiniteLossError(RuntimeError):
@@ -89,7 +95,7 @@ class CheckResumedEpoch(keras.callbacks.Callback):
         self.expected_epoch = expected_epoch
 
     def on_train_begin(self, logs=None):
-        restored = int(getattr(self.model, "_initial_epoch", None) or 0)
+        restored = restored_epoch(self.model)
         if restored != self.expected_epoch:
             logger.warning("resumed at epoch %d, but the data was positioned for epoch %d: "
                            "the batches differ from an uninterrupted run", restored + 1,
@@ -98,36 +104,50 @@ class CheckResumedEpoch(keras.callbacks.Callback):
             logger.warning("resuming from the backup: epoch %d", restored + 1)
 
 
-class BackupAndRestoreRandomState(keras.callbacks.BackupAndRestore):
+class BackupAndRestoreRandomState(BackupAndRestoreWithExtraState):
     """BackupAndRestore that also restores the random state of layers such as Dropout.
 
     Keras's weight files leave out the layers' seed-generator counters, so a resumed run would
-    draw the dropout masks of epoch 1 again; they go to `random_state.json` beside the weights.
+    draw the dropout masks of epoch 1 again; they go to `random_state.json` beside the weights,
+    tagged with the epoch they belong to and written atomically (a temporary file, then a
+    rename), the previous generation kept as `random_state.json.bkp` like Keras's own files.
+    On resume, the generation whose epoch matches the one Keras restored is loaded (Keras falls
+    back to its `.bkp` files when the newest weights are unreadable).
     """
 
     def _random_state_path(self):
-        return os.path.join(self.backup_dir, "random_state.json")
+        return os.path.join(self.backup_dir, RANDOM_STATE_FILE)
 
-    def _seed_states(self):
-        # In model order: names carry per-process counters (seed_generator_3/...).
-        return [v for v in self.model.variables if "seed_generator_state" in v.path]
-
-    def _save_model(self):
-        super()._save_model()
+    def save_extra_state(self):
         path = self._random_state_path()
+        state = {"epoch": self._current_epoch,
+                 "seed_states": [np.asarray(v.numpy()).tolist()
+                                 for v in seed_generator_states(self.model)]}
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f)
         if self.double_checkpoint and os.path.exists(path):
             os.replace(path, path + ".bkp")
-        with open(path, "w") as f:
-            json.dump([np.asarray(v.numpy()).tolist() for v in self._seed_states()], f)
+        os.replace(path + ".tmp", path)
 
-    def _load_model(self):
-        super()._load_model()
-        path = self._random_state_path()
-        if not os.path.exists(path):
+    def load_extra_state(self):
+        epoch = restored_epoch(self.model)
+        if not epoch:
             return
-        with open(path) as f:
-            saved = json.load(f)
-        states = self._seed_states()
+        path = self._random_state_path()
+        for candidate in (path, path + ".bkp"):
+            try:
+                with open(candidate) as f:
+                    saved = json.load(f)
+            except (OSError, ValueError):
+                continue
+            if saved.get("epoch") == epoch:
+                self._assign(candidate, saved["seed_states"])
+                return
+        logger.warning("%s: no random state saved for epoch %d; dropout masks will differ from "
+                       "an uninterrupted run", path, epoch)
+
+    def _assign(self, path, saved):
+        states = seed_generator_states(self.model)
         if len(saved) != len(states):
             logger.warning("%s: %d random states for %d layers; not restored", path,
                            len(saved), len(states))

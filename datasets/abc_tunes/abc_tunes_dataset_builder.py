@@ -10,7 +10,7 @@ import importlib_resources
 import tensorflow_datasets as tfds
 from etils import epath
 
-from tfcreative.music import abc_notation
+from tfcreative import abc_notation
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
-from tfcreative.pix2pix import synthetic_facades
+from tfcreative.datasets.pix2pix import synthetic_facades
 
 logger = logging.getLogger(__name__)
 

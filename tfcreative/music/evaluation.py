@@ -9,8 +9,8 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 
+from tfcreative.abc_notation import REQUIRED_HEADERS, has_required_headers
 from tfcreative.music import abc2midi, pipeline
-from tfcreative.music.abc_notation import REQUIRED_HEADERS, has_required_headers
 
 
 @dataclasses.dataclass

@@ -19,7 +19,7 @@ import math
 import keras
 import tensorflow as tf
 
-from tfcreative.distribute import PrebuiltModelMixin, step_logs
+from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.music import fused_lstm
 from tfcreative.music.vocabulary import CharVocabulary
 

@@ -15,12 +15,12 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 # Importing the builder module registers "abc_tunes" with TFDS.
+from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # noqa: F401
 from tfcreative.music.vocabulary import CharVocabulary
 
 logger = logging.getLogger(__name__)
 
-TUNE_SEPARATOR = "\n\n"
 BUNDLED_DATASET = "abc_tunes/irish_folk"
 MANUAL_DATASET = "abc_tunes/manual"
 

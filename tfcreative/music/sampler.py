@@ -19,8 +19,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.music.model import MusicLSTM
-from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.music.vocabulary import OOV_ID
 
 DEFAULT_SEED_TEXT = "X:1\nT:"

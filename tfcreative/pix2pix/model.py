@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfcreative.distribute import PrebuiltModelMixin, step_logs
+from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 
 
 def default_optimizer():

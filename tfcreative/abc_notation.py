@@ -14,6 +14,9 @@ import re
 
 # Header fields every generated tune must carry to be a complete tune (abc standard 2.1 §3).
 REQUIRED_HEADERS = ("X", "T", "M", "L", "K")
+# Tunes in a file are separated by a blank line (abc standard 2.1 §2.2): the training stream
+# joins tunes with it, and generation stops when the model writes it.
+TUNE_SEPARATOR = "\n\n"
 
 _FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")

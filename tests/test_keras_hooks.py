@@ -1,0 +1,87 @@
+"""One test per Keras/TF internal that tfcreative/keras_hooks.py relies on: each fails loudly
+if a Keras or TensorFlow upgrade removes the hook or changes how it is called."""
+
+import inspect
+import json
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfcreative import keras_hooks
+
+
+def test_keras_is_the_tested_minor_version():
+    assert keras.__version__.startswith(keras_hooks.TESTED_KERAS + "."), (
+        f"Keras {keras.__version__}: tfcreative/keras_hooks.py was tested with "
+        f"{keras_hooks.TESTED_KERAS}; re-run tests/test_keras_hooks.py and the multi-worker and "
+        "resume tests, then update TESTED_KERAS and setup.cfg's pin")
+
+
+class Probe(keras_hooks.PrebuiltModelMixin, keras.Model):
+    def __init__(self):
+        super().__init__(name="probe")
+        self.dense = keras.layers.Dense(1)
+        self.dense.build((None, 3))
+        self.calls = 0
+
+    def call(self, x):
+        return self.dense(x)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        self.calls += 1
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+
+def test_fit_calls_maybe_symbolic_build_with_the_arguments_we_override():
+    parameters = list(inspect.signature(keras.Model._maybe_symbolic_build).parameters)
+    assert parameters == ["self", "iterator", "data_batch"]
+    assert callable(getattr(keras.Model, "_flatten_layers", None))
+    model = Probe()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+    assert model.calls >= 1 and model.optimizer.built
+
+
+def test_multi_worker_mode_is_asked_of_the_strategy_extended():
+    from tensorflow.python.distribute.collective_all_reduce_strategy import (
+        CollectiveAllReduceExtended,
+    )
+
+    assert callable(getattr(CollectiveAllReduceExtended, "_in_multi_worker_mode", None))
+    assert keras_hooks.in_multi_worker_mode(tf.distribute.get_strategy()) is False
+
+
+def test_backup_and_restore_sets_initial_epoch_and_calls_the_private_save_and_load(tmp_path):
+    for method in ("_save_model", "_load_model"):
+        assert list(inspect.signature(
+            getattr(keras.callbacks.BackupAndRestore, method)).parameters) == ["self"]
+    events = []
+
+    class Recording(keras_hooks.BackupAndRestoreWithExtraState):
+        def save_extra_state(self):
+            events.append(("save", self._current_epoch))
+
+        def load_extra_state(self):
+            events.append(("load", keras_hooks.restored_epoch(self.model)))
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    backup = Recording(str(tmp_path), delete_checkpoint=False)
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), epochs=2, verbose=0,
+              callbacks=[backup])
+    assert events == [("load", 0), ("save", 1), ("save", 2)]
+    with open(tmp_path / "training_metadata.json") as f:
+        assert json.load(f)["epoch"] == 2
+    events.clear()
+    backup.set_model(model)
+    backup.on_train_begin()
+    assert events == [("load", 2)] and keras_hooks.restored_epoch(model) == 2
+
+
+def test_seed_generator_states_are_found_by_their_variable_names():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    lstm = keras.layers.LSTM(2, dropout=0.5)
+    lstm.build((None, 4, 3))
+    assert len(keras_hooks.seed_generator_states(model)) == 1
+    assert len([v for v in lstm.variables if v.path.endswith("seed_generator_state")]) == 1
