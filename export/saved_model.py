@@ -42,9 +42,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
+from tfcreative.errors import InvalidArgument
 from tfcreative.export import warmup
+from tfcreative.music.config import DEFAULT_SEED_TEXT
 from tfcreative.music.model import MusicLSTM
-from tfcreative.music.sampler import DEFAULT_SEED_TEXT, sample_tokens
+from tfcreative.music.sampler import sample_tokens
 from tfcreative.music.vocabulary import OOV_DISPLAY
 from tfcreative.pix2pix.model import Pix2Pix
 
@@ -189,7 +191,7 @@ def export_saved_model(model, base_dir: str, name: str | None = None,
     model_dir = os.path.join(base_dir, name)
     version = next_version(model_dir) if version is None else int(version)
     if version < 1:
-        raise ValueError(f"the version must be a positive integer, got {version}")
+        raise InvalidArgument("version", f"expected a positive integer, got {version}")
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target):
         raise FileExistsError(f"{target} exists: a served version is never overwritten; "

@@ -20,6 +20,7 @@ import tempfile
 import tensorflow as tf
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
+from tfcreative.errors import InvalidArgument
 from tfcreative.export.saved_model import ServingGraph, serving_graph, write_saved_model
 from tfcreative.music.model import MusicLSTM
 from tfcreative.pix2pix.model import Pix2Pix
@@ -108,7 +109,8 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
     from tensorflowjs.converters import tf_saved_model_conversion_v2 as converter
 
     if quantization not in QUANTIZATIONS:
-        raise ValueError(f"--quantize must be one of {QUANTIZATIONS}, got {quantization!r}")
+        raise InvalidArgument("quantization",
+                              f"expected one of {QUANTIZATIONS}, got {quantization!r}")
     signature, metadata = _metadata(model)
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import DUMMY_ABC_DIR, REPO, needs_abc2midi
-from tfcreative.cli import main
+from tfcreative.cli.main import main
 
 TINY = ["--embedding-dim", "8", "--lstm-units", "16", "--seq-length", "20", "--batch-size", "4"]
 
@@ -64,12 +64,12 @@ def test_evaluate_prints_loss_and_validity_table_and_writes_json(run_dir, tfds_d
                  "--data-dir", tfds_dir, "--num-tunes", "4", "--max-length", "60",
                  "--seq-length", "20", "--batch-size", "2", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Validation (1 held-out tunes): loss" in printed
+    assert "Test (1 held-out tunes): loss" in printed
     assert "generated" in printed and "corpus" in printed
     numbers = json.loads(out.read_text())
     assert numbers["corpus"]["num_tunes"] == 7 and numbers["corpus"]["required_headers"] == 1.0
     assert numbers["generated"]["num_tunes"] == 4
-    assert numbers["validation"]["bits_per_char"] > 0
+    assert numbers["test"]["bits_per_char"] > 0
 
 
 def test_training_continues_from_a_saved_model(run_dir, tfds_dir, tmp_path):

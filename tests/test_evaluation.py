@@ -6,7 +6,12 @@ import pytest
 
 from tests.conftest import needs_abc2midi
 from tfcreative.music import pipeline
-from tfcreative.music.evaluation import format_reports, validation_loss, validity_report
+from tfcreative.music.evaluation import (
+    format_reports,
+    held_out_loss,
+    report_split,
+    validity_report,
+)
 
 GOOD = "X:1\nT:Good\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|dfed cAGF:|"
 
@@ -41,17 +46,17 @@ def test_table_shows_each_column_in_percent():
     assert header_row.split()[-2:] == ["50.0%", "100.0%"]
 
 
-def test_validation_loss_of_an_untrained_model_is_near_log_vocab(irish_builder,
-                                                                 irish_vocabulary):
+def test_held_out_loss_of_an_untrained_model_is_near_log_vocab(irish_builder,
+                                                               irish_vocabulary):
     from tests.conftest import make_tiny_model
 
-    result = validation_loss(make_tiny_model(irish_vocabulary), irish_builder, 50, 8)
+    result = held_out_loss(make_tiny_model(irish_vocabulary), irish_builder, "test", 50, 8)
     assert result["loss"] == pytest.approx(math.log(irish_vocabulary.size), rel=0.05)
     assert result["bits_per_char"] == pytest.approx(result["loss"] / math.log(2), rel=1e-5)
 
 
-def test_trained_model_beats_untrained_on_held_out_tunes(irish_builder, trained_tiny_model):
-    result = validation_loss(trained_tiny_model, irish_builder, 50, 8)
+def test_trained_model_beats_untrained_on_the_test_tunes(irish_builder, trained_tiny_model):
+    assert report_split(irish_builder) == ("test", "")
+    result = held_out_loss(trained_tiny_model, irish_builder, "test", 50, 8)
     assert result["loss"] < math.log(trained_tiny_model.vocabulary.size) - 0.5
-    assert "validation" in irish_builder.info.splits
-    assert pipeline.read_texts(pipeline.tune_texts(irish_builder, "validation"))
+    assert pipeline.read_texts(pipeline.tune_texts(irish_builder, "test"))

@@ -12,7 +12,7 @@ import tensorflow as tf
 from tests.conftest import make_tiny_model
 from tests.serving_loaders import LOADERS, LoaderError, run_requests
 from tests.test_pix2pix_model import tiny_pix2pix
-from tfcreative.cli import main
+from tfcreative.cli.main import main
 from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.export import warmup
 from tfcreative.export.saved_model import export_saved_model

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DUMMY_ABC_DIR, REPO
-from tfcreative.cli import main
+from tfcreative.cli.main import main
 from tfcreative.fault_tolerance import NonFiniteLossError
 from tfcreative.music.config import MusicTrainConfig
 from tfcreative.music.training import train

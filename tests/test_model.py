@@ -99,3 +99,19 @@ def test_load_model_errors_name_the_path(tmp_path):
 def test_invalid_sizes_are_rejected(field):
     with pytest.raises(ValueError, match=field):
         MusicLSTM(VOCAB, **{field: 0})
+
+
+def test_config_keeps_kerass_own_fields_such_as_the_dtype_policy(tmp_path):
+    """get_config builds on Keras's: a mixed_bfloat16 model comes back mixed_bfloat16, in every
+    sublayer, through from_config and through a .keras file."""
+    model = MusicLSTM(VOCAB, embedding_dim=4, lstm_units=8, dtype="mixed_bfloat16",
+                      name="folk")
+    config = model.get_config()
+    assert {"name", "trainable", "dtype"} <= set(config)
+    for copy in (MusicLSTM.from_config(config),
+                 load_model(save_model_atomically(model, str(tmp_path / "bf16.keras")))):
+        assert copy.name == "folk"
+        assert copy.dtype_policy.name == "mixed_bfloat16"
+        assert {layer.dtype_policy.name for layer in
+                (copy.embedding, *copy.lstm_layers, copy.logits)} == {"mixed_bfloat16"}
+        assert copy(random_ids(VOCAB, (1, 3))).dtype == tf.bfloat16

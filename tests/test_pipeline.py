@@ -67,7 +67,7 @@ def test_too_little_data_for_one_batch_is_a_clear_error():
 
 def test_manual_config_reads_a_folder_of_messy_files(tmp_path):
     builder = pipeline.prepare_tune_builder(abc_path=DUMMY_ABC_DIR, data_dir=str(tmp_path))
-    titles = {t.split("\n")[1] for split in ("train", "validation")
+    titles = {t.split("\n")[1] for split in builder.info.splits
               for t in pipeline.read_texts(pipeline.tune_texts(builder, split))}
     assert titles == {"T:The Dummy Reel", "T:Jig with 50\\% Percent", "T:Slip Jig",
                       "T:Café Polka", "T:No Blank Line Before Me", "T:Split By A Blank Line",
@@ -98,3 +98,30 @@ def test_missing_path_and_file_without_tunes_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="no_abc_here: no \\*.abc files found"):
         pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=str(tmp_path / "d2"))
     assert os.path.exists(folder / "readme.txt")
+
+
+def test_the_same_tune_under_other_headers_never_sits_on_both_sides_of_the_split(
+        irish_builder):
+    """The bundled corpus files two tunes twice under other numbers or titles ("Planxty
+    Drury" X:18/X:23, "Paddy on the Turnpike"/"Turnpike" X:282/X:368): the split hashes the
+    music, so each pair lands in one split, and no music is in two splits."""
+    from tfcreative.abc_notation import music_body
+
+    split_of = {}
+    for split in irish_builder.info.splits:
+        for tune in pipeline.read_texts(pipeline.tune_texts(irish_builder, split)):
+            split_of.setdefault(music_body(tune), set()).add(split)
+    assert set(irish_builder.info.splits) == {"train", "validation", "test"}
+    assert all(len(splits) == 1 for splits in split_of.values())
+    assert len(split_of) == 804 - 2  # two tunes appear twice
+
+
+def test_the_split_depends_on_the_music_only():
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import split_of
+
+    music = "|:A2cA B2AF|E3F ABce|a2ge faec|BABc A4:|"
+    variants = [f"X:{i}\nT:Title {i}\nZ:id {i}\nM:C\nL:1/8\nK:A\n" + music.replace("|", " | ")
+                for i in range(200)]
+    assert {split_of(abc) for abc in variants} == {split_of(variants[0])}
+    splits = {split_of(f"X:1\nT:t\nM:C\nL:1/8\nK:D\n{n}abc|") for n in range(300)}
+    assert splits == {"train", "validation", "test"}

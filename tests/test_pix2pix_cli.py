@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcreative.cli import main
+from tfcreative.cli.main import main
 from tfcreative.datasets.pix2pix import synthetic_facades
 
 TINY = ["--image-size", "32", "--ngf", "4", "--ndf", "4", "--batch-size", "2"]

@@ -215,7 +215,7 @@ def test_uploaded_label_map_translates_like_python(page, served):
 
 
 def test_serve_names_missing_libraries_and_models(tmp_path, capsys):
-    from tfcreative.cli import main
+    from tfcreative.cli.main import main
 
     partial = tmp_path / "node_modules" / "@tensorflow" / "tfjs" / "dist"
     partial.mkdir(parents=True)

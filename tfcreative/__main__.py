@@ -1,5 +1,7 @@
+"""`python -m tfcreative`: the same as the `tfcreative` command."""
+
 import sys
 
-from tfcreative.cli import main
+from tfcreative.cli.main import main
 
 sys.exit(main())

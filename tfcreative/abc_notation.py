@@ -114,6 +114,14 @@ def header_fields(abc: str) -> dict[str, str]:
     return fields
 
 
+def music_body(abc: str) -> str:
+    """The tune's music without its header and without any whitespace: the same tune filed
+    under another number or title (or laid out on other lines) gives the same text."""
+    lines = abc.split("\n")
+    header_end = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), 0)
+    return "".join("".join(lines[header_end:]).split())
+
+
 def has_required_headers(abc: str) -> bool:
     """True when the tune starts with X: and its header has T:, M:, L: and ends with K:."""
     fields = header_fields(abc)

@@ -1,4 +1,4 @@
-"""Choosing a tf.distribute strategy (`--strategy`) and what each worker of a cluster writes.
+"""Choosing a tf.distribute strategy and what each worker of a cluster writes.
 
     default          one device (the first GPU, else the CPU)
     mirrored         MirroredStrategy: every local GPU (or the CPU), one replica each
@@ -18,28 +18,29 @@ import os
 
 import tensorflow as tf
 
+from tfcreative.config import STRATEGIES
+from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import in_multi_worker_mode
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
 
-
-def make_strategy(spec: str = "default") -> tf.distribute.Strategy:
-    """Parses a `--strategy` value and creates the strategy (connecting to TPUs/workers)."""
-    name, _, argument = (spec or "default").strip().partition(":")
+def make_strategy(strategy: str = "default") -> tf.distribute.Strategy:
+    """Parses a strategy name (one of STRATEGIES) and creates the strategy (connecting to
+    TPUs/workers)."""
+    name, _, argument = (strategy or "default").strip().partition(":")
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=argument or "")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     if argument or name not in ("default", "mirrored", "multi_worker"):
-        raise ValueError(f"--strategy {spec!r}: expected one of {', '.join(STRATEGIES)}")
+        raise InvalidArgument("strategy", f"{strategy!r}: expected one of {', '.join(STRATEGIES)}")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if "TF_CONFIG" not in os.environ:
-        raise ValueError("--strategy multi_worker: set TF_CONFIG to describe the cluster "
-                         "(see README, 'Distributed training')")
+        raise InvalidArgument("strategy", "multi_worker needs TF_CONFIG to describe the cluster "
+                                          "(see README, 'Distributed training')")
     # RING collectives work on CPUs and GPUs alike; NCCL would be GPU-only.
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING)
@@ -94,8 +95,9 @@ def check_time_budget(minutes: float | None, strategy: tf.distribute.Strategy) -
     """Workers that each watch their own clock would stop at different steps and leave the
     others waiting in a collective: a time budget is refused in a cluster."""
     if minutes and in_multi_worker_mode(strategy):
-        raise ValueError("--minutes cannot be used with --strategy multi_worker (each worker "
-                         "would stop at a different step): use --epochs/--steps-per-epoch")
+        raise InvalidArgument("minutes", "a time budget cannot be used with a multi-worker "
+                              "strategy (each worker would stop at a different step): set "
+                              "epochs and steps per epoch instead")
 
 
 def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:

@@ -7,6 +7,8 @@ import tempfile
 
 import keras
 
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+
 
 def save_model_atomically(model: keras.Model, path: str) -> str:
     """Saves to a temporary file beside `path`, then renames it into place.
@@ -35,14 +37,13 @@ def resolve_model_path(path: str) -> str:
     if os.path.isdir(path):
         candidate = os.path.join(path, "model.keras")
         if not os.path.isfile(candidate):
-            raise FileNotFoundError(
-                f"--model {path}: directory has no model.keras (is it a finished run directory?)"
-            )
+            raise ArgumentPathNotFound(
+                "path", f"{path}: directory has no model.keras (is it a finished run directory?)")
         return candidate
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"--model {path}: no such file or run directory")
+        raise ArgumentPathNotFound("path", f"{path}: no such file or run directory")
     if not path.endswith(".keras"):
-        raise ValueError(f"--model {path}: expected a .keras file or a run directory")
+        raise InvalidArgument("path", f"{path}: expected a .keras file or a run directory")
     return path
 
 
@@ -50,6 +51,6 @@ def load_model_of_type(path: str, model_class: type) -> keras.Model:
     """Loads a .keras file or run directory and checks it holds a `model_class`."""
     model = keras.models.load_model(resolve_model_path(path))
     if not isinstance(model, model_class):
-        raise ValueError(f"{path}: holds a {type(model).__name__}, not a tfcreative "
-                         f"{model_class.__name__}")
+        raise InvalidArgument("path", f"{path}: holds a {type(model).__name__}, not a "
+                                      f"tfcreative {model_class.__name__}")
     return model

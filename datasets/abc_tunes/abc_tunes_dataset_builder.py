@@ -14,14 +14,23 @@ from tfcreative import abc_notation
 
 logger = logging.getLogger(__name__)
 
-VALIDATION_PERCENT = 10
+BUNDLED_CONFIG = "irish_folk"  # the corpus shipped in the package
+MANUAL_CONFIG = "manual"  # your own files, through TFDS's manual_dir
+HELD_OUT_PERCENT = {"validation": 10, "test": 10}  # the rest is train
 ABC_SUFFIXES = (".abc",)
 
 
-def is_validation_tune(abc: str) -> bool:
-    """Deterministic split by tune content, independent of file order."""
-    bucket = int(hashlib.sha256(abc.encode("utf-8")).hexdigest()[:8], 16) % 100
-    return bucket < VALIDATION_PERCENT
+def split_of(abc: str) -> str:
+    """"train", "validation" or "test", by a hash of the tune's music (header and spacing
+    left out): deterministic, independent of file order, and the same tune filed twice under
+    other numbers or titles always lands on the same side."""
+    bucket = int(hashlib.sha256(abc_notation.music_body(abc).encode("utf-8")).hexdigest()[:8],
+                 16) % 100
+    for split, percent in HELD_OUT_PERCENT.items():
+        if bucket < percent:
+            return split
+        bucket -= percent
+    return "train"
 
 
 def bundled_corpus_path() -> epath.Path:
@@ -51,15 +60,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     code_path = epath.Path(__file__)
     pkg_dir_path = epath.Path(__file__).parent
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release.",
+        "1.1.0": "Train / validation / test (80/10/10) by a hash of each tune's music, so the "
+                 "same tune under another number or title never sits on both sides.",
+    }
     BUILDER_CONFIGS = [
         tfds.core.BuilderConfig(
-            name="irish_folk",
+            name=BUNDLED_CONFIG,
             description="804 Irish folk tunes (MIT 6.S191 music lab, MIT licence), bundled.",
         ),
         tfds.core.BuilderConfig(
-            name="manual",
+            name=MANUAL_CONFIG,
             description="Your own .abc files: every *.abc under manual_dir (or one file).",
         ),
     ]
@@ -89,25 +102,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-        if self.builder_config.name == "irish_folk":
+        if self.builder_config.name == BUNDLED_CONFIG:
             root = bundled_corpus_path()
         else:
             root = epath.Path(dl_manager.manual_dir)
         tunes = self._read_tunes(root)
-        validation = [t for t in tunes if is_validation_tune(t[2].abc)]
-        train = [t for t in tunes if not is_validation_tune(t[2].abc)]
-        if not train:  # a handful of tunes that all hashed to validation: train on them
-            train, validation = validation, []
-        logger.info("abc_tunes/%s: %d train, %d validation tunes",
-                    self.builder_config.name, len(train), len(validation))
-        splits = {"train": self._generate_examples(train)}
-        if validation:
-            splits["validation"] = self._generate_examples(validation)
-        else:  # TFDS cannot write an empty split
-            logger.warning("abc_tunes/%s: only %d tunes, too few for a validation split "
-                           "(about 1 in 10 tunes goes there)", self.builder_config.name,
-                           len(train))
-        return splits
+        by_split = {"train": [], "validation": [], "test": []}
+        for tune in tunes:
+            by_split[split_of(tune[2].abc)].append(tune)
+        if not by_split["train"]:  # a handful of tunes that all hashed out: train on them
+            by_split = {"train": tunes, "validation": [], "test": []}
+        logger.info("abc_tunes/%s: %s tunes", self.builder_config.name,
+                    ", ".join(f"{len(v)} {k}" for k, v in by_split.items()))
+        empty = [split for split, items in by_split.items() if not items]
+        if empty:  # TFDS cannot write an empty split
+            logger.warning("abc_tunes/%s: %d tunes, too few for a %s split (about 1 in 10 "
+                           "tunes goes to each)", self.builder_config.name, len(tunes),
+                           " or ".join(empty))
+        return {split: self._generate_examples(items)
+                for split, items in by_split.items() if items}
 
     def _read_tunes(self, root: epath.Path) -> list[tuple[str, int, abc_notation.Tune]]:
         files = find_abc_files(root)

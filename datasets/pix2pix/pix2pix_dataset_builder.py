@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 PAPER_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_FOLDERS = {"train": "train", "val": "validation", "test": "test"}
-MANUAL_TEST_PERCENT = 10
+MANUAL_HELD_OUT_PERCENT = {"test": 10, "validation": 10}  # flat folders; the rest is train
 
 
 @dataclasses.dataclass
@@ -34,6 +34,7 @@ class Pix2PixConfig(tfds.core.BuilderConfig):
     image_size: int = 256  # synthetic only
     num_train: int = 400  # synthetic only
     num_test: int = 100  # synthetic only
+    num_validation: int = 100  # synthetic only
     seed: int = 0  # synthetic only
 
 
@@ -56,6 +57,16 @@ def _image_files(folder: epath.Path) -> list[epath.Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _held_out_split(name: str) -> str:
+    """"test", "validation" or "train" for a pair in a flat folder, by a hash of its name."""
+    bucket = int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:8], 16) % 100
+    for split, percent in MANUAL_HELD_OUT_PERCENT.items():
+        if bucket < percent:
+            return split
+        bucket -= percent
+    return "train"
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for pix2pix paired images."""
 
@@ -64,8 +75,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     code_path = epath.Path(__file__)
     pkg_dir_path = epath.Path(__file__).parent
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release.",
+        "1.1.0": "Validation splits: 100 more generated pairs for synthetic_facades (train and "
+                 "test unchanged); flat manual folders send 10 % of pairs, by name, to "
+                 "validation (test unchanged).",
+    }
     BUILDER_CONFIGS = [
         _paper("facades", "B", "CMP Facades: label map → photo"),
         _paper("cityscapes", "B", "Cityscapes: semantic labels → photo"),
@@ -75,7 +91,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         _paper("night2day", "B", "Day → night"),
         Pix2PixConfig(name="synthetic_facades", kind="synthetic",
                       description="Procedural CMP-style facade label maps → photo-like "
-                                  "renderings, 256×256, 400 train / 100 test, offline."),
+                                  "renderings, 256×256, 400 train / 100 validation / 100 "
+                                  "test, offline."),
         Pix2PixConfig(name="manual", kind="manual",
                       description="Your own pairs: A/ and B/ folders or side-by-side A|B."),
     ]
@@ -100,10 +117,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         config = self.builder_config
         if config.kind == "synthetic":
             first_test = config.num_train
+            first_validation = first_test + config.num_test
             return {
                 "train": self._generate_synthetic(range(config.num_train)),
-                "test": self._generate_synthetic(range(first_test,
-                                                       first_test + config.num_test)),
+                "test": self._generate_synthetic(range(first_test, first_validation)),
+                "validation": self._generate_synthetic(
+                    range(first_validation, first_validation + config.num_validation)),
             }
         if config.kind == "paper":
             root = epath.Path(dl_manager.download_and_extract(
@@ -116,14 +135,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         split_dirs = {SPLIT_FOLDERS[f]: root / f for f in SPLIT_FOLDERS if (root / f).is_dir()}
         if split_dirs:
             return {split: self._generate_pairs(folder) for split, folder in split_dirs.items()}
-        candidates = self._pair_candidates(root)
-
-        def is_test(name):
-            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
-            return int(digest[:8], 16) % 100 < MANUAL_TEST_PERCENT
-
-        splits = {"train": [c for c in candidates if not is_test(c[0])],
-                  "test": [c for c in candidates if is_test(c[0])]}
+        splits = {"train": [], "validation": [], "test": []}
+        for candidate in self._pair_candidates(root):
+            splits[_held_out_split(candidate[0])].append(candidate)
         return {split: self._generate_examples(root, items)
                 for split, items in splits.items() if items}
 

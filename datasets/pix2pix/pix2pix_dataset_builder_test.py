@@ -32,9 +32,9 @@ class Pix2PixSyntheticTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = pix2pix_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = [
         Pix2PixConfig(name="synthetic_small", kind="synthetic", image_size=32, num_train=6,
-                      num_test=3)
+                      num_test=3, num_validation=2)
     ]
-    SPLITS = {"train": 6, "test": 3}
+    SPLITS = {"train": 6, "validation": 2, "test": 3}
 
 
 if __name__ == "__main__":

@@ -69,11 +69,22 @@ def format_reports(columns: dict[str, ValidityReport]) -> str:
     return "\n".join(lines)
 
 
-def validation_loss(model, builder, seq_length: int = 100, batch_size: int = 8) -> dict:
-    """Loss and bits-per-character of `model` on the held-out validation tunes."""
-    if "validation" not in builder.info.splits:
-        raise ValueError("the dataset has no validation split (too few tunes to hold any out)")
-    texts = pipeline.tune_texts(builder, "validation")
+def report_split(builder) -> tuple[str, str]:
+    """(split to report, caveat): the test tunes, which training never reads and checkpoints
+    are never chosen on; a collection too small for a test split falls back to validation,
+    with a caveat saying that split chose best.keras."""
+    if "test" in builder.info.splits:
+        return "test", ""
+    if "validation" in builder.info.splits:
+        return "validation", "; no test split: this split also chose best.keras"
+    raise ValueError(f"{builder.name}/{builder.builder_config.name} has no held-out tunes "
+                     "(too few tunes to hold any out)")
+
+
+def held_out_loss(model, builder, split: str, seq_length: int = 100,
+                  batch_size: int = 8) -> dict:
+    """Loss and bits-per-character of `model` on the tunes of `split`."""
+    texts = pipeline.tune_texts(builder, split)
     data = pipeline.make_dataset(texts, model.vocabulary, seq_length, batch_size, shuffle=False)
     if model.optimizer is None:
         model.compile()

@@ -19,11 +19,11 @@ import math
 import keras
 import tensorflow as tf
 
+from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.music import fused_lstm
+from tfcreative.music.config import COURSE
 from tfcreative.music.vocabulary import CharVocabulary
-
-COURSE_DEFAULTS = {"embedding_dim": 256, "lstm_units": 1024, "num_layers": 1}
 
 
 @keras.saving.register_keras_serializable(package="tfcreative")
@@ -33,10 +33,10 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
     def __init__(
         self,
         vocabulary: CharVocabulary | dict,
-        embedding_dim: int = 256,
-        lstm_units: int = 1024,
-        num_layers: int = 1,
-        dropout: float = 0.0,
+        embedding_dim: int = COURSE.embedding_dim,
+        lstm_units: int = COURSE.lstm_units,
+        num_layers: int = COURSE.num_layers,
+        dropout: float = COURSE.dropout,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -45,20 +45,22 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
         for name, value in (("embedding_dim", embedding_dim), ("lstm_units", lstm_units),
                             ("num_layers", num_layers)):
             if int(value) < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+                raise InvalidArgument(name, f"expected >= 1, got {value}")
         self.vocabulary = vocabulary
         self.embedding_dim = int(embedding_dim)
         self.lstm_units = int(lstm_units)
         self.num_layers = int(num_layers)
         self.dropout = float(dropout)
+        # Sublayers follow the model's dtype policy (e.g. mixed_bfloat16), not the global one.
+        policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(vocabulary.size, self.embedding_dim,
-                                                name="embedding")
+                                                name="embedding", dtype=policy)
         self.lstm_layers = [
             keras.layers.LSTM(self.lstm_units, return_sequences=True, return_state=True,
-                              dropout=self.dropout, name=f"lstm_{i}")
+                              dropout=self.dropout, name=f"lstm_{i}", dtype=policy)
             for i in range(self.num_layers)
         ]
-        self.logits = keras.layers.Dense(vocabulary.size, name="logits")
+        self.logits = keras.layers.Dense(vocabulary.size, name="logits", dtype=policy)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.bpc_tracker = keras.metrics.Mean(name="bits_per_char")
         self.build((None, None))
@@ -159,15 +161,13 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
     # -- serialisation --------------------------------------------------------------------
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary": self.vocabulary.get_config(),
-            "embedding_dim": self.embedding_dim,
-            "lstm_units": self.lstm_units,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-        }
+        """Keras's own fields (name, trainable, dtype policy, ...) plus the model's."""
+        return {**super().get_config(),
+                "vocabulary": self.vocabulary.get_config(),
+                "embedding_dim": self.embedding_dim,
+                "lstm_units": self.lstm_units,
+                "num_layers": self.num_layers,
+                "dropout": self.dropout}
 
     @classmethod
     def from_config(cls, config):

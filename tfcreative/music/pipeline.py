@@ -14,15 +14,16 @@ import tempfile
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-# Importing the builder module registers "abc_tunes" with TFDS.
 from tfcreative.abc_notation import TUNE_SEPARATOR
-from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # noqa: F401
+from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # registers abc_tunes
+from tfcreative.errors import ArgumentPathNotFound
 from tfcreative.music.vocabulary import CharVocabulary
 
 logger = logging.getLogger(__name__)
 
-BUNDLED_DATASET = "abc_tunes/irish_folk"
-MANUAL_DATASET = "abc_tunes/manual"
+_BUILDER = abc_tunes_dataset_builder.Builder
+BUNDLED_DATASET = f"{_BUILDER.name}/{abc_tunes_dataset_builder.BUNDLED_CONFIG}"
+MANUAL_DATASET = f"{_BUILDER.name}/{abc_tunes_dataset_builder.MANUAL_CONFIG}"
 
 
 def prepare_tune_builder(
@@ -39,7 +40,7 @@ def prepare_tune_builder(
         return builder
     abc_path = os.path.abspath(os.path.expanduser(abc_path))
     if not os.path.exists(abc_path):
-        raise FileNotFoundError(f"--abc {abc_path}: no such file or folder of .abc tunes")
+        raise ArgumentPathNotFound("abc_path", f"{abc_path}: no such file or folder of .abc tunes")
     builder = tfds.builder(MANUAL_DATASET, data_dir=data_dir)
     with tempfile.TemporaryDirectory(prefix="tfcreative-abc-") as scratch:
         manual_dir = abc_path

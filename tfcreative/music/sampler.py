@@ -20,10 +20,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
+from tfcreative.errors import InvalidArgument
+from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.vocabulary import OOV_ID
-
-DEFAULT_SEED_TEXT = "X:1\nT:"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +121,7 @@ class TuneSampler:
         self,
         seed_text: str = DEFAULT_SEED_TEXT,
         num_tunes: int = 1,
-        max_length: int = 1000,
+        max_length: int = DEFAULT_MAX_LENGTH,
         temperature: float = 1.0,
         top_k: int = 0,
         seed: int | None = None,
@@ -133,15 +133,15 @@ class TuneSampler:
         seed: tune i gets seed + i; None draws a random seed (reported in each tune).
         """
         if not seed_text:
-            raise ValueError("seed_text must not be empty (e.g. 'X:1\\nT:')")
+            raise InvalidArgument("seed_text", "must not be empty (e.g. 'X:1\\nT:')")
         if num_tunes < 1:
-            raise ValueError(f"num_tunes must be >= 1, got {num_tunes}")
+            raise InvalidArgument("num_tunes", f"expected >= 1, got {num_tunes}")
         if max_length < 1:
-            raise ValueError(f"max_length must be >= 1, got {max_length}")
+            raise InvalidArgument("max_length", f"expected >= 1, got {max_length}")
         if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+            raise InvalidArgument("temperature", f"expected > 0, got {temperature}")
         if top_k < 0:
-            raise ValueError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
+            raise InvalidArgument("top_k", f"expected >= 0 (0 = no limit), got {top_k}")
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
         seed_ids = self.vocabulary.encode(seed_text, on_unknown="error")

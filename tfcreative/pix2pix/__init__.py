@@ -9,13 +9,20 @@ _LAZY = {
     "patchgan_discriminator": "tfcreative.pix2pix.networks",
     "Pix2PixTrainConfig": "tfcreative.pix2pix.config",
     "train": "tfcreative.pix2pix.training",
-    "load_model": "tfcreative.pix2pix.cli",
 }
 
-__all__ = list(_LAZY)
+__all__ = [*_LAZY, "load_model"]
 
 
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'tfcreative.pix2pix' has no attribute {name!r}")
+
+
+def load_model(path: str):
+    """Loads a Pix2Pix model from a .keras file or a run directory (its model.keras)."""
+    from tfcreative.pix2pix.model import Pix2Pix
+    from tfcreative.saving import load_model_of_type
+
+    return load_model_of_type(path, Pix2Pix)

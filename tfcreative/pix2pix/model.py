@@ -14,11 +14,12 @@ import keras
 import tensorflow as tf
 
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
+from tfcreative.pix2pix.config import PAPER
 
 
 def default_optimizer():
-    """Adam(2e-4, β1=0.5), the paper's setting for both networks."""
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+    """The paper's Adam (2e-4, β1 = 0.5), for either network."""
+    return keras.optimizers.Adam(learning_rate=PAPER.learning_rate, beta_1=PAPER.beta_1)
 
 
 def _bce_per_example(logits, value):
@@ -36,14 +37,16 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
     """`call` runs the generator; `fit` trains both networks with their own optimizers."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
-                 lambda_l1: float = 100.0, adversarial: bool = True, **kwargs):
+                 lambda_l1: float = PAPER.lambda_l1, adversarial: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.lambda_l1 = float(lambda_l1)
         self.adversarial = bool(adversarial)
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "g_gan_loss", "g_l1_loss", "g_loss")}
+        # Only what is computed is logged: the L1-only baseline has no discriminator losses.
+        names = ("d_loss", "g_gan_loss", "g_l1_loss", "g_loss") if self.adversarial \
+            else ("g_l1_loss", "g_loss")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.d_optimizer = None
         self.built = True  # both networks are built functional models
 
@@ -82,52 +85,52 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
 
     def train_step(self, data):
         input_image, target = self._unpack(data)
+        losses = {}
         with tf.GradientTape() as g_tape:
             output = self.generator(input_image, training=True)
             if self.adversarial:
                 # 1. Discriminator step on (real, generated) pairs.
                 with g_tape.stop_recording(), tf.GradientTape() as d_tape:
-                    d_per_example = self._discriminator_losses(
+                    losses["d_loss"] = self._discriminator_losses(
                         input_image, target, tf.stop_gradient(output), training=True)
-                    d_loss = tf.nn.compute_average_loss(d_per_example)
+                    d_loss = tf.nn.compute_average_loss(losses["d_loss"])
                 d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
                 self.d_optimizer.apply_gradients(
                     zip(d_grads, self.discriminator.trainable_variables, strict=True))
                 # 2. Generator step against the updated discriminator.
-                gan_per_example = _bce_per_example(
+                losses["g_gan_loss"] = _bce_per_example(
                     self.discriminator([input_image, output], training=True), 1.0)
-            else:
-                d_per_example = gan_per_example = tf.zeros(tf.shape(input_image)[:1])
-            l1_per_example = _l1_per_example(target, output)
-            g_loss = tf.nn.compute_average_loss(gan_per_example
-                                                + self.lambda_l1 * l1_per_example)
+            losses["g_l1_loss"] = _l1_per_example(target, output)
+            losses["g_loss"] = losses.get("g_gan_loss", 0.0) + self.lambda_l1 * losses["g_l1_loss"]
+            g_loss = tf.nn.compute_average_loss(losses["g_loss"])
         g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
         self.optimizer.apply_gradients(
             zip(g_grads, self.generator.trainable_variables, strict=True))
-        return self._update_metrics(d_per_example, gan_per_example, l1_per_example)
+        return self._update_metrics(losses)
 
     def test_step(self, data):
         input_image, target = self._unpack(data)
         output = self.generator(input_image, training=False)
-        d_per_example = self._discriminator_losses(input_image, target, output, training=False)
-        gan_per_example = _bce_per_example(
-            self.discriminator([input_image, output], training=False), 1.0)
-        return self._update_metrics(d_per_example, gan_per_example,
-                                    _l1_per_example(target, output))
+        losses = {"g_l1_loss": _l1_per_example(target, output)}
+        if self.adversarial:
+            losses["d_loss"] = self._discriminator_losses(input_image, target, output,
+                                                          training=False)
+            losses["g_gan_loss"] = _bce_per_example(
+                self.discriminator([input_image, output], training=False), 1.0)
+        losses["g_loss"] = losses.get("g_gan_loss", 0.0) + self.lambda_l1 * losses["g_l1_loss"]
+        return self._update_metrics(losses)
 
-    def _update_metrics(self, d_loss, gan_loss, l1_loss):
-        self.trackers["d_loss"].update_state(d_loss)
-        self.trackers["g_gan_loss"].update_state(gan_loss)
-        self.trackers["g_l1_loss"].update_state(l1_loss)
-        self.trackers["g_loss"].update_state(gan_loss + self.lambda_l1 * l1_loss)
+    def _update_metrics(self, per_example_losses: dict):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(per_example_losses[name])
         return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     # -- serialisation --------------------------------------------------------------------
 
     def get_config(self):
+        """Keras's own fields (name, trainable, dtype policy, ...) plus both networks."""
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "lambda_l1": self.lambda_l1,

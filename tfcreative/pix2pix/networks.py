@@ -14,8 +14,10 @@ import math
 
 import keras
 
+from tfcreative.errors import InvalidArgument
+from tfcreative.pix2pix.config import NORMS, PAPER
+
 WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
-NORMS = ("batch", "sync_batch", "instance", "none")
 
 
 def _norm(kind: str, name: str):
@@ -35,10 +37,10 @@ def _norm(kind: str, name: str):
 
 def _check(norm: str, **positive) -> None:
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        raise InvalidArgument("norm", f"expected one of {NORMS}, got {norm!r}")
     for name, value in positive.items():
         if int(value) < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
+            raise InvalidArgument(name, f"expected >= 1, got {value}")
 
 
 def _encoder_block(x, filters, norm, name):
@@ -62,8 +64,9 @@ def _decoder_block(x, filters, norm, dropout, name):
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-def unet_generator(image_size: int = 256, ngf: int = 64, norm: str = "batch",
-                   channels: int = 3, dropout: float = 0.5) -> keras.Model:
+def unet_generator(image_size: int = PAPER.image_size, ngf: int = PAPER.ngf,
+                   norm: str = PAPER.norm, channels: int = 3,
+                   dropout: float = PAPER.dropout) -> keras.Model:
     """[b, size, size, channels] in [-1, 1] -> same shape in [-1, 1].
 
     dropout: rate on the first three decoder layers (the paper's 0.5; 0 removes them).
@@ -89,8 +92,8 @@ def unet_generator(image_size: int = 256, ngf: int = 64, norm: str = "batch",
     return keras.Model(inputs, outputs, name="unet_generator")
 
 
-def patchgan_discriminator(ndf: int = 64, n_layers: int = 3, norm: str = "batch",
-                           channels: int = 3) -> keras.Model:
+def patchgan_discriminator(ndf: int = PAPER.ndf, n_layers: int = PAPER.n_layers,
+                           norm: str = PAPER.norm, channels: int = 3) -> keras.Model:
     """(input, target or generated) -> [b, h, w, 1] logits, one per overlapping patch.
 
     Receptive field: 70×70 for n_layers=3 (34 for 2, 142 for 4). Any image size works.

@@ -7,6 +7,7 @@ Test pairs are only resized. Nearest-neighbour resizing keeps label-map colours 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import tensorflow as tf
@@ -14,9 +15,14 @@ import tensorflow_datasets as tfds
 
 # Importing the builder module registers "pix2pix" with TFDS.
 from tfcreative.datasets.pix2pix import pix2pix_dataset_builder  # noqa: F401
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 
 DEFAULT_DATASET = "synthetic_facades"
+# Data sets by name (pix2pix/<name>); "manual" (your folder) is chosen by passing manual_dir.
+DATASETS = tuple(c.name for c in pix2pix_dataset_builder.Builder.BUILDER_CONFIGS
+                 if c.kind != "manual")
 CACHE_LIMIT_BYTES = 2 * 1024**3  # cache decoded pairs in memory below this size
+VALIDATION_PERCENT = 10  # of train, when a data set has no validation split
 
 
 def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
@@ -25,11 +31,13 @@ def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
     if manual_dir is not None:
         manual_dir = os.path.abspath(os.path.expanduser(manual_dir))
         if not os.path.isdir(manual_dir):
-            raise FileNotFoundError(f"--pairs {manual_dir}: no such folder of image pairs")
+            raise ArgumentPathNotFound("manual_dir", f"{manual_dir}: no such folder of image pairs")
         builder = tfds.builder("pix2pix/manual", data_dir=data_dir)
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
             manual_dir=manual_dir, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
         return builder
+    if dataset not in DATASETS:
+        raise InvalidArgument("dataset", f"{dataset!r}: expected one of {', '.join(DATASETS)}")
     builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
     builder.download_and_prepare()
     return builder
@@ -114,7 +122,7 @@ def make_training_stream(builder, image_size: int, batch_size: int, seed: int,
     count = builder.info.splits[split].num_examples
     steps = steps_per_epoch or count // batch_size
     if steps < 1:
-        raise ValueError(f"--batch-size {batch_size}: more than the {count} {split} pairs")
+        raise InvalidArgument("batch_size", f"{batch_size} is more than the {count} {split} pairs")
     pairs = _resized_train_pairs(builder, image_size, split)
     stream = pairs.shuffle(1000, seed=seed, reshuffle_each_iteration=True).repeat()
     stream = stream.enumerate().skip(start_epoch * steps * batch_size)
@@ -128,20 +136,48 @@ def make_training_stream(builder, image_size: int, batch_size: int, seed: int,
 
 
 def make_test_dataset(builder, image_size: int, batch_size: int = 1, split: str = "test",
-                      cache: bool = True) -> tf.data.Dataset:
-    """Resized pairs in file order; cache=False for a partial read (no cache warning)."""
+                      cache: bool = True, drop_remainder: bool = False) -> tf.data.Dataset:
+    """Resized pairs in file order; cache=False for a partial read (no cache warning);
+    drop_remainder for validation under tf.distribute, where a last batch smaller than the
+    number of replicas would leave a replica without data."""
     pairs = _pairs(builder, split).map(
         lambda a, b: tuple(to_float(x) for x in resize_pair(a, b, image_size)),
         num_parallel_calls=tf.data.AUTOTUNE)
     if cache and _should_cache(builder, split, image_size):
         pairs = pairs.cache()
-    return pairs.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
-def held_out_split(builder) -> str:
-    """The split to evaluate on: test, else validation."""
-    for split in ("test", "validation"):
-        if split in builder.info.splits:
-            return split
-    raise ValueError(f"{builder.name}/{builder.builder_config.name} has no test or "
-                     "validation split")
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """How a data set's splits are used; TFDS split names, slices included.
+
+    train: what the model learns from. validation: what selects checkpoints (best.keras) and
+    shows sample grids. test: what `evaluate` reports; training never reads it.
+    """
+
+    train: str
+    validation: str
+    test: str
+
+
+def splits(builder) -> Splits:
+    """The data set's own validation split where it has one (the paper's archives ship val/),
+    else the last tenth of train (at least one pair), carved deterministically; test is the
+    test split, or the validation split for data sets that ship no test split."""
+    available = builder.info.splits
+    name = f"{builder.name}/{builder.builder_config.name}"
+    if "test" in available:
+        test = "test"
+    elif "validation" in available:
+        test = "validation"
+    else:
+        raise ValueError(f"{name} has no test or validation split to evaluate on")
+    if "validation" in available and test != "validation":
+        return Splits("train", "validation", test)
+    count = available["train"].num_examples
+    held = max(1, count * VALIDATION_PERCENT // 100)
+    if count - held < 1:
+        raise ValueError(f"{name}: {count} training pair(s) are too few to hold out validation "
+                         "pairs as well")
+    return Splits(f"train[:{count - held}]", f"train[{count - held}:]", test)

@@ -1,31 +1,27 @@
-"""Training Pix2Pix with `model.fit`; the run directory mirrors the music trainer's:
+"""Training Pix2Pix with `model.fit` (the run directory: tfcreative/training.py).
 
-    config.json, model.keras (written atomically), checkpoints/last.keras and best.keras,
-    checkpoints/interrupted.keras (Ctrl-C), backup/ (BackupAndRestore state while training;
-    run the same command again after a crash to resume), logs/ (TensorBoard: losses and
-    sample images), samples/epoch_NNN.png, history.csv
-
-Under tf.distribute (`config.strategy`) both networks and both optimizers are created in the
-strategy's scope; in a multi-worker cluster only the chief writes the run directory.
+Pix2Pix brings: the pairs (pix2pix/<dataset> or your folder), both networks and optimizers,
+the validation split (never the test split) for the L1 loss that selects best.keras, and a
+callback writing input | output | target grids of validation pairs to samples/ and TensorBoard.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
-import shutil
 
 import keras
 import numpy as np
 
-from tfcreative import distribute, fault_tolerance
-from tfcreative.callbacks import TimeBudget
 from tfcreative.pix2pix import pipeline
 from tfcreative.pix2pix.callbacks import SampleGrid
 from tfcreative.pix2pix.config import Pix2PixTrainConfig
 from tfcreative.pix2pix.model import Pix2Pix
 from tfcreative.pix2pix.networks import patchgan_discriminator, unet_generator
-from tfcreative.saving import save_model_atomically
+from tfcreative.training import TrainingPlan, run_training
+
+logger = logging.getLogger(__name__)
 
 
 def build_model(config: Pix2PixTrainConfig) -> Pix2Pix:
@@ -41,6 +37,18 @@ def build_model(config: Pix2PixTrainConfig) -> Pix2Pix:
     return model
 
 
+def _validation_data(builder, split: str, image_size: int, batch_size: int):
+    """Whole batches of the validation pairs (as the music trainer does), or None with a
+    warning when there is not one batch of them."""
+    count = builder.info.splits[split].num_examples
+    if count < batch_size:
+        logger.warning("training without validation: %d validation pair(s), fewer than one "
+                       "batch of %d", count, batch_size)
+        return None
+    return pipeline.make_test_dataset(builder, image_size, batch_size, split,
+                                      drop_remainder=True)
+
+
 def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFAULT_DATASET,
           manual_dir: str | None = None, data_dir: str | None = None,
           verbose: int | str = "auto", model: Pix2Pix | None = None, strategy=None,
@@ -48,51 +56,27 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
     """Trains on pix2pix/<dataset> (or your pairs in `manual_dir`); writes the run directory.
 
     Pass `model` (e.g. loaded with keras.models.load_model, in `strategy`'s scope) to continue
-    training it. `strategy` defaults to make_strategy(config.strategy). If `run_dir` holds a
-    backup of an unfinished run, training resumes from it. Raises NonFiniteLossError on a NaN
-    loss and TrainingInterrupted on Ctrl-C.
+    training it. `strategy` defaults to make_strategy(config.strategy).
     """
-    strategy = strategy or distribute.make_strategy(config.strategy)
-    distribute.check_time_budget(config.minutes, strategy)
-    chief, out_dir = distribute.prepare_run_dir(
-        run_dir, strategy,
-        {**dataclasses.asdict(config), "dataset": dataset, "manual_dir": manual_dir})
-    keras.utils.set_random_seed(config.seed)
-    builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir)
-    if model is None:
-        with strategy.scope():
-            model = build_model(config)
-    size = model.image_size
-    start_epoch = fault_tolerance.backed_up_epoch(os.path.join(out_dir, fault_tolerance.BACKUP_DIR))
-    train_data, steps_per_epoch = pipeline.make_training_stream(
-        builder, size, config.batch_size, seed=config.seed,
-        steps_per_epoch=config.steps_per_epoch, start_epoch=start_epoch)
-    split = pipeline.held_out_split(builder)
-    held_out = pipeline.make_test_dataset(builder, size, config.batch_size, split)
-    samples = next(iter(pipeline.make_test_dataset(builder, size, config.sample_count, split,
-                                                   cache=False)))
-    # Every worker runs the same callbacks (some read synchronised variables, a collective
-    # op); non-chief workers write into their scratch folder.
-    callbacks = [
-        *(callbacks or []),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
-        SampleGrid(np.asarray(samples[0]), np.asarray(samples[1]),
-                   os.path.join(out_dir, "samples"), os.path.join(out_dir, "logs", "samples")),
-        keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "checkpoints", "last.keras")),
-        keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "checkpoints", "best.keras"),
-                                        monitor="val_g_l1_loss", mode="min",
-                                        save_best_only=True),
-        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
-    ]
-    if config.minutes:
-        callbacks.append(TimeBudget(config.minutes))
-    # shuffle=False: the tf.data pipeline shuffles; Keras's flag would only warn about it.
-    fault_tolerance.fit_with_recovery(
-        model, distribute.shard_by_data(train_data), run_dir=out_dir, start_epoch=start_epoch,
-        write_interrupted=chief, callbacks=callbacks,
-        validation_data=distribute.shard_by_data(held_out), epochs=config.epochs,
-        shuffle=False, steps_per_epoch=steps_per_epoch, verbose=verbose)
-    save_model_atomically(model, os.path.join(out_dir, "model.keras"))
-    if not chief:
-        shutil.rmtree(out_dir, ignore_errors=True)
-    return model
+    def make_plan(strategy, start_epoch, out_dir):
+        nonlocal model
+        builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir)
+        splits = pipeline.splits(builder)
+        if model is None:
+            with strategy.scope():
+                model = build_model(config)
+        size = model.image_size
+        data, steps = pipeline.make_training_stream(
+            builder, size, config.batch_size, seed=config.seed,
+            steps_per_epoch=config.steps_per_epoch, start_epoch=start_epoch, split=splits.train)
+        validation = _validation_data(builder, splits.validation, size, config.batch_size)
+        inputs, targets = next(iter(pipeline.make_test_dataset(
+            builder, size, config.sample_count, splits.validation, cache=False)))
+        grids = SampleGrid(np.asarray(inputs), np.asarray(targets),
+                           os.path.join(out_dir, "samples"),
+                           os.path.join(out_dir, "logs", "samples"))
+        return TrainingPlan(model, data, steps, validation, "g_l1_loss", [grids])
+
+    settings = {**dataclasses.asdict(config), "dataset": dataset, "manual_dir": manual_dir}
+    return run_training(run_dir, config, settings, make_plan, strategy=strategy,
+                        verbose=verbose, callbacks=callbacks)

@@ -1,34 +1,22 @@
-"""The `tfcreative` command: `tfcreative music ...`, `tfcreative quickstart`."""
+"""`tfcreative`: the command, its exit statuses, and bad input reported in one line.
+
+Exit status: 0 done; 1 training stopped on a NaN/Inf loss; 2 bad input (a message naming the
+flag or file and what was expected, never a traceback); 130 interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from tfcreative import __version__
-
-
-def help_formatter(prog):
-    """--help shows every flag's default."""
-    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
-
-
-def add_strategy_argument(parser, default: str) -> None:
-    """`--strategy` for the trainers (parsed by tfcreative.distribute.make_strategy)."""
-    parser.add_argument("--strategy", default=default, metavar="NAME",
-                        help="tf.distribute strategy: default (one device), mirrored (all local "
-                             "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from "
-                             "TF_CONFIG), tpu or tpu:NAME (TPUStrategy)")
+from tfcreative.cli import export, music, pix2pix, quickstart, serve
+from tfcreative.cli.common import CommandError
+from tfcreative.errors import InvalidArgument
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tfcreative import quickstart, serve
-    from tfcreative.export import cli as export_cli
-    from tfcreative.music import cli as music_cli
-    from tfcreative.pix2pix import cli as pix2pix_cli
-
     parser = argparse.ArgumentParser(
         prog="tfcreative",
         description="Train, sample and ship generative models for music and images (Keras 3).",
@@ -36,16 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tfcreative {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    music_cli.add_parser(subparsers)
-    pix2pix_cli.add_parser(subparsers)
-    export_cli.add_parser(subparsers)
-    serve.add_parser(subparsers)
-    quickstart.add_parser(subparsers)
+    for command in (music, pix2pix, export, serve, quickstart):
+        command.add_parser(subparsers)
     return parser
 
 
+def _message(error: Exception, flags: dict) -> str:
+    """A library error in the command line's terms: its argument becomes the flag that fed it."""
+    if isinstance(error, InvalidArgument) and error.argument in flags:
+        return f"{flags[error.argument]}: {error.detail}"
+    return str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up noise
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -61,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tfcreative: interrupted{where}; run the same command again to resume from the "
               "last finished epoch", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (CommandError, ValueError, FileNotFoundError, FileExistsError) as error:
         # Bad input: say what was wrong, without a traceback.
-        print(f"tfcreative: error: {error}", file=sys.stderr)
+        print(f"tfcreative: error: {_message(error, getattr(args, 'flags', {}))}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tfcreative: interrupted", file=sys.stderr)

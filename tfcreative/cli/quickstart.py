@@ -7,13 +7,10 @@ facades, writes an input | output | target sample grid and prints test-set metri
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
-from tfcreative.cli import help_formatter
-
-QUICKSTART_MUSIC = {"embedding_dim": 64, "lstm_units": 256, "seq_length": 100,
-                    "batch_size": 32, "learning_rate": 5e-3, "epochs": 1000}
-QUICKSTART_PIX2PIX = {"image_size": 64, "ngf": 16, "ndf": 16, "batch_size": 4, "epochs": 1000}
+from tfcreative.cli.common import add_flag, help_formatter
 
 
 def add_parser(subparsers) -> None:
@@ -22,15 +19,15 @@ def add_parser(subparsers) -> None:
         description="Train a small music LSTM on the bundled Irish folk tunes for a few "
                     "minutes on CPU, then generate tunes as .abc and .mid files.",
         formatter_class=help_formatter)
-    p.add_argument("--run-dir", default=os.path.join("runs", "quickstart"),
-                   help="output directory (music/ holds the model, logs and tunes/)")
-    p.add_argument("--minutes", type=float, default=3.0, help="training time, music model")
-    p.add_argument("--pix2pix-minutes", type=float, default=2.0,
-                   help="training time, pix2pix model")
-    p.add_argument("--only", choices=("music", "pix2pix"), default=None,
-                   help="run one of the two parts only")
-    p.add_argument("--num-tunes", type=int, default=5, help="tunes to generate")
-    p.add_argument("--data-dir", default=None, help="TFDS data directory")
+    add_flag(p, "--run-dir", default=os.path.join("runs", "quickstart"),
+             help="output directory (music/ holds the model, logs and tunes/)")
+    add_flag(p, "--minutes", type=float, default=3.0, help="training time, music model")
+    add_flag(p, "--pix2pix-minutes", type=float, default=2.0,
+             help="training time, pix2pix model")
+    add_flag(p, "--only", choices=("music", "pix2pix"), default=None,
+             help="run one of the two parts only")
+    add_flag(p, "--num-tunes", type=int, default=5, help="tunes to generate")
+    add_flag(p, "--data-dir", default=None, help="TFDS data directory")
     p.set_defaults(handler=run)
 
 
@@ -44,7 +41,7 @@ def run(args) -> int:
 
 def run_music(args) -> None:
     from tfcreative.music import TuneSampler
-    from tfcreative.music.config import MusicTrainConfig
+    from tfcreative.music.config import QUICKSTART
     from tfcreative.music.evaluation import format_reports, validity_report
     from tfcreative.music.output import write_tunes
     from tfcreative.music.training import train
@@ -52,7 +49,7 @@ def run_music(args) -> None:
     music_dir = os.path.join(args.run_dir, "music")
     print(f"== Music: training a small LSTM on the bundled Irish folk tunes for "
           f"{args.minutes:g} min ({music_dir})")
-    config = MusicTrainConfig(**QUICKSTART_MUSIC, minutes=args.minutes)
+    config = dataclasses.replace(QUICKSTART, minutes=args.minutes)
     model = train(music_dir, config, data_dir=args.data_dir, verbose=2)
     # 0.8: a small model writes noticeably more valid ABC a little below temperature 1.
     tunes = TuneSampler(model).generate(num_tunes=args.num_tunes, temperature=0.8, seed=0)
@@ -66,17 +63,18 @@ def run_music(args) -> None:
 
 def run_pix2pix(args) -> None:
     from tfcreative.pix2pix import pipeline
-    from tfcreative.pix2pix.config import Pix2PixTrainConfig
+    from tfcreative.pix2pix.config import QUICKSTART
     from tfcreative.pix2pix.evaluation import evaluate_generator, format_results
     from tfcreative.pix2pix.training import train
 
     p2p_dir = os.path.join(args.run_dir, "pix2pix")
     print(f"\n== Pix2Pix: training a small model on synthetic facades (label map -> photo) "
           f"for {args.pix2pix_minutes:g} min ({p2p_dir})")
-    config = Pix2PixTrainConfig(**QUICKSTART_PIX2PIX, minutes=args.pix2pix_minutes)
+    config = dataclasses.replace(QUICKSTART, minutes=args.pix2pix_minutes)
     model = train(p2p_dir, config, data_dir=args.data_dir, verbose=2)
     builder = pipeline.prepare_builder(data_dir=args.data_dir)
-    test = pipeline.make_test_dataset(builder, model.image_size, batch_size=8)
+    test = pipeline.make_test_dataset(builder, model.image_size, batch_size=8,
+                                      split=pipeline.splits(builder).test)
     print("\n" + format_results({"pix2pix": evaluate_generator(model.generator, test)}))
     grids = sorted(os.listdir(os.path.join(p2p_dir, "samples")))
     print(f"\nSample grid (input | output | target): "

@@ -1,0 +1,56 @@
+"""`tfcreative export`: a trained model -> SavedModel for TF Serving, or a TF.js graph model."""
+
+from __future__ import annotations
+
+import os
+
+from tfcreative.cli.common import add_flag, help_formatter
+from tfcreative.export.tfjs import QUANTIZATIONS
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export", help="export a trained model for TF Serving (SavedModel) or TF.js",
+        formatter_class=help_formatter,
+        description="savedmodel: write <base-dir>/<name>/<version>/ (saved_model.pb, "
+                    "variables/, assets.extra/ with TF Serving's warm-up requests), the layout "
+                    "TF Serving watches. tfjs: write a TF.js graph model folder (model.json, "
+                    "weight shards, tfcreative.json) to --out-dir. Output folders appear "
+                    "atomically.")
+    add_flag(p, "--model", argument="path", required=True,
+             help="a music or pix2pix .keras file or run directory")
+    add_flag(p, "--format", default="savedmodel", choices=("savedmodel", "tfjs"),
+             help="export format")
+    add_flag(p, "--base-dir", default="exported", help="TF Serving model base directory")
+    add_flag(p, "--out-dir", default=None,
+             help="tfjs: the model folder to create (default: <base-dir>/tfjs/<name>)")
+    add_flag(p, "--quantize", argument="quantization", default="float32", choices=QUANTIZATIONS,
+             help="tfjs: weight precision (float16 halves the download, uint8 quarters)")
+    add_flag(p, "--name", default=None,
+             help="model name (folder under --base-dir; default: music or pix2pix)")
+    add_flag(p, "--version", type=int, default=None,
+             help="version number (default: one more than the highest present)")
+    p.set_defaults(handler=_export)
+
+
+def _export(args) -> int:
+    import keras
+
+    import tfcreative.music.model  # noqa: F401  (registers the classes for loading)
+    import tfcreative.pix2pix.model  # noqa: F401
+    from tfcreative.export.saved_model import export_saved_model, serving_graph
+    from tfcreative.saving import resolve_model_path
+
+    model = keras.models.load_model(resolve_model_path(args.path))
+    if args.format == "tfjs":
+        from tfcreative.export.tfjs import export_tfjs, model_size_bytes
+
+        name = args.name or serving_graph(model).name
+        out_dir = args.out_dir or os.path.join(args.base_dir, "tfjs", name)
+        path = export_tfjs(model, out_dir, quantization=args.quantization)
+        print(f"TF.js graph model: {path} ({model_size_bytes(path) / 1e6:.2f} MB, "
+              f"{args.quantization})")
+        return 0
+    path = export_saved_model(model, args.base_dir, name=args.name, version=args.version)
+    print(f"SavedModel: {path}\nInspect: saved_model_cli show --dir {path} --all")
+    return 0

@@ -1,0 +1,169 @@
+"""`tfcreative music train | generate | evaluate`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
+from tfcreative.music.config import COURSE, DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
+
+
+def add_parser(subparsers) -> None:
+    music = subparsers.add_parser(
+        "music", help="folk tunes in ABC notation with a character-level LSTM",
+        description="Train a character-level LSTM on ABC tunes, generate tunes, evaluate.",
+    )
+    commands = music.add_subparsers(dest="music_command", required=True, metavar="COMMAND")
+    _add_train(commands)
+    _add_generate(commands)
+    _add_evaluate(commands)
+
+
+def _add_data_flags(parser) -> None:
+    add_flag(parser, "--abc", argument="abc_path", metavar="PATH", default=None,
+             help="your own tunes: a .abc file or a folder searched recursively for *.abc "
+                  "(TFDS config abc_tunes/manual). Default: the bundled Irish folk corpus "
+                  "(abc_tunes/irish_folk)")
+    add_flag(parser, "--data-dir", default=None,
+             help="TFDS data directory where the prepared dataset is stored "
+                  "(default: TFDS's own, ~/tensorflow_datasets)")
+
+
+def _add_sampling_flags(parser, num_tunes: int) -> None:
+    add_flag(parser, "--seed-text", default=DEFAULT_SEED_TEXT.replace("\n", "\\n"),
+             help="text every tune starts with; \\n means a newline")
+    add_flag(parser, "--num-tunes", type=int, default=num_tunes,
+             help="tunes generated in parallel (one batch)")
+    add_flag(parser, "--max-length", type=int, default=DEFAULT_MAX_LENGTH,
+             help="most characters generated after the seed text")
+    add_flag(parser, "--temperature", type=float, default=1.0,
+             help="softmax temperature: <1 is safer, >1 more adventurous")
+    add_flag(parser, "--top-k", type=int, default=0,
+             help="sample only among the k most likely characters (0: all)")
+    add_flag(parser, "--random-seed", type=int, default=0,
+             help="tune i uses random seed RANDOM_SEED+i, so runs are reproducible")
+
+
+def _add_train(commands) -> None:
+    p = commands.add_parser("train", help="train a model with model.fit",
+                            description="Train a MusicLSTM. Defaults follow the MIT 6.S191 "
+                                        "course configuration.",
+                            formatter_class=help_formatter)
+    _add_data_flags(p)
+    add_flag(p, "--embedding-dim", type=int, default=COURSE.embedding_dim, help="embedding size")
+    add_flag(p, "--lstm-units", type=int, default=COURSE.lstm_units,
+             help="units per LSTM layer")
+    add_flag(p, "--num-layers", type=int, default=COURSE.num_layers, help="stacked LSTM layers")
+    add_flag(p, "--dropout", type=float, default=COURSE.dropout, help="dropout on LSTM inputs")
+    add_flag(p, "--seq-length", type=int, default=COURSE.seq_length,
+             help="characters per training window")
+    add_training_flags(p, COURSE, "music")
+    p.set_defaults(handler=_train)
+
+
+def _add_generate(commands) -> None:
+    p = commands.add_parser("generate", help="generate tunes as .abc and .mid files",
+                            description="Generate tunes from a trained model.",
+                            formatter_class=help_formatter)
+    add_flag(p, "--model", argument="path", required=True,
+             help="a .keras file or a run directory")
+    add_flag(p, "--out-dir", default=None,
+             help="where tune_NN.abc/.mid go (default: <run dir>/tunes, or ./tunes)")
+    _add_sampling_flags(p, num_tunes=5)
+    add_flag(p, "--no-midi", action="store_true", help="write .abc files only")
+    p.set_defaults(handler=_generate)
+
+
+def _add_evaluate(commands) -> None:
+    p = commands.add_parser(
+        "evaluate", help="held-out loss and validity of generated tunes vs the corpus",
+        description="Loss / bits-per-character on the test tunes (never used in training or "
+                    "for choosing checkpoints), and the validity of generated tunes (headers, "
+                    "abc2midi parse, bars vs meter) next to the same numbers for the real "
+                    "corpus.",
+        formatter_class=help_formatter)
+    add_flag(p, "--model", argument="path", required=True,
+             help="a .keras file or a run directory")
+    _add_data_flags(p)
+    add_flag(p, "--seq-length", type=int, default=COURSE.seq_length,
+             help="window length for the loss")
+    add_flag(p, "--batch-size", type=int, default=COURSE.batch_size,
+             help="batch size for the loss")
+    _add_sampling_flags(p, num_tunes=50)
+    add_flag(p, "--json", default=None, metavar="PATH", help="also write the numbers here")
+    p.set_defaults(handler=_evaluate)
+
+
+def _seed_text(args) -> str:
+    return args.seed_text.replace("\\n", "\n")
+
+
+def _train(args) -> int:
+    from tfcreative.music import load_model
+    from tfcreative.music.config import MusicTrainConfig
+    from tfcreative.music.training import train
+
+    def next_steps(run_dir):
+        return (f"\nModel: {os.path.join(run_dir, 'model.keras')}\n"
+                f"TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'logs')}\n"
+                f"Generate: tfcreative music generate --model {run_dir}")
+
+    return train_command(args, MusicTrainConfig, train, load_model, "music",
+                         {"abc_path": args.abc_path, "data_dir": args.data_dir}, next_steps)
+
+
+def default_tunes_dir(model_path: str) -> str:
+    return os.path.join(model_path, "tunes") if os.path.isdir(model_path) else "tunes"
+
+
+def _sample(model, args):
+    from tfcreative.music import TuneSampler
+
+    return TuneSampler(model).generate(
+        _seed_text(args), num_tunes=args.num_tunes, max_length=args.max_length,
+        temperature=args.temperature, top_k=args.top_k, seed=args.random_seed)
+
+
+def _generate(args) -> int:
+    from tfcreative.music import load_model
+    from tfcreative.music.output import write_tunes
+
+    tunes = _sample(load_model(args.path), args)
+    write_tunes(tunes, args.out_dir or default_tunes_dir(args.path), midi=not args.no_midi)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from tfcreative.music import load_model, pipeline
+    from tfcreative.music.evaluation import (
+        format_reports,
+        held_out_loss,
+        report_split,
+        validity_report,
+    )
+
+    model = load_model(args.path)
+    builder = pipeline.prepare_tune_builder(abc_path=args.abc_path, data_dir=args.data_dir)
+    split, caveat = report_split(builder)
+    loss = held_out_loss(model, builder, split, args.seq_length, args.batch_size)
+    print(f"{split.capitalize()} ({builder.info.splits[split].num_examples} held-out tunes"
+          f"{caveat}): loss {loss['loss']:.4f}, bits/char {loss['bits_per_char']:.4f}")
+    tunes = _sample(model, args)
+    corpus = [t for s in builder.info.splits
+              for t in pipeline.read_texts(pipeline.tune_texts(builder, s))]
+    reports = {
+        "generated": validity_report([t.abc for t in tunes], [t.complete for t in tunes]),
+        "corpus": validity_report(corpus),
+    }
+    print(format_reports(reports))
+    if reports["generated"].parses is None:
+        from tfcreative.music.abc2midi import INSTALL_HINT
+
+        print(f"(parser columns need abc2midi: {INSTALL_HINT})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({split: loss, **{k: dataclasses.asdict(v) for k, v in reports.items()}},
+                      f, indent=2)
+    return 0

@@ -1,0 +1,148 @@
+"""`tfcreative pix2pix train | translate | evaluate`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
+from tfcreative.pix2pix.config import NORMS, PAPER
+from tfcreative.pix2pix.pipeline import DATASETS, DEFAULT_DATASET
+
+
+def add_parser(subparsers) -> None:
+    p2p = subparsers.add_parser(
+        "pix2pix", help="image-to-image translation with a conditional GAN (Pix2Pix)",
+        description="Train Pix2Pix (U-Net + PatchGAN), translate images, evaluate.")
+    commands = p2p.add_subparsers(dest="pix2pix_command", required=True, metavar="COMMAND")
+    _add_train(commands)
+    _add_translate(commands)
+    _add_evaluate(commands)
+
+
+def _add_data_flags(parser) -> None:
+    add_flag(parser, "--dataset", default=DEFAULT_DATASET, choices=DATASETS,
+             help="TFDS config pix2pix/<name>: synthetic_facades is generated offline; the "
+                  "others download the paper's archives")
+    add_flag(parser, "--pairs", argument="manual_dir", metavar="DIR", default=None,
+             help="your own pairs instead (pix2pix/manual): A/ and B/ folders with matching "
+                  "names, or side-by-side A|B images; optional train/, val/, test/ subfolders")
+    add_flag(parser, "--data-dir", default=None,
+             help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
+
+
+def _add_train(commands) -> None:
+    p = commands.add_parser("train", help="train with model.fit", formatter_class=help_formatter,
+                            description="Train Pix2Pix. Defaults follow the paper.")
+    _add_data_flags(p)
+    add_flag(p, "--image-size", type=int, default=PAPER.image_size,
+             help="training resolution, a power of two (images are resized)")
+    add_flag(p, "--ngf", type=int, default=PAPER.ngf, help="generator base filters")
+    add_flag(p, "--ndf", type=int, default=PAPER.ndf, help="discriminator base filters")
+    add_flag(p, "--n-layers", type=int, default=PAPER.n_layers,
+             help="PatchGAN layers (3: 70x70 patches)")
+    add_flag(p, "--norm", default=PAPER.norm, choices=NORMS,
+             help="normalisation in both networks; sync_batch: batch statistics over the "
+                  "global batch under tf.distribute (see README)")
+    add_flag(p, "--dropout", type=float, default=PAPER.dropout,
+             help="dropout on the first three generator decoder layers (0: none)")
+    add_flag(p, "--lambda-l1", type=float, default=PAPER.lambda_l1,
+             help="weight of the L1 term")
+    add_flag(p, "--l1-only", argument="adversarial", action="store_false",
+             help="train the generator on L1 alone (the paper's baseline)")
+    add_flag(p, "--beta-1", type=float, default=PAPER.beta_1, help="Adam beta_1")
+    add_training_flags(p, PAPER, "pix2pix")
+    p.set_defaults(handler=_train)
+
+
+def _add_translate(commands) -> None:
+    p = commands.add_parser(
+        "translate", formatter_class=help_formatter, help="translate an image or a folder",
+        description="Translate images of any size and mode (grey, RGBA over white, 16-bit) "
+                    "with a trained generator; outputs are PNGs at the input's size.")
+    add_flag(p, "--model", argument="path", required=True,
+             help="a .keras file or a run directory")
+    p.add_argument("inputs", nargs="+", help="image files or folders of images")
+    add_flag(p, "--out-dir", default="translated", help="where <name>.png outputs go")
+    p.set_defaults(handler=_translate)
+
+
+def _add_evaluate(commands) -> None:
+    p = commands.add_parser(
+        "evaluate", formatter_class=help_formatter,
+        help="L1, PSNR, SSIM and sharpness on the test pairs",
+        description="L1, PSNR, SSIM and a sharpness ratio (high-frequency energy of outputs / "
+                    "targets) on the test split, which training never reads (checkpoints are "
+                    "chosen on the validation split); give several --model to compare them.")
+    add_flag(p, "--model", argument="path", required=True, action="append",
+             help="a .keras file or run directory; repeat to compare models")
+    _add_data_flags(p)
+    add_flag(p, "--json", default=None, metavar="PATH", help="also write the numbers here")
+    add_flag(p, "--grid", default=None, metavar="PNG",
+             help="also write a grid of the first --grid-rows test pairs: input | each "
+                  "model's output | target")
+    add_flag(p, "--grid-rows", type=int, default=4, help="rows of the --grid image")
+    p.set_defaults(handler=_evaluate)
+
+
+def _train(args) -> int:
+    from tfcreative.pix2pix import load_model
+    from tfcreative.pix2pix.config import Pix2PixTrainConfig
+    from tfcreative.pix2pix.training import train
+
+    def next_steps(run_dir):
+        return (f"\nModel: {os.path.join(run_dir, 'model.keras')}\n"
+                f"Samples: {os.path.join(run_dir, 'samples')}/\n"
+                f"Translate: tfcreative pix2pix translate --model {run_dir} IMAGE...")
+
+    data = {"dataset": args.dataset, "manual_dir": args.manual_dir, "data_dir": args.data_dir}
+    return train_command(args, Pix2PixTrainConfig, train, load_model, "pix2pix", data,
+                         next_steps)
+
+
+def _translate(args) -> int:
+    from tfcreative.pix2pix import load_model
+    from tfcreative.pix2pix.translate import translate_paths
+
+    model = load_model(args.path)
+    for source, target in translate_paths(model, args.inputs, args.out_dir):
+        print(f"{source} -> {target}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    import numpy as np
+
+    from tfcreative.pix2pix import load_model, pipeline
+    from tfcreative.pix2pix.evaluation import evaluate_generator, format_results
+
+    builder = pipeline.prepare_builder(args.dataset, data_dir=args.data_dir,
+                                       manual_dir=args.manual_dir)
+    split = pipeline.splits(builder).test
+    results, columns = {}, []
+    for path in args.path:
+        model = load_model(path)
+        data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split)
+        name = os.path.basename(os.path.normpath(path))
+        results[name if name not in results else path] = evaluate_generator(model.generator,
+                                                                            data)
+        if args.grid:
+            inputs, targets = next(iter(pipeline.make_test_dataset(
+                builder, model.image_size, args.grid_rows, split, cache=False)))
+            columns.append(model(inputs, training=False))
+    print(f"{builder.name}/{builder.builder_config.name}, split {split}:")
+    print(format_results(results))
+    if args.grid:
+        from tfcreative.pix2pix.images import to_uint8, write_png
+
+        if len({c.shape for c in columns}) > 1:
+            raise ValueError("--grid needs models of the same image size")
+        panels = [inputs, *columns, targets]
+        write_png(args.grid, np.concatenate(
+            [np.concatenate([to_uint8(p[i]) for p in panels], axis=1)
+             for i in range(int(inputs.shape[0]))], axis=0))
+        print(f"grid (input | {' | '.join(results)} | target): {args.grid}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0

@@ -1,0 +1,23 @@
+"""Settings every trainer has (no TensorFlow import, so the CLI can read the defaults cheaply).
+
+Each model's own settings extend `TrainConfig` (`tfcreative.music.config`,
+`tfcreative.pix2pix.config`), where its named configurations (the course's, the paper's, the
+quickstart's) are written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    batch_size: int = 1  # global batch, split across replicas under tf.distribute
+    learning_rate: float = 1e-3
+    epochs: int = 1
+    steps_per_epoch: int | None = None  # None: one pass over the training data
+    minutes: float | None = None  # stop after this much training time, mid-epoch if need be
+    seed: int = 0  # weights, shuffling, augmentation
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu[:name] (distribute.py)

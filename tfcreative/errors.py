@@ -1,0 +1,22 @@
+"""Errors of the Python API that are about one argument a caller passed.
+
+The message speaks the library's language: it names the function's own argument (e.g.
+`abc_path: ~/tunes: no such file or folder of .abc tunes`). The command line knows which of its
+flags fed that argument and reports `--abc: ...` instead (tfcreative/cli/common.py).
+"""
+
+from __future__ import annotations
+
+
+class InvalidArgument(ValueError):
+    """`argument` has a value the function cannot use; `detail` says what and what was
+    expected."""
+
+    def __init__(self, argument: str, detail: str):
+        super().__init__(f"{argument}: {detail}")
+        self.argument = argument
+        self.detail = detail
+
+
+class ArgumentPathNotFound(InvalidArgument, FileNotFoundError):
+    """A path argument that does not exist (also a FileNotFoundError)."""

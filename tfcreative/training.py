@@ -1,0 +1,98 @@
+"""The training skeleton both models share: one `model.fit` run that writes a run directory.
+
+    config.json          the run's settings
+    model.keras          the final model, written atomically
+    checkpoints/last.keras, best.keras    after every epoch / at the best selection metric
+    checkpoints/interrupted.keras         written on Ctrl-C
+    backup/              BackupAndRestore state while training runs (run the same command
+                         again after a crash to resume; deleted when training finishes)
+    logs/                TensorBoard logs (`tensorboard --logdir <run_dir>/logs`)
+    history.csv          per-epoch metrics
+    (and what a model adds, e.g. Pix2Pix's samples/)
+
+A model supplies a `TrainingPlan` (its model, built in the strategy's scope; its data; the
+metric that selects best.keras, on the validation data; callbacks of its own). The skeleton does
+the rest the same way for every model: strategy, run directory, seed, resume position, the
+checkpoint/log callbacks, fit with recovery (fault_tolerance.py), the final save, and the
+clean-up of a non-chief worker's scratch folder (distribute.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from tfcreative import distribute, fault_tolerance
+from tfcreative.callbacks import TimeBudget
+from tfcreative.config import TrainConfig
+from tfcreative.saving import save_model_atomically
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainingPlan:
+    """What one model brings to a training run."""
+
+    model: keras.Model
+    train_data: tf.data.Dataset  # endless batches, positioned at the resumed epoch
+    steps_per_epoch: int
+    validation_data: tf.data.Dataset | None  # the selection split (never the test split)
+    monitor: str  # the metric that selects best.keras (lower is better), without "val_"
+    callbacks: list = dataclasses.field(default_factory=list)
+
+
+def run_training(run_dir: str, config: TrainConfig, settings: dict,
+                 make_plan: Callable[[tf.distribute.Strategy, int, str], TrainingPlan], *,
+                 strategy: tf.distribute.Strategy | None = None, verbose: int | str = "auto",
+                 callbacks: list | None = None) -> keras.Model:
+    """Trains the model `make_plan(strategy, start_epoch, out_dir)` returns; writes `run_dir`.
+
+    make_plan builds the model in `strategy`'s scope and positions its training stream at
+    `start_epoch` (non-zero when resuming); `out_dir` is where this worker writes (the run
+    directory itself, or a non-chief worker's scratch folder).
+
+    settings: what config.json records (the config and the data arguments). If `run_dir` holds
+    a backup of an unfinished run, training resumes from it. Raises NonFiniteLossError on a NaN
+    loss and TrainingInterrupted on Ctrl-C.
+    """
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    distribute.check_time_budget(config.minutes, strategy)
+    chief, out_dir = distribute.prepare_run_dir(run_dir, strategy, settings)
+    keras.utils.set_random_seed(config.seed)
+    start_epoch = fault_tolerance.backed_up_epoch(os.path.join(out_dir, fault_tolerance.BACKUP_DIR))
+    plan = make_plan(strategy, start_epoch, out_dir)
+    validation = plan.validation_data
+    monitor = plan.monitor if validation is None else f"val_{plan.monitor}"
+    # Every worker runs the same callbacks (saving reads synchronised variables, a collective
+    # op); non-chief workers write into their scratch folder.
+    checkpoints = os.path.join(out_dir, "checkpoints")
+    all_callbacks = [
+        *(callbacks or []), *plan.callbacks,
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
+        keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
+        keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
+                                        monitor=monitor, mode="min", save_best_only=True),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
+    ]
+    if config.minutes:
+        all_callbacks.append(TimeBudget(config.minutes))
+    logger.info("training %s (%s) with %s, %d replica(s)", type(plan.model).__name__, settings,
+                type(strategy).__name__, strategy.num_replicas_in_sync)
+    # shuffle=False: the tf.data pipeline shuffles; Keras's flag would only warn about it.
+    fault_tolerance.fit_with_recovery(
+        plan.model, distribute.shard_by_data(plan.train_data), run_dir=out_dir,
+        start_epoch=start_epoch, write_interrupted=chief, callbacks=all_callbacks,
+        validation_data=None if validation is None else distribute.shard_by_data(validation),
+        epochs=config.epochs, shuffle=False, steps_per_epoch=plan.steps_per_epoch,
+        verbose=verbose)
+    save_model_atomically(plan.model, os.path.join(out_dir, "model.keras"))
+    if not chief:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return plan.model
