@@ -5,6 +5,12 @@ TF.js models you exported, `/vendor/` the named files of the browser libraries f
 install (`@tensorflow/tfjs`, its WebAssembly backend, `abcjs`; the repository's package.json
 pins them). Only files under those roots are served: paths are resolved (symlinks included)
 and anything that lands outside its root is a 404. No directory listings, no uploads.
+
+Requests are checked before any file is looked up, so malformed input gets an HTTP error and
+the server keeps serving: methods other than GET/HEAD get 405; over-long request targets 414;
+a request line that is not three parts joined by single spaces, bad percent-encoding,
+non-UTF-8 or control characters in the path, malformed headers or control characters in them,
+HTTP/0.9 and unknown HTTP versions get 400.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ import http.server
 import importlib.resources
 import os
 import posixpath
+import re
+import sys
 import urllib.parse
+from http import HTTPStatus
 
 _WASM_DIST = os.path.join("@tensorflow", "tfjs-backend-wasm", "dist")
 VENDOR_FILES = {
@@ -26,6 +35,39 @@ VENDOR_FILES = {
     "abcjs-basic-min.js": os.path.join("abcjs", "dist", "abcjs-basic-min.js"),
 }
 NPM_INSTALL = "npm install @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 abcjs@6.7.2"
+
+
+# Longest request target answered (a browser's paths here are < 200 characters); the standard
+# library refuses request lines over 64 KiB itself.
+MAX_TARGET_LENGTH = 2048
+ALLOWED_METHODS = ("GET", "HEAD")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP method is a token (RFC 9110)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def request_target_problem(target: str) -> tuple[HTTPStatus, str] | None:
+    """Why a request target cannot name a file here, as (status, reason), or None if it can.
+
+    The reasons are fixed texts: nothing from the request goes back into a response line.
+    """
+    if len(target) > MAX_TARGET_LENGTH:
+        return HTTPStatus.REQUEST_URI_TOO_LONG, "Request target too long"
+    if not target.startswith("/") or target.startswith("//"):
+        return HTTPStatus.BAD_REQUEST, "Request target must be a path starting with one /"
+    if not target.isascii() or _CONTROL.search(target):
+        return HTTPStatus.BAD_REQUEST, "Request target holds characters that must be encoded"
+    path = urllib.parse.urlsplit(target).path
+    if _BAD_PERCENT.search(path):
+        return HTTPStatus.BAD_REQUEST, "Bad percent-encoding in the path"
+    try:
+        decoded = urllib.parse.unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return HTTPStatus.BAD_REQUEST, "Path is not UTF-8 after percent-decoding"
+    if _CONTROL.search(decoded):
+        return HTTPStatus.BAD_REQUEST, "Control character in the path"
+    return None
 
 
 def web_root() -> str:
@@ -54,6 +96,43 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
     """Maps URL prefixes to roots and refuses anything outside them."""
 
     roots: dict[str, str] = {}
+    timeout = 60  # seconds a client may stay silent before its connection is dropped
+
+    def parse_request(self) -> bool:
+        """The standard parsing, then this server's refusals (see the module docstring)."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            problem = HTTPStatus.BAD_REQUEST, "HTTP/0.9 requests are not served"
+        elif self.requestline != f"{self.command} {self.path} {self.request_version}":
+            # The standard library splits at any whitespace (vertical tab, NBSP, ...) and
+            # folds leading slashes; a request line is three parts joined by single spaces.
+            problem = HTTPStatus.BAD_REQUEST, "Malformed request line"
+        elif not _TOKEN.fullmatch(self.command):
+            problem = HTTPStatus.BAD_REQUEST, "Malformed method"
+        elif self.command not in ALLOWED_METHODS:
+            problem = HTTPStatus.METHOD_NOT_ALLOWED, "Only GET and HEAD are served"
+        elif self.headers.defects or any(_CONTROL_BUT_TAB.search(value)
+                                         for value in self.headers.values()):
+            problem = HTTPStatus.BAD_REQUEST, "Malformed header"
+        else:
+            problem = request_target_problem(self.path)
+        if problem is not None:
+            self.send_error(*problem)
+            return False
+        return True
+
+    def send_error(self, code, message=None, explain=None):
+        # An HTTP/2 request never arrives as a text request line: such a line is malformed
+        # here, and the standard library would answer 505 (a server error) to it.
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+            code, message = HTTPStatus.BAD_REQUEST, "Bad HTTP version"
+        if getattr(self, "request_version", None) == "HTTP/0.9":
+            # The standard library assumes HTTP/0.9 until a request line parses, and an
+            # HTTP/0.9 answer has no status line: answer in HTTP/1.0 so clients see the error.
+            self.request_version = "HTTP/1.0"
+        self._error_code = code
+        super().send_error(code, message, explain)
 
     def translate_path(self, path: str) -> str:
         path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
@@ -91,6 +170,8 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
         return super().send_head()
 
     def end_headers(self):
+        if getattr(self, "_error_code", None) == HTTPStatus.METHOD_NOT_ALLOWED:
+            self.send_header("Allow", ", ".join(ALLOWED_METHODS))
         self.send_header("Cache-Control", "no-store")
         # Cross-origin isolation lets the WebAssembly backend use threads (SharedArrayBuffer);
         # everything the page loads comes from this server, so nothing is blocked by it.
@@ -103,11 +184,23 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class DemoServer(http.server.ThreadingHTTPServer):
+    """One line on stderr for a request that failed in the handler, never a traceback; a
+    client that went away is not an error."""
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        print(f"tfcreative serve: request from {client_address[0]} failed: "
+              f"{type(error).__name__}: {error}", file=sys.stderr, flush=True)
+
+
 def make_server(host: str, port: int, models_dir: str | None,
-                node_modules: str | None) -> http.server.ThreadingHTTPServer:
+                node_modules: str | None) -> DemoServer:
     roots = {"web": web_root(), "models": models_dir, "vendor": node_modules}
     handler = type("BoundDemoHandler", (DemoHandler,), {"roots": roots})
-    return http.server.ThreadingHTTPServer((host, port), functools.partial(handler))
+    return DemoServer((host, port), functools.partial(handler))
 
 
 def add_parser(subparsers) -> None:
