@@ -1,9 +1,11 @@
 """`tfcreative serve`: the in-browser demo as static files, on 127.0.0.1 by default.
 
 Three read-only roots, by URL prefix: `/` the demo page shipped in the package, `/models/` the
-TF.js models you exported, `/vendor/` the named files of the browser libraries from an npm
-install (`@tensorflow/tfjs`, its WebAssembly backend, `abcjs`; the repository's package.json
-pins them). Only files under those roots are served: paths are resolved (symlinks included)
+TF.js models you exported, `/vendor/` the named files of the browser libraries the page loads
+(`@tensorflow/tfjs`, its WebAssembly backend, `abcjs`). Those ship inside the package, copied
+from the npm lockfile's versions by tools/vendor_web_libs.py into web/vendor/<name>@<version>/
+with their licences and a manifest of checksums; a node_modules folder can replace them for
+development. Only files under those roots are served: paths are resolved (symlinks included)
 and anything that lands outside its root is a 404. No directory listings, no uploads.
 
 Requests are checked before any file is looked up, so malformed input gets an HTTP error and
@@ -18,23 +20,30 @@ from __future__ import annotations
 import functools
 import http.server
 import importlib.resources
+import json
 import os
 import posixpath
 import re
+import socket
 import sys
+import time
 import urllib.parse
 from http import HTTPStatus
 
-_WASM_DIST = os.path.join("@tensorflow", "tfjs-backend-wasm", "dist")
-VENDOR_FILES = {
-    "tf.min.js": os.path.join("@tensorflow", "tfjs", "dist", "tf.min.js"),
-    "tf-backend-wasm.min.js": os.path.join(_WASM_DIST, "tf-backend-wasm.min.js"),
-    **{name: os.path.join(_WASM_DIST, name) for name in (
-        "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm",
-        "tfjs-backend-wasm-threaded-simd.wasm")},
-    "abcjs-basic-min.js": os.path.join("abcjs", "dist", "abcjs-basic-min.js"),
+# The npm packages the page loads, and the files of each it needs (paths inside the package).
+# The served name of a file is its base name: index.html loads vendor/tf.min.js, ...
+VENDOR_LIBRARIES = {
+    "@tensorflow/tfjs": ("dist/tf.min.js",),
+    "@tensorflow/tfjs-backend-wasm": (
+        "dist/tf-backend-wasm.min.js", "dist/tfjs-backend-wasm.wasm",
+        "dist/tfjs-backend-wasm-simd.wasm", "dist/tfjs-backend-wasm-threaded-simd.wasm"),
+    "abcjs": ("dist/abcjs-basic-min.js",),
 }
+# served name -> path inside a node_modules folder
+VENDOR_FILES = {posixpath.basename(path): os.path.join(*package.split("/"), *path.split("/"))
+                for package, paths in VENDOR_LIBRARIES.items() for path in paths}
 NPM_INSTALL = "npm install @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 abcjs@6.7.2"
+VENDOR_MANIFEST = "manifest.json"
 
 
 # Longest request target answered (a browser's paths here are < 200 characters); the standard
@@ -74,6 +83,40 @@ def web_root() -> str:
     return str(importlib.resources.files("tfcreative") / "web")
 
 
+def vendor_root() -> str:
+    """The browser libraries shipped in the package (web/vendor/)."""
+    return os.path.join(web_root(), "vendor")
+
+
+def vendor_folder(package: str, version: str) -> str:
+    """Where one library's files go under web/vendor/: `tfjs@4.22.0`, `abcjs@6.7.2`."""
+    return f"{package.rsplit('/', 1)[-1]}@{version}"
+
+
+def read_vendor_manifest(root: str | None = None) -> dict:
+    """web/vendor/manifest.json: name, version, lockfile integrity and files (with sha256) of
+    each shipped library."""
+    with open(os.path.join(root or vendor_root(), VENDOR_MANIFEST), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def packaged_vendor_files(root: str | None = None) -> dict[str, str]:
+    """Served name -> path under web/vendor/ of every shipped library file."""
+    return {name: posixpath.join(library["folder"], name)
+            for library in read_vendor_manifest(root)["libraries"]
+            for name in library["files"]}
+
+
+def node_modules_versions(node_modules: str) -> dict[str, str]:
+    """Version of each page library installed in `node_modules` (from its package.json)."""
+    versions = {}
+    for package in VENDOR_LIBRARIES:
+        with open(os.path.join(node_modules, *package.split("/"), "package.json"),
+                  encoding="utf-8") as f:
+            versions[package] = json.load(f)["version"]
+    return versions
+
+
 def find_node_modules(start: str) -> str | None:
     """The nearest node_modules holding every library the page needs, from `start` upwards."""
     folder = os.path.abspath(start)
@@ -96,6 +139,7 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
     """Maps URL prefixes to roots and refuses anything outside them."""
 
     roots: dict[str, str] = {}
+    vendor_files: dict[str, str] = {}  # served name -> path under roots["vendor"]
     timeout = 60  # seconds a client may stay silent before its connection is dropped
 
     def parse_request(self) -> bool:
@@ -139,9 +183,11 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
         parts = [p for p in posixpath.normpath(path).split("/") if p and p != "."]
         if ".." in parts:
             return ""
-        if parts[:1] == ["vendor"] and len(parts) == 2 and parts[1] in VENDOR_FILES:
+        if parts[:1] == ["vendor"]:  # only the named library files, from either source
+            if len(parts) != 2 or parts[1] not in self.vendor_files:
+                return ""
             root = self.roots.get("vendor")
-            parts = VENDOR_FILES[parts[1]].split(os.sep)
+            parts = self.vendor_files[parts[1]].split("/")
         elif parts[:1] == ["models"]:
             root, parts = self.roots.get("models"), parts[1:]
         else:
@@ -186,7 +232,31 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
 
 class DemoServer(http.server.ThreadingHTTPServer):
     """One line on stderr for a request that failed in the handler, never a traceback; a
-    client that went away is not an error."""
+    client that went away is not an error.
+
+    Connections close gracefully: after the answer the server stops writing and reads what the
+    client still sends (at most LINGER_BYTES for LINGER_SECONDS) before closing. Closing with
+    unread request bytes (a refused upload, an over-long line) would reset the connection, and
+    a reset can destroy the answer before the client reads it (RFC 9112, section 9.6).
+    """
+
+    LINGER_SECONDS = 2.0
+    LINGER_BYTES = 1 << 20
+
+    def shutdown_request(self, request):
+        try:
+            request.shutdown(socket.SHUT_WR)
+            request.settimeout(self.LINGER_SECONDS)
+            deadline = time.monotonic() + self.LINGER_SECONDS
+            drained = 0
+            while drained < self.LINGER_BYTES and time.monotonic() < deadline:
+                chunk = request.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
+        self.close_request(request)
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
@@ -197,9 +267,17 @@ class DemoServer(http.server.ThreadingHTTPServer):
 
 
 def make_server(host: str, port: int, models_dir: str | None,
-                node_modules: str | None) -> DemoServer:
-    roots = {"web": web_root(), "models": models_dir, "vendor": node_modules}
-    handler = type("BoundDemoHandler", (DemoHandler,), {"roots": roots})
+                node_modules: str | None = None) -> DemoServer:
+    """The demo server; the browser libraries come from the package unless `node_modules` is
+    given (a folder where `npm ci` or `npm install` put them)."""
+    if node_modules is None:
+        vendor, vendor_files = vendor_root(), packaged_vendor_files()
+    else:
+        vendor = node_modules
+        vendor_files = {name: path.replace(os.sep, "/") for name, path in VENDOR_FILES.items()}
+    roots = {"web": web_root(), "models": models_dir, "vendor": vendor}
+    handler = type("BoundDemoHandler", (DemoHandler,),
+                   {"roots": roots, "vendor_files": vendor_files})
     return DemoServer((host, port), functools.partial(handler))
 
 
@@ -211,33 +289,39 @@ def add_parser(subparsers) -> None:
         formatter_class=help_formatter,
         description="Serve the demo page, your exported TF.js models (--models: a folder with "
                     "music/ and pix2pix/ from `tfcreative export --format tfjs`) and the "
-                    f"browser libraries from node_modules (`{NPM_INSTALL}`).")
+                    "browser libraries shipped in the package (TF.js, its WebAssembly "
+                    "backend, abcjs).")
     p.add_argument("--models", default=os.path.join("exported", "tfjs"),
                    help="folder holding the TF.js model folders music/ and pix2pix/")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (keep it local)")
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
     p.add_argument("--node-modules", default=None,
-                   help="node_modules with @tensorflow/tfjs, @tensorflow/tfjs-backend-wasm and "
-                        "abcjs (default: the nearest from here up)")
+                   help="development: serve @tensorflow/tfjs, @tensorflow/tfjs-backend-wasm "
+                        "and abcjs from this node_modules instead of the copies shipped in "
+                        "the package")
     p.set_defaults(handler=_serve)
 
 
 def _serve(args) -> int:
-    node_modules = args.node_modules or find_node_modules(os.getcwd())
-    if node_modules is None:
-        raise FileNotFoundError("no node_modules with the demo's browser libraries found here "
-                                f"or above: run `npm ci` in the repository or `{NPM_INSTALL}`, "
-                                "or pass --node-modules")
-    missing = missing_vendor_files(node_modules)
-    if missing:
-        raise FileNotFoundError(f"--node-modules {node_modules} lacks {', '.join(missing)}: "
-                                f"run `{NPM_INSTALL}` there")
+    if args.node_modules is None:
+        versions = {library["name"]: library["version"]
+                    for library in read_vendor_manifest()["libraries"]}
+        source = "shipped in the package"
+    else:
+        missing = missing_vendor_files(args.node_modules)
+        if missing:
+            raise FileNotFoundError(f"--node-modules {args.node_modules} lacks "
+                                    f"{', '.join(missing)}: run `{NPM_INSTALL}` there")
+        versions = node_modules_versions(args.node_modules)
+        source = f"from {args.node_modules}"
     if not os.path.isdir(args.models):
         raise FileNotFoundError(f"--models {args.models}: no such folder (export models with "
                                 "`tfcreative export --format tfjs`)")
-    server = make_server(args.host, args.port, args.models, node_modules)
+    server = make_server(args.host, args.port, args.models, args.node_modules)
     host, port = server.server_address[:2]
     print(f"Serving the demo on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    print(f"Browser libraries {source}: "
+          + ", ".join(f"{name} {version}" for name, version in versions.items()), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
