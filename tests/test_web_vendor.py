@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -103,8 +104,15 @@ def test_node_modules_override_serves_the_same_bytes(tmp_path):
 @pytest.mark.slow
 def test_a_wheel_installs_the_libraries(tmp_path, manifest):
     """pip wheel, then pip install into a fresh venv (no dependencies: only our files)."""
+    source = tmp_path / "source"  # a copy: the build leaves build/ behind and would reuse it
+    for name in ("tfcreative", "datasets", "export"):
+        shutil.copytree(os.path.join(REPO, name), source / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(REPO, name), source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "dist"), REPO], check=True, capture_output=True)
+                    "-q", "-w", str(tmp_path / "dist"), str(source)], check=True,
+                   capture_output=True)
     [wheel] = glob.glob(str(tmp_path / "dist" / "tfcreative-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
