@@ -119,9 +119,10 @@ def status_of(answer: bytes) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@pytest.fixture
-def serve_process(tmp_path):
+@pytest.fixture(scope="module")
+def serve_process(tmp_path_factory):
     """`tfcreative serve` on a free loopback port, stderr in a file; stopped with Ctrl-C."""
+    tmp_path = tmp_path_factory.mktemp("serve")
     models = tmp_path / "models"
     (models / "music").mkdir(parents=True)
     (models / "music" / "model.json").write_text("{}")
