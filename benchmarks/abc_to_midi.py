@@ -25,8 +25,8 @@ import warnings
 
 import mido
 
+from tfcreative.abc_notation import parse_abc_bytes
 from tfcreative.music import abc2midi, midi
-from tfcreative.music.abc_notation import parse_abc_bytes
 
 CORPUS = importlib.resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc"
 

@@ -95,8 +95,8 @@ def test_write_tunes_without_abc2midi_writes_midi_files(tmp_path, no_abc2midi):
 def test_midi_notes_equal_abc2midi_s_on_corpus_tunes(tmp_path):
     """The reference player and ours agree note for note on the first corpus tunes that
     abc2midi reads without an error (benchmarks/abc_to_midi.py compares all 804)."""
+    from tfcreative.abc_notation import parse_abc_bytes
     from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import bundled_corpus_path
-    from tfcreative.music.abc_notation import parse_abc_bytes
 
     tunes = parse_abc_bytes(bundled_corpus_path().read_bytes(), "irish.abc").tunes
     compared = 0

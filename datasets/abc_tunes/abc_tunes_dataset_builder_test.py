@@ -6,8 +6,8 @@ import logging
 import pytest
 import tensorflow_datasets as tfds
 
+from tfcreative.abc_notation import NoTunesError
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder
-from tfcreative.music.abc_notation import NoTunesError
 
 
 class AbcTunesManualTest(tfds.testing.DatasetBuilderTestCase):
