@@ -1,6 +1,7 @@
 """Validity report and validation loss."""
 
 import math
+import shutil
 
 import pytest
 
@@ -32,11 +33,25 @@ def test_parser_fractions():
     assert report.bars_match_meter == pytest.approx(1 / 3)
 
 
-def test_without_abc2midi_parser_fractions_are_none(monkeypatch, tmp_path):
+def test_without_abc2midi_parser_fractions_are_none_and_the_table_says_so(monkeypatch,
+                                                                         tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     report = validity_report([GOOD])
-    assert report.parses is None and report.bars_match_meter is None
-    assert "-" in format_reports({"generated": report})
+    assert report.parses is None and report.bars_match_meter is None and report.parser is None
+    table = format_reports({"generated": report})
+    assert "-" in table
+    last = table.splitlines()[-1]
+    assert last.startswith("Checks run: headers and endings (tfcreative's own) only")
+    assert "abc2midi is not installed" in last and "apt-get install abcmidi" in last
+
+
+@needs_abc2midi
+def test_the_table_names_the_abc2midi_that_checked_the_tunes():
+    report = validity_report([GOOD])
+    assert report.parser.endswith(f"({shutil.which('abc2midi')})")
+    last = format_reports({"generated": report, "corpus": report}).splitlines()[-1]
+    assert last == ("Checks run: headers and endings (tfcreative's own); parsing and bars vs "
+                    f"meter by abc2midi {report.parser}.")
 
 
 def test_table_shows_each_column_in_percent():

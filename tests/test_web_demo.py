@@ -13,21 +13,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, make_tiny_model
+from tests.conftest import make_tiny_model
 from tests.test_pix2pix_model import tiny_pix2pix
 from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.datasets.pix2pix.synthetic_facades import CLASSES, PALETTE
 from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix.images import to_uint8
-from tfcreative.serve import VENDOR_FILES, find_node_modules, make_server
+from tfcreative.serve import VENDOR_FILES, make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NODE_MODULES = find_node_modules(REPO)
 in_ci = bool(os.environ.get("CI"))
 needs_browser = pytest.mark.skipif(
-    not in_ci and (CHROMIUM is None or NODE_MODULES is None
+    not in_ci and (CHROMIUM is None
                    or __import__("importlib").util.find_spec("playwright") is None),
-    reason="needs Debian's chromium, `pip install playwright` and `npm ci`; CI has all three")
+    reason="needs Debian's chromium and `pip install playwright`; CI has both")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def served(tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside") / "private.txt"
     outside.write_text("must never be served")
     os.symlink(outside, models / "escape.txt")
-    server = make_server("127.0.0.1", 0, str(models), NODE_MODULES)
+    server = make_server("127.0.0.1", 0, str(models))  # the libraries shipped in the package
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
@@ -74,8 +73,9 @@ def test_server_only_serves_its_roots(served):
     assert _status(url + "..%2f..%2f..%2fetc%2fpasswd") == 404
     assert _status(url + "models/..%2f..%2fetc%2fpasswd") == 404
     for name in VENDOR_FILES:
-        assert _status(url + "vendor/" + name) == (200 if NODE_MODULES else 404), name
-    assert _status(url + "vendor/package.json") == 404  # only the named library files
+        assert _status(url + "vendor/" + name) == 200, name
+    assert _status(url + "vendor/manifest.json") == 404  # only the named library files
+    assert _status(url + "vendor/tfjs@4.22.0/LICENSE") == 404
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +226,5 @@ def test_serve_names_missing_libraries_and_models(tmp_path, capsys):
                  "--node-modules", str(tmp_path / "node_modules")]) == 2
     error = capsys.readouterr().err
     assert "lacks" in error and "abcjs-basic-min.js" in error and "npm install" in error
-    if NODE_MODULES:
-        assert main(["serve", "--models", str(tmp_path / "nowhere"),
-                     "--node-modules", NODE_MODULES]) == 2
-        assert "--models" in capsys.readouterr().err
+    assert main(["serve", "--models", str(tmp_path / "nowhere")]) == 2
+    assert "--models" in capsys.readouterr().err

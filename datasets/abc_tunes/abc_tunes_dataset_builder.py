@@ -123,14 +123,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 for split, items in by_split.items() if items}
 
     def _read_tunes(self, root: epath.Path) -> list[tuple[str, int, abc_notation.Tune]]:
+        """Every tune under `root`. Files without a tune are skipped, named and counted (real
+        collections hold format includes and notes); it is an error when nothing holds a tune,
+        or when `root` is a single file without one."""
         files = find_abc_files(root)
         if not files:
             raise ValueError(f"{root}: no *.abc files found (searched recursively).")
         tunes = []
         skipped: collections.Counter = collections.Counter()
+        files_without_tunes = []
         for path in files:
             source = path.name if path == root else str(path.relative_to(root))
-            result = abc_notation.parse_abc_bytes(path.read_bytes(), source=str(path))
+            try:
+                result = abc_notation.parse_abc_bytes(path.read_bytes(), source=str(path))
+            except abc_notation.NoTunesError as error:
+                if len(files) == 1:  # the whole input, e.g. the one file the user named
+                    raise
+                logger.warning("%s Skipped this file.", error)
+                files_without_tunes.append(source)
+                continue
             if result.encoding != "utf-8":
                 logger.warning("%s: not UTF-8, decoded as %s", path, result.encoding)
             if result.repaired:
@@ -140,8 +151,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 logger.warning("%s: skipped %d block(s): %s", path, count, reason)
             skipped.update(result.skipped)
             tunes.extend((source, i, tune) for i, tune in enumerate(result.tunes))
-        logger.info("abc_tunes/%s: read %d tunes from %d file(s), skipped %d block(s)",
-                    self.builder_config.name, len(tunes), len(files), sum(skipped.values()))
+        if not tunes:
+            raise abc_notation.NoTunesError(
+                f"{root}: none of its {len(files)} *.abc files holds an ABC tune "
+                f"({', '.join(files_without_tunes)}). Expected tunes that start with an 'X:' "
+                "line and whose header ends with a 'K:' line, followed by music.")
+        logger.info("abc_tunes/%s: read %d tunes from %d file(s); skipped %d file(s) without "
+                    "a tune and %d block(s)", self.builder_config.name, len(tunes),
+                    len(files) - len(files_without_tunes), len(files_without_tunes),
+                    sum(skipped.values()))
         return tunes
 
     def _generate_examples(self, tunes):

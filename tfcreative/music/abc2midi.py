@@ -1,9 +1,11 @@
-"""ABC -> MIDI and ABC checking with abc2midi (the abcmidi package), a real ABC parser.
+"""Checking ABC tunes with abc2midi (the abcmidi package), a real ABC parser independent of ours.
 
-abc2midi exits 0 even when it reports errors, so its output is read: `Error in line-char ...`
-lines mean the parser rejected part of the tune; `Bar N has X time units while the time
-signature has Y` warnings mean a bar's length does not match the meter (M:). abc2midi treats
-a short first bar as a pickup (anacrusis) and does not warn about it.
+MIDI files come from music21 (tfcreative.music.midi), which pip installs; abc2midi is the
+optional, independent check where it is installed. It exits 0 even when it reports errors, so
+its output is read: `Error in line-char ...` lines mean the parser rejected part of the tune;
+`Bar N has X time units while the time signature has Y` warnings mean a bar's length does not
+match the meter (M:). abc2midi treats a short first bar as a pickup (anacrusis) and does not
+warn about it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import subprocess
 import tempfile
 
 INSTALL_HINT = (
-    "abc2midi (from the abcmidi package) is needed for MIDI files and ABC checks. Install it: "
-    "`sudo apt-get install abcmidi` (Debian/Ubuntu), `brew install abcmidi` (macOS), or see "
+    "abc2midi (from the abcmidi package) checks tunes with an independent ABC parser. Install "
+    "it: `sudo apt-get install abcmidi` (Debian/Ubuntu), `brew install abcmidi` (macOS), or see "
     "https://abcmidi.sourceforge.io/"
 )
 
@@ -52,6 +54,18 @@ def find_abc2midi() -> str:
     if path is None:
         raise Abc2MidiNotFoundError(INSTALL_HINT)
     return path
+
+
+def abc2midi_version() -> str:
+    """abc2midi's version line with its path, e.g. '4.84 January 20 2023 (/usr/bin/abc2midi)'."""
+    executable = find_abc2midi()
+    try:
+        result = subprocess.run([executable, "-ver"], capture_output=True, text=True,
+                                errors="replace", timeout=10, check=False)
+        version = result.stdout.strip().removesuffix("abc2midi").strip() or "unknown version"
+    except (OSError, subprocess.TimeoutExpired):
+        version = "unknown version"
+    return f"{version} ({executable})"
 
 
 def abc_to_midi(abc: str, midi_path: str | None = None, timeout: float = 30.0) -> AbcCheck:

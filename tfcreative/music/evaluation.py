@@ -22,6 +22,7 @@ class ValidityReport:
     parses: float | None
     bars_match_meter: float | None
     complete: float | None = None  # generated tunes only: ended on their own
+    parser: str | None = None  # the abc2midi that checked the tunes (version, path), or None
 
     ROWS = (
         ("required_headers", f"has headers {','.join(REQUIRED_HEADERS)}"),
@@ -38,9 +39,9 @@ def validity_report(tunes: list[str], complete: list[bool] | None = None,
     n = len(tunes)
     headers = sum(has_required_headers(t) for t in tunes) / n
     try:
-        abc2midi.find_abc2midi()
+        parser = abc2midi.abc2midi_version()
     except abc2midi.Abc2MidiNotFoundError:
-        parses = bars = None
+        parser = parses = bars = None
     else:
         with concurrent.futures.ThreadPoolExecutor(max_workers) as pool:
             checks = list(pool.map(abc2midi.abc_to_midi, tunes))
@@ -48,8 +49,18 @@ def validity_report(tunes: list[str], complete: list[bool] | None = None,
         bars = sum(c.bars_match_meter for c in checks) / n
     return ValidityReport(
         num_tunes=n, required_headers=headers, parses=parses, bars_match_meter=bars,
-        complete=None if complete is None else sum(complete) / n,
+        complete=None if complete is None else sum(complete) / n, parser=parser,
     )
+
+
+def checks_that_ran(reports: list[ValidityReport]) -> str:
+    """One line saying which checks the table holds: with or without abc2midi."""
+    parsers = sorted({r.parser for r in reports if r.parser is not None})
+    if parsers and all(r.parser is not None for r in reports):
+        return ("Checks run: headers and endings (tfcreative's own); parsing and bars vs meter "
+                f"by abc2midi {', '.join(parsers)}.")
+    return ("Checks run: headers and endings (tfcreative's own) only; parsing and bars vs meter "
+            f"('-') were not run because abc2midi is not installed. {abc2midi.INSTALL_HINT}")
 
 
 def format_reports(columns: dict[str, ValidityReport]) -> str:
@@ -66,6 +77,7 @@ def format_reports(columns: dict[str, ValidityReport]) -> str:
             value = getattr(columns[name], field)
             cells.append(f"{'-' if value is None else f'{100 * value:.1f}%':>{cell[name]}}")
         lines.append(f"{label:<{width}}" + "".join(cells))
+    lines.append(checks_that_ran(list(columns.values())))
     return "\n".join(lines)
 
 

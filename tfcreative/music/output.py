@@ -1,4 +1,5 @@
-"""Writing generated tunes: one .abc file per tune, and a .mid file when abc2midi is present."""
+"""Writing generated tunes: one .abc and one .mid file per tune (MIDI by music21), each checked
+by abc2midi where it is installed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import os
 
 from tfcreative.music import abc2midi
+from tfcreative.music.midi import MidiConversionError, write_midi
 from tfcreative.music.sampler import GeneratedTune
 
 logger = logging.getLogger(__name__)
@@ -13,13 +15,18 @@ logger = logging.getLogger(__name__)
 
 def write_tunes(tunes: list[GeneratedTune], out_dir: str, midi: bool = True,
                 echo=print) -> list[str]:
-    """Writes tune_01.abc (and tune_01.mid) ...; returns the .abc paths.
+    """Writes tune_01.abc and tune_01.mid, ...; returns the .abc paths.
 
-    A missing abc2midi prints how to install it once and keeps the .abc files.
+    Each line printed names a tune's files and, with abc2midi installed, what that independent
+    parser said about it; without abc2midi one line says the tunes are not checked and how to
+    install it. `midi=False` writes the .abc files only (and checks nothing).
     """
     os.makedirs(out_dir, exist_ok=True)
+    check = midi and _abc2midi_present()
+    if midi and not check:
+        echo(f"Tunes not checked: abc2midi is not installed (MIDI files are written anyway). "
+             f"{abc2midi.INSTALL_HINT}")
     paths = []
-    midi_available = midi
     for number, tune in enumerate(tunes, start=1):
         stem = os.path.join(out_dir, f"tune_{number:02d}")
         with open(stem + ".abc", "w", encoding="utf-8") as f:
@@ -27,18 +34,35 @@ def write_tunes(tunes: list[GeneratedTune], out_dir: str, midi: bool = True,
                     f"{'' if tune.complete else ', cut at the maximum length'}\n{tune.abc}\n")
         paths.append(stem + ".abc")
         status = "" if tune.complete else " (cut at max length)"
-        if midi_available:
-            try:
-                check = abc2midi.abc_to_midi(tune.abc, stem + ".mid")
-            except abc2midi.Abc2MidiNotFoundError as error:
-                echo(f"MIDI skipped: {error}")
-                midi_available = False
-            else:
-                if check.midi_written:
-                    status += f" + {os.path.basename(stem)}.mid"
-                if check.errors:
-                    status += f"; abc2midi: {len(check.errors)} error(s), e.g. {check.errors[0]}"
-                elif check.bar_mismatches:
-                    status += f"; {len(check.bar_mismatches)} bar(s) do not match the meter"
+        if midi:
+            status += _write_midi(tune.abc, stem + ".mid")
+        if check:
+            status += _check(tune.abc)
         echo(f"{stem}.abc{status}")
     return paths
+
+
+def _abc2midi_present() -> bool:
+    try:
+        abc2midi.find_abc2midi()
+    except abc2midi.Abc2MidiNotFoundError:
+        return False
+    return True
+
+
+def _write_midi(abc: str, path: str) -> str:
+    try:
+        written = write_midi(abc, path)
+    except MidiConversionError as error:
+        return f"; no MIDI file: {error}"
+    note = "" if written.repeats_expanded else " (repeat signs not applied: played once through)"
+    return f" + {os.path.basename(path)}{note}"
+
+
+def _check(abc: str) -> str:
+    result = abc2midi.abc_to_midi(abc)
+    if result.errors:
+        return f"; abc2midi: {len(result.errors)} error(s), e.g. {result.errors[0]}"
+    if result.bar_mismatches:
+        return f"; abc2midi: {len(result.bar_mismatches)} bar(s) do not match the meter"
+    return "; abc2midi: no errors"

@@ -1,0 +1,164 @@
+"""`python -m benchmarks.abc_to_midi [--limit N] [--json PATH]`: ABC -> MIDI converters on the
+bundled corpus (804 tunes), side by side in one run, each tune through every converter in turn.
+
+Converters: abc2midi (Debian's abcmidi, the reference player), tfcreative.music.midi (music21
+with the two readings that module documents), music21 as it comes (`converter.parse` +
+`expandRepeats`), and symusic (a wheel that runs a bundled abc2midi binary) when importable.
+Per converter: tunes converted (a MIDI file with notes), tunes whose notes equal abc2midi's
+(same pitches at the same onsets, on the tunes abc2midi reads without an error), and the time
+per tune. Not a test and not in `python -m benchmarks`: it backs the choice of music21 for MIDI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.resources
+import io
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import warnings
+
+import mido
+
+from tfcreative.abc_notation import parse_abc_bytes
+from tfcreative.music import abc2midi, midi
+
+CORPUS = importlib.resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc"
+
+
+def notes(data: bytes) -> list[tuple[float, int]]:
+    """(onset in beats from the first note, pitch) of every sounding note, sorted."""
+    midi_file = mido.MidiFile(file=io.BytesIO(data))
+    found = []
+    for track in midi_file.tracks:
+        ticks = 0
+        for message in track:
+            ticks += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                found.append((ticks / midi_file.ticks_per_beat, message.note))
+    found.sort()
+    start = found[0][0] if found else 0.0
+    return [(round(t - start, 3), pitch) for t, pitch in found]
+
+
+def run_abc2midi(abc: str) -> tuple[bytes | None, bool]:
+    """abc2midi's MIDI and whether it read the tune without an error."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "tune.mid")
+        check = abc2midi.abc_to_midi(abc, path)
+        data = open(path, "rb").read() if check.midi_written else None
+    return data, not check.errors
+
+
+def run_ours(abc: str) -> bytes | None:
+    try:
+        return midi.abc_to_midi(abc).data
+    except midi.MidiConversionError:
+        return None
+
+
+def run_music21_as_is(abc: str) -> bytes | None:
+    import music21
+
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            score = music21.converter.parse(abc, format="abc")
+            try:
+                score = score.expandRepeats()
+            except music21.Music21Exception:
+                pass
+            return music21.midi.translate.streamToMidiFile(score).writestr()
+        except Exception:
+            return None
+
+
+def symusic_converter():
+    try:
+        import symusic
+    except ImportError:
+        return None
+
+    def run(abc: str) -> bytes | None:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = os.path.join(scratch, "tune.mid")
+            try:
+                # symusic runs its own abc2midi binary, which prints to the terminal
+                with open(os.devnull, "w") as null:
+                    saved = os.dup(1)
+                    os.dup2(null.fileno(), 1)
+                    try:
+                        symusic.Score.from_abc(abc).dump_midi(path)
+                    finally:
+                        os.dup2(saved, 1)
+                        os.close(saved)
+                return open(path, "rb").read()
+            except Exception:
+                return None
+    return run
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="first N tunes only")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    tunes = [t.abc for t in parse_abc_bytes(CORPUS.read_bytes(), "irish.abc").tunes]
+    tunes = tunes[:args.limit]
+    converters = {"tfcreative.music.midi (music21)": run_ours,
+                  "music21 as it comes": run_music21_as_is}
+    if (symusic := symusic_converter()) is not None:
+        converters["symusic (bundled abc2midi)"] = symusic
+    run_ours(tunes[0])  # imports music21 outside the timings
+    run_music21_as_is(tunes[0])
+    results = {name: {"converted": 0, "same_notes": 0, "seconds": []}
+               for name in ["abc2midi", *converters]}
+    reference_ok = 0
+    for abc in tunes:
+        start = time.perf_counter()
+        reference, accepted = run_abc2midi(abc)
+        results["abc2midi"]["seconds"].append(time.perf_counter() - start)
+        reference_notes = notes(reference) if reference else None
+        if reference_notes:
+            results["abc2midi"]["converted"] += 1
+        if accepted and reference_notes:
+            reference_ok += 1
+            results["abc2midi"]["same_notes"] += 1
+        for name, convert in converters.items():
+            start = time.perf_counter()
+            data = convert(abc)
+            results[name]["seconds"].append(time.perf_counter() - start)
+            converted = notes(data) if data else None
+            if converted:
+                results[name]["converted"] += 1
+            if accepted and reference_notes and converted == reference_notes:
+                results[name]["same_notes"] += 1
+    version = subprocess.run(["abc2midi", "-ver"], capture_output=True, text=True).stdout.strip()
+    version = version.removesuffix("abc2midi").strip()
+    print(f"{len(tunes)} tunes of the bundled corpus; abc2midi ({version}) reads {reference_ok} "
+          "without an error (the notes column compares on those)\n")
+    print("| converter | tunes converted | same notes as abc2midi | ms per tune (mean) | "
+          "ms per tune (median) |\n| --- | --- | --- | --- | --- |")
+    rows = {}
+    for name, result in results.items():
+        seconds = result.pop("seconds")
+        result["ms_mean"] = 1000 * statistics.mean(seconds)
+        result["ms_median"] = 1000 * statistics.median(seconds)
+        rows[name] = result
+        print(f"| {name} | {result['converted']}/{len(tunes)} | "
+              f"{result['same_notes']}/{reference_ok} | {result['ms_mean']:.1f} | "
+              f"{result['ms_median']:.1f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"tunes": len(tunes), "abc2midi_accepts": reference_ok, "rows": rows}, f,
+                      indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
