@@ -1,5 +1,11 @@
 """TFDS builders of tfcreative, installed as `tfcreative.datasets`.
 
-Importing a builder module registers it with TFDS, so `tfds.load("abc_tunes/irish_folk")` works
-after `import tfcreative.datasets.abc_tunes`.
+Importing this package (or one builder package) registers the builders with TFDS, as
+`import tensorflow_datasets` does for its own:
+
+    import tfcreative.datasets
+    tfds.load("abc_tunes/irish_folk")        # the bundled folk tunes, offline
+    tfds.load("pix2pix/synthetic_facades")   # procedural facades, offline
 """
+
+from tfcreative.datasets import abc_tunes, pix2pix  # noqa: F401  (registers both)

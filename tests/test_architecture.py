@@ -55,7 +55,7 @@ def imported_modules(name: str, path: str, modules: dict[str, str]) -> set[str]:
             for alias in node.names:
                 add(base, alias.name)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and node.value in modules:
+                and "." in node.value and node.value in modules:  # lazy: "tfcreative.x.y"
             found.add(node.value)
     found.discard(name)
     return found
@@ -119,3 +119,12 @@ def test_tune_sampler_import_is_light():
         "import json, sys\nfrom tfcreative.music import TuneSampler  # noqa: F401\n"
         "print(json.dumps({'tfds': 'tensorflow_datasets' in sys.modules}))")
     assert out == {"tfds": False}, json.dumps(out)
+
+
+def test_the_command_lines_entry_module_loads_no_tensorflow():
+    """main() mutes TensorFlow's C++ start-up lines while TensorFlow loads: that works only if
+    importing the entry module has not loaded it already."""
+    out = run_python_json(
+        "import json, sys\nimport tfcreative.cli.main  # noqa: F401\n"
+        "print(json.dumps({'tensorflow': 'tensorflow' in sys.modules}))")
+    assert out == {"tensorflow": False}

@@ -123,3 +123,91 @@ def test_quickstart_trains_generates_and_writes_files(tmp_path, tfds_dir):
     samples = list((tmp_path / "pix2pix" / "samples").glob("epoch_*.png"))
     assert samples and (tmp_path / "pix2pix" / "model.keras").exists()
     assert "PSNR" in result.stdout and "Sample grid (input | output | target)" in result.stdout
+
+
+def _all_parsers(parser, name="tfcreative"):
+    yield name, parser
+    for action in parser._actions:  # argparse keeps subcommands in its subparsers action
+        for sub_name, sub in getattr(action, "choices", None) and \
+                isinstance(action.choices, dict) and action.choices.items() or ():
+            yield from _all_parsers(sub, f"{name} {sub_name}")
+
+
+def test_help_shows_each_default_once():
+    from tfcreative.cli.common import HelpFormatter
+    from tfcreative.cli.main import build_parser
+
+    parsers = dict(_all_parsers(build_parser()))
+    assert {"tfcreative music train", "tfcreative pix2pix evaluate", "tfcreative export",
+            "tfcreative serve", "tfcreative quickstart"} <= set(parsers)
+    for name, parser in parsers.items():
+        formatter = HelpFormatter(name)
+        for action in parser._actions:
+            if not action.help:
+                continue
+            written = action.help
+            action.help = formatter._get_help_string(action)
+            text = formatter._expand_help(action)  # as --help prints it
+            assert "(default: None)" not in text and "(default: False)" not in text, (name, text)
+            if action.help != written:  # "(default: ...)" appended: the text had not said it
+                assert "default" not in written.lower(), (name, text)
+        assert "(default: None)" not in parser.format_help()
+
+
+@pytest.fixture(scope="module")
+def pix2pix_file(tmp_path_factory):
+    from tests.test_pix2pix_model import tiny_pix2pix
+
+    path = str(tmp_path_factory.mktemp("p2p") / "p2p.keras")
+    tiny_pix2pix(size=16).save(path)
+    return path
+
+
+@pytest.mark.parametrize("command", [["music", "generate", "--no-midi"],
+                                     ["music", "evaluate"]])
+def test_a_pix2pix_model_given_to_music_names_the_commands_that_take_it(command, pix2pix_file,
+                                                                        capsys):
+    assert main([*command, "--model", pix2pix_file]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"tfcreative: error: --model: {pix2pix_file}: holds a Pix2Pix model, not a "
+                   "MusicLSTM; use it with `tfcreative pix2pix translate | evaluate | train "
+                   "--from-model`")
+
+
+def test_a_music_model_given_to_pix2pix_names_the_commands_that_take_it(run_dir, tmp_path,
+                                                                        capsys):
+    for command in (["translate", str(tmp_path / "x.png")], ["evaluate"]):
+        assert main(["pix2pix", *command, "--model", run_dir]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.endswith("holds a MusicLSTM model, not a Pix2Pix; use it with `tfcreative "
+                            "music generate | evaluate | train --from-model`"), err
+        assert err.count("\n") == 0
+
+
+@pytest.mark.parametrize("content", [b"not a zip at all", "truncated"])
+def test_a_file_that_is_not_a_keras_archive_is_named_as_such(content, run_dir, tmp_path, capsys):
+    path = tmp_path / "broken.keras"
+    whole = open(os.path.join(run_dir, "model.keras"), "rb").read()
+    path.write_bytes(whole[: len(whole) // 2] if content == "truncated" else content)
+    for argv in (["music", "generate", "--model", str(path)],
+                 ["export", "--model", str(path), "--base-dir", str(tmp_path / "out")]):
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"tfcreative: error: --model: {path}: not a valid .keras file (a .keras file is a "
+            "zip archive; this one is not, or it is truncated)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", run_dir,
+               "--num-tunes", "1", "--max-length", "20", "--no-midi"]
+    quiet = subprocess.run([*command, "--out-dir", str(tmp_path / "a")], capture_output=True,
+                           text=True, cwd=REPO, env=env, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.startswith(str(tmp_path / "a" / "tune_01.abc"))
+    verbose = subprocess.run([command[0], "-m", "tfcreative", "-v", *command[3:], "--out-dir",
+                              str(tmp_path / "b")], capture_output=True, text=True, cwd=REPO,
+                             env=env, timeout=300)
+    assert verbose.returncode == 0
+    assert "computation_placer" in verbose.stderr or "tensorflow" in verbose.stderr

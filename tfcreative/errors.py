@@ -20,3 +20,11 @@ class InvalidArgument(ValueError):
 
 class ArgumentPathNotFound(InvalidArgument, FileNotFoundError):
     """A path argument that does not exist (also a FileNotFoundError)."""
+
+
+class WrongModelType(InvalidArgument):
+    """A model file of another kind than asked for; `found` names the class it holds."""
+
+    def __init__(self, path: str, found: str, expected: str):
+        super().__init__("path", f"{path}: holds a {found} model, not a {expected}")
+        self.found, self.expected = found, expected

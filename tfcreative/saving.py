@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import zipfile
 
 import keras
 
-from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 
 
 def save_model_atomically(model: keras.Model, path: str) -> str:
@@ -47,10 +49,32 @@ def resolve_model_path(path: str) -> str:
     return path
 
 
+_UNKNOWN_CLASS = re.compile(r"Could not locate class '([^']+)'")
+
+
+def load_keras_model(path: str) -> keras.Model:
+    """`keras.models.load_model` of a .keras file or run directory, with one-line errors: a file
+    that is not a .keras archive (or is truncated), or holds a class Keras cannot rebuild."""
+    path = resolve_model_path(path)
+    if not zipfile.is_zipfile(path):
+        raise InvalidArgument("path", f"{path}: not a valid .keras file (a .keras file is a zip "
+                                      "archive; this one is not, or it is truncated)")
+    try:
+        return keras.models.load_model(path)
+    except TypeError as error:  # Keras's message ends with the whole model config
+        unknown = _UNKNOWN_CLASS.search(str(error))
+        what = f"class {unknown.group(1)!r}" if unknown else "its classes"
+        raise InvalidArgument("path", f"{path}: Keras cannot rebuild {what}: not a tfcreative "
+                                      "model, or saved by code that is not imported") from None
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        reason = str(error).split("\n", 1)[0][:200]
+        raise InvalidArgument("path", f"{path}: not a .keras file Keras can load ({reason})") \
+            from None
+
+
 def load_model_of_type(path: str, model_class: type) -> keras.Model:
     """Loads a .keras file or run directory and checks it holds a `model_class`."""
-    model = keras.models.load_model(resolve_model_path(path))
+    model = load_keras_model(path)
     if not isinstance(model, model_class):
-        raise InvalidArgument("path", f"{path}: holds a {type(model).__name__}, not a "
-                                      f"tfcreative {model_class.__name__}")
+        raise WrongModelType(path, type(model).__name__, model_class.__name__)
     return model

@@ -4,9 +4,14 @@ translation of the library's argument names into flag names in error messages.""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import logging
 import os
+import sys
+import tempfile
 import time
+import warnings
 
 from tfcreative.config import STRATEGIES, TrainConfig
 
@@ -15,9 +20,53 @@ class CommandError(Exception):
     """Bad input on the command line: printed as one line, exit status 2."""
 
 
+@contextlib.contextmanager
+def native_stderr_muted():
+    """Hides what C/C++ code writes to stderr inside the block: TensorFlow and absl write their
+    start-up lines (CUDA factories, computation placer, oneDNN) as the library loads, before
+    any log level applies. If the block fails, what was hidden is shown after all."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as hidden:
+        os.dup2(hidden.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            hidden.seek(0)
+            sys.stderr.write(hidden.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def quiet_libraries() -> None:
+    """A normal run shows our output and Keras's progress only (`-v` shows everything)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for name in ("tensorflow", "absl", "tensorflow_datasets"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # Loading a model saved before its first training step: Keras has no optimizer slots to
+    # restore yet and says so; harmless.
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+    import tensorflow_datasets as tfds
+
+    tfds.disable_progress_bar()
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each default once: not for switches or flags without a default, and not
+    where the help text already says it in words."""
+
+    def _get_help_string(self, action):
+        if action.nargs == 0 or action.default is None \
+                or "default" in (action.help or "").lower():
+            return action.help
+        return super()._get_help_string(action)
+
+
 def help_formatter(prog):
-    """--help shows each default once: after help texts that do not already say it."""
-    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
+    return HelpFormatter(prog, max_help_position=32)
 
 
 def add_flag(parser, flag: str, *, argument: str | None = None, **kwargs):
@@ -46,9 +95,10 @@ def add_training_flags(parser, defaults: TrainConfig, run_name: str) -> None:
     add_flag(parser, "--seed", type=int, default=defaults.seed,
              help="random seed (weights, shuffling, augmentation)")
     add_flag(parser, "--strategy", default=defaults.strategy, metavar="NAME",
-             help=f"tf.distribute strategy, one of {', '.join(STRATEGIES)}: default (one "
-                  "device), mirrored (all local GPUs/CPU), multi_worker "
-                  "(MultiWorkerMirroredStrategy from TF_CONFIG), tpu or tpu:NAME")
+             help=f"tf.distribute strategy, one of {', '.join(STRATEGIES)}: "
+                  f"{defaults.strategy!r} (the default: one device), mirrored (all local "
+                  "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), tpu "
+                  "or tpu:NAME")
     add_flag(parser, "--from-model", argument="path", default=None, metavar="PATH",
              help="continue training this .keras model or run directory instead of starting "
                   "from scratch (its architecture is kept)")

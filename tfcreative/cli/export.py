@@ -34,14 +34,10 @@ def add_parser(subparsers) -> None:
 
 
 def _export(args) -> int:
-    import keras
-
-    import tfcreative.music.model  # noqa: F401  (registers the classes for loading)
-    import tfcreative.pix2pix.model  # noqa: F401
     from tfcreative.export.saved_model import export_saved_model, serving_graph
-    from tfcreative.saving import resolve_model_path
+    from tfcreative.saving import load_keras_model
 
-    model = keras.models.load_model(resolve_model_path(args.path))
+    model = load_keras_model(args.path)
     if args.format == "tfjs":
         from tfcreative.export.tfjs import export_tfjs, model_size_bytes
 

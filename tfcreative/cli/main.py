@@ -7,38 +7,71 @@ flag or file and what was expected, never a traceback); 130 interrupted (Ctrl-C)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 
 from tfcreative import __version__
-from tfcreative.cli import export, music, pix2pix, quickstart, serve
-from tfcreative.cli.common import CommandError
-from tfcreative.errors import InvalidArgument
+from tfcreative.cli.common import CommandError, native_stderr_muted, quiet_libraries
+from tfcreative.errors import InvalidArgument, WrongModelType
+
+VERBOSE_FLAGS = ("-v", "--verbose")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The commands' modules load TensorFlow (their flags' choices come from the library).
+    from tfcreative.cli import export, music, pix2pix, quickstart, serve
+
     parser = argparse.ArgumentParser(
         prog="tfcreative",
         description="Train, sample and ship generative models for music and images (Keras 3).",
     )
     parser.add_argument("--version", action="version", version=f"tfcreative {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages")
+    parser.add_argument(*VERBOSE_FLAGS, action="store_true",
+                        help="show everything: TensorFlow's start-up and log lines, progress "
+                             "bars of data preparation, INFO messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (music, pix2pix, export, serve, quickstart):
         command.add_parser(subparsers)
     return parser
 
 
+# Which commands take a model of each class, for a file given to the wrong one.
+COMMANDS_FOR_MODEL = {"MusicLSTM": "tfcreative music generate | evaluate | train --from-model",
+                      "Pix2Pix": "tfcreative pix2pix translate | evaluate | train --from-model"}
+
+
 def _message(error: Exception, flags: dict) -> str:
     """A library error in the command line's terms: its argument becomes the flag that fed it."""
+    message = str(error)
     if isinstance(error, InvalidArgument) and error.argument in flags:
-        return f"{flags[error.argument]}: {error.detail}"
-    return str(error)
+        message = f"{flags[error.argument]}: {error.detail}"
+    if isinstance(error, WrongModelType) and error.found in COMMANDS_FOR_MODEL:
+        message += f"; use it with `{COMMANDS_FOR_MODEL[error.found]}`"
+    return message
+
+
+def _verbose(argv: list[str]) -> bool:
+    """-v/--verbose before the command: known before the parser (which loads TensorFlow)."""
+    for token in argv:
+        if not token.startswith("-"):
+            return False
+        if token in VERBOSE_FLAGS:
+            return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = _verbose(argv)
+    if not verbose:
+        quiet_libraries()
+    with contextlib.nullcontext() if verbose else native_stderr_muted():
+        import tensorflow  # noqa: F401  (its C++ start-up lines are written as it loads)
+
+        parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from tfcreative.fault_tolerance import NonFiniteLossError, TrainingInterrupted
 

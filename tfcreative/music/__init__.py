@@ -1,8 +1,9 @@
 """Folk-tune generation with a character-level LSTM over ABC notation.
 
 Tokenizer (`CharVocabulary`), model (`MusicLSTM`) and task pieces (`TuneSampler`,
-`training.train`) are separate, in the manner of keras-hub. Names are imported lazily so that
-`tfcreative --help` does not wait for TensorFlow.
+`training.train`) are separate, in the manner of keras-hub. Names are imported lazily, so a
+piece loads only what it needs: the sampler never loads tensorflow_datasets, the command
+line's --help no TensorFlow.
 """
 
 import importlib

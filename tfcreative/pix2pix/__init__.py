@@ -1,5 +1,6 @@
 """Pix2Pix image-to-image translation (Isola et al. 2017): U-Net generator, PatchGAN
-discriminator and a `keras.Model` whose `train_step` trains both. Names import lazily."""
+discriminator and a `keras.Model` whose `train_step` trains both. Names import lazily, so a
+piece loads only what it needs (the command line's --help no TensorFlow)."""
 
 import importlib
 
