@@ -21,7 +21,7 @@ Signatures
   same results as `TuneSampler.generate` (tune i uses random_seed + i).
 * music `step`: ids [b] int32, h [layers, b, units], c [layers, b, units] -> logits [b, vocab],
   h, c — one character of the LSTM, for clients that sample themselves.
-* pix2pix `serving_default`: input_image [b, size, size, 3] float32 in [-1, 1] ->
+* pix2pix `serving_default`: input_image [b, height, width, 3] float32 in [-1, 1] ->
   output_image, same shape.
 * pix2pix `translate_png`: image_bytes [b] PNG/JPEG bytes (any size; REST clients send
   {"b64": ...}) -> output_bytes [b] PNG bytes at each input's size.
@@ -128,9 +128,9 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
 
 def pix2pix_serving(model: Pix2Pix) -> ServingGraph:
     """The generator on float images, and on encoded image bytes -> PNG bytes."""
-    generator, size = model.generator, model.image_size
+    generator, (height, width) = model.generator, model.image_shape
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32,
+    @tf.function(input_signature=[tf.TensorSpec([None, height, width, 3], tf.float32,
                                                 name="input_image")])
     def serving_default(input_image):
         return {"output_image": generator(input_image, training=False)}
@@ -138,7 +138,7 @@ def pix2pix_serving(model: Pix2Pix) -> ServingGraph:
     def translate_one(data):
         image = tf.io.decode_image(data, channels=3, dtype=tf.float32, expand_animations=False)
         height_width = tf.shape(image)[:2]
-        x = tf.image.resize(image[None] * 2.0 - 1.0, [size, size], antialias=True)
+        x = tf.image.resize(image[None] * 2.0 - 1.0, [height, width], antialias=True)
         y = tf.image.resize(generator(x, training=False), height_width, antialias=True)
         pixels = tf.clip_by_value(tf.round((y[0] + 1.0) * 127.5), 0.0, 255.0)
         return tf.io.encode_png(tf.cast(pixels, tf.uint8))
@@ -148,8 +148,8 @@ def pix2pix_serving(model: Pix2Pix) -> ServingGraph:
         return {"output_bytes": tf.map_fn(translate_one, image_bytes,
                                           fn_output_signature=tf.string)}
 
-    blank = np.zeros([1, size, size, 3], np.float32)
-    png = tf.io.encode_png(tf.zeros([size, size, 3], tf.uint8)).numpy()
+    blank = np.zeros([1, height, width, 3], np.float32)
+    png = tf.io.encode_png(tf.zeros([height, width, 3], tf.uint8)).numpy()
     examples = {"serving_default": {"input_image": blank},
                 "translate_png": {"image_bytes": np.array([png], dtype=object)}}
     return ServingGraph("pix2pix", {"serving_default": serving_default,

@@ -46,7 +46,8 @@ def _metadata(model) -> tuple[str, dict]:
     if isinstance(model, Pix2Pix):
         return "serving_default", {
             "kind": "pix2pix", "signature": "serving_default", "image_size": model.image_size,
-            "inputs": {"input_image": "[b, size, size, 3] float32 in [-1, 1]"},
+            "image_shape": list(model.image_shape),  # [height, width]
+            "inputs": {"input_image": "[b, height, width, 3] float32 in [-1, 1]"},
             "outputs": ["output_image"],
         }
     raise ValueError(f"cannot export a {type(model).__name__}: expected a tfcreative MusicLSTM "

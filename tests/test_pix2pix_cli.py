@@ -124,4 +124,4 @@ def test_music_model_is_refused_by_pix2pix_commands(tmp_path, capsys):
     make_tiny_model(CharVocabulary("ab")).save(tmp_path / "music.keras")
     assert main(["pix2pix", "translate", "--model", str(tmp_path / "music.keras"),
                  str(tmp_path)]) == 2
-    assert "not a tfcreative Pix2Pix" in capsys.readouterr().err
+    assert "holds a MusicLSTM model, not a Pix2Pix" in capsys.readouterr().err

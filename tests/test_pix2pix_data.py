@@ -93,4 +93,5 @@ def test_train_and_test_pipelines_shapes_and_range(tmp_path):
     assert [t[0].shape[0] for t in test] == [2, 1]  # deterministic, keeps the last pair
     again = list(pipeline.make_test_dataset(builder, 32, batch_size=2))
     np.testing.assert_array_equal(test[0][1], again[0][1])
-    assert pipeline.jitter_size(256) == 286
+    assert pipeline.jitter_shape(256) == (286, 286)
+    assert pipeline.jitter_shape((128, 256)) == (143, 286)

@@ -21,3 +21,8 @@ class TrainConfig:
     minutes: float | None = None  # stop after this much training time, mid-epoch if need be
     seed: int = 0  # weights, shuffling, augmentation
     strategy: str = "default"  # default | mirrored | multi_worker | tpu[:name] (distribute.py)
+
+    @property
+    def total_epochs(self) -> int:
+        """Epochs `fit` runs (a model's config may add phases, e.g. Pix2Pix's decay)."""
+        return self.epochs

@@ -90,7 +90,7 @@ def run_training(run_dir: str, config: TrainConfig, settings: dict,
         plan.model, distribute.shard_by_data(plan.train_data), run_dir=out_dir,
         start_epoch=start_epoch, write_interrupted=chief, callbacks=all_callbacks,
         validation_data=None if validation is None else distribute.shard_by_data(validation),
-        epochs=config.epochs, shuffle=False, steps_per_epoch=plan.steps_per_epoch,
+        epochs=config.total_epochs, shuffle=False, steps_per_epoch=plan.steps_per_epoch,
         verbose=verbose)
     save_model_atomically(plan.model, os.path.join(out_dir, "model.keras"))
     if not chief:

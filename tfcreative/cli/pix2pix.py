@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
 from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
-from tfcreative.pix2pix.config import NORMS, PAPER
+from tfcreative.pix2pix.config import (
+    DIRECTIONS,
+    DISCRIMINATORS,
+    GAN_MODES,
+    NORMS,
+    PAPER,
+    image_shape,
+)
 from tfcreative.pix2pix.pipeline import DATASETS, DEFAULT_DATASET
 
 
@@ -18,6 +26,23 @@ def add_parser(subparsers) -> None:
     _add_train(commands)
     _add_translate(commands)
     _add_evaluate(commands)
+
+
+def _image_size(text: str):
+    """--image-size 256 or 256x512 -> 256 or (256, 512)."""
+    try:
+        height, width = image_shape(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("image_size: ")) from None
+    return height if height == width else (height, width)
+
+
+def _add_direction_flag(parser) -> None:
+    add_flag(parser, "--direction", default=None, choices=DIRECTIONS,
+             help="which half of each pair is the input: A (the left half, or the A/ folder) "
+                  "or B. Default: the data set's own (the paper's direction for its data "
+                  "sets, e.g. facades BtoA: label map -> photo; AtoB for your pairs and "
+                  "synthetic_facades)")
 
 
 def _add_data_flags(parser) -> None:
@@ -35,23 +60,36 @@ def _add_train(commands) -> None:
     p = commands.add_parser("train", help="train with model.fit", formatter_class=help_formatter,
                             description="Train Pix2Pix. Defaults follow the paper.")
     _add_data_flags(p)
-    add_flag(p, "--image-size", type=int, default=PAPER.image_size,
-             help="training resolution, a power of two (images are resized)")
+    _add_direction_flag(p)
+    add_flag(p, "--image-size", type=_image_size, default=PAPER.image_size, metavar="N|HxW",
+             help="training resolution: N for N×N, or HxW (e.g. 256x512) where the smaller side "
+                  "is a power of two and the larger a multiple of it (images are resized)")
     add_flag(p, "--ngf", type=int, default=PAPER.ngf, help="generator base filters")
     add_flag(p, "--ndf", type=int, default=PAPER.ndf, help="discriminator base filters")
+    add_flag(p, "--netd", default=PAPER.netd, choices=DISCRIMINATORS,
+             help="discriminator: patch (PatchGAN of --n-layers) or pixel (1x1 PixelGAN)")
     add_flag(p, "--n-layers", type=int, default=PAPER.n_layers,
-             help="PatchGAN layers (3: 70x70 patches)")
+             help="PatchGAN layers: 1 -> 16x16 patches, 3 -> 70x70, 5 -> 286x286")
+    add_flag(p, "--unconditional", argument="conditional", action="store_false",
+             help="the discriminator sees the output only, not the (input, output) pair (the "
+                  "paper's L1 + GAN ablation)")
+    add_flag(p, "--gan-mode", default=PAPER.gan_mode, choices=GAN_MODES,
+             help="adversarial loss: vanilla (cross-entropy, the paper's) or lsgan (least "
+                  "squares)")
     add_flag(p, "--norm", default=PAPER.norm, choices=NORMS,
              help="normalisation in both networks; sync_batch: batch statistics over the "
                   "global batch under tf.distribute (see README)")
     add_flag(p, "--dropout", type=float, default=PAPER.dropout,
              help="dropout on the first three generator decoder layers (0: none)")
     add_flag(p, "--lambda-l1", type=float, default=PAPER.lambda_l1,
-             help="weight of the L1 term")
+             help="weight of the L1 term (0: the cGAN-only ablation)")
     add_flag(p, "--l1-only", argument="adversarial", action="store_false",
              help="train the generator on L1 alone (the paper's baseline)")
     add_flag(p, "--beta-1", type=float, default=PAPER.beta_1, help="Adam beta_1")
     add_training_flags(p, PAPER, "pix2pix")
+    add_flag(p, "--epochs-decay", type=int, default=PAPER.epochs_decay,
+             help="after --epochs at the full learning rate, this many more with the rate "
+                  "falling linearly towards zero (junyanz's --n_epochs_decay)")
     p.set_defaults(handler=_train)
 
 
@@ -77,6 +115,7 @@ def _add_evaluate(commands) -> None:
     add_flag(p, "--model", argument="path", required=True, action="append",
              help="a .keras file or run directory; repeat to compare models")
     _add_data_flags(p)
+    _add_direction_flag(p)
     add_flag(p, "--json", default=None, metavar="PATH", help="also write the numbers here")
     add_flag(p, "--grid", default=None, metavar="PNG",
              help="also write a grid of the first --grid-rows test pairs: input | each "
@@ -122,13 +161,15 @@ def _evaluate(args) -> int:
     results, columns = {}, []
     for path in args.path:
         model = load_model(path)
-        data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split)
+        data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
+                                          direction=args.direction)
         name = os.path.basename(os.path.normpath(path))
         results[name if name not in results else path] = evaluate_generator(model.generator,
                                                                             data)
         if args.grid:
             inputs, targets = next(iter(pipeline.make_test_dataset(
-                builder, model.image_size, args.grid_rows, split, cache=False)))
+                builder, model.image_size, args.grid_rows, split, cache=False,
+                direction=args.direction)))
             columns.append(model(inputs, training=False))
     print(f"{builder.name}/{builder.builder_config.name}, split {split}:")
     print(format_results(results))

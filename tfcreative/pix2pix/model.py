@@ -1,11 +1,16 @@
 """Pix2Pix: a conditional GAN whose `train_step` alternates one discriminator step and one
 generator step, in the style of the keras-io GAN examples; users train with `model.fit`.
 
-Losses (Isola et al. 2017): D minimises ½·[BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)];
-G minimises BCE(D(x, G(x)), 1) + λ·|y − G(x)|₁ with λ = 100. Each loss is a per-example mean
-(over patches or pixels) averaged over the *global* batch (`tf.nn.compute_average_loss`), so N
-replicas with global batch B take the same steps as one device with batch B.
-`adversarial=False` trains the generator on λ·L1 alone: the paper's L1-only baseline.
+Losses (Isola et al. 2017): D minimises ½·[ℓ(D(x, y), 1) + ℓ(D(x, G(x)), 0)];
+G minimises ℓ(D(x, G(x)), 1) + λ·|y − G(x)|₁ with λ = 100, where ℓ is the binary cross-entropy
+on D's logits (`gan_mode="vanilla"`, the paper's) or the squared error (`"lsgan"`, Mao et al.
+2017, as junyanz's `--gan_mode lsgan`). Each loss is a per-example mean (over patches or
+pixels) averaged over the *global* batch (`tf.nn.compute_average_loss`), so N replicas with
+global batch B take the same steps as one device with batch B.
+
+The paper's ablations are arguments: `adversarial=False` trains the generator on λ·L1 alone;
+`lambda_l1=0` on the GAN term alone; a discriminator with one input (the image, not the
+(input, image) pair: `patchgan_discriminator(conditional=False)`) makes the GAN unconditional.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
-from tfcreative.pix2pix.config import PAPER
+from tfcreative.pix2pix.config import GAN_MODES, PAPER
 
 
 def default_optimizer():
@@ -22,9 +28,14 @@ def default_optimizer():
     return keras.optimizers.Adam(learning_rate=PAPER.learning_rate, beta_1=PAPER.beta_1)
 
 
-def _bce_per_example(logits, value):
-    losses = tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=tf.fill(tf.shape(logits), value), logits=logits)
+def gan_loss_per_example(logits, value: float, gan_mode: str = "vanilla"):
+    """ℓ(D's output, target label) averaged over each example's patches: the binary
+    cross-entropy on logits (vanilla) or the squared error (lsgan)."""
+    labels = tf.fill(tf.shape(logits), value)
+    if gan_mode == "lsgan":
+        losses = tf.square(logits - labels)
+    else:
+        losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
     return tf.reduce_mean(losses, axis=[1, 2, 3])
 
 
@@ -37,12 +48,16 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
     """`call` runs the generator; `fit` trains both networks with their own optimizers."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
-                 lambda_l1: float = PAPER.lambda_l1, adversarial: bool = True, **kwargs):
+                 lambda_l1: float = PAPER.lambda_l1, adversarial: bool = True,
+                 gan_mode: str = PAPER.gan_mode, **kwargs):
         super().__init__(**kwargs)
+        if gan_mode not in GAN_MODES:
+            raise InvalidArgument("gan_mode", f"expected one of {GAN_MODES}, got {gan_mode!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.lambda_l1 = float(lambda_l1)
         self.adversarial = bool(adversarial)
+        self.gan_mode = gan_mode
         # Only what is computed is logged: the L1-only baseline has no discriminator losses.
         names = ("d_loss", "g_gan_loss", "g_l1_loss", "g_loss") if self.adversarial \
             else ("g_l1_loss", "g_loss")
@@ -51,8 +66,26 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
         self.built = True  # both networks are built functional models
 
     @property
-    def image_size(self) -> int:
-        return int(self.generator.input_shape[1])
+    def image_shape(self) -> tuple[int, int]:
+        """(height, width) the generator takes."""
+        return int(self.generator.input_shape[1]), int(self.generator.input_shape[2])
+
+    @property
+    def image_size(self):
+        """The side of a square model (e.g. 256), else (height, width)."""
+        height, width = self.image_shape
+        return height if height == width else (height, width)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the discriminator sees the (input, image) pair, or the image alone."""
+        return len(self.discriminator.inputs) == 2
+
+    def discriminate(self, input_image, image, training=False):
+        """D's logits for `image` produced from (or paired with) `input_image`."""
+        if self.conditional:
+            return self.discriminator([input_image, image], training=training)
+        return self.discriminator(image, training=training)
 
     def call(self, input_image, training=False):
         return self.generator(input_image, training=training)
@@ -79,9 +112,10 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
         return input_image, target
 
     def _discriminator_losses(self, input_image, target, output, training):
-        real = self.discriminator([input_image, target], training=training)
-        fake = self.discriminator([input_image, output], training=training)
-        return 0.5 * (_bce_per_example(real, 1.0) + _bce_per_example(fake, 0.0))
+        real = self.discriminate(input_image, target, training)
+        fake = self.discriminate(input_image, output, training)
+        return 0.5 * (gan_loss_per_example(real, 1.0, self.gan_mode)
+                      + gan_loss_per_example(fake, 0.0, self.gan_mode))
 
     def train_step(self, data):
         input_image, target = self._unpack(data)
@@ -98,8 +132,8 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
                 self.d_optimizer.apply_gradients(
                     zip(d_grads, self.discriminator.trainable_variables, strict=True))
                 # 2. Generator step against the updated discriminator.
-                losses["g_gan_loss"] = _bce_per_example(
-                    self.discriminator([input_image, output], training=True), 1.0)
+                losses["g_gan_loss"] = gan_loss_per_example(
+                    self.discriminate(input_image, output, True), 1.0, self.gan_mode)
             losses["g_l1_loss"] = _l1_per_example(target, output)
             losses["g_loss"] = losses.get("g_gan_loss", 0.0) + self.lambda_l1 * losses["g_l1_loss"]
             g_loss = tf.nn.compute_average_loss(losses["g_loss"])
@@ -115,8 +149,8 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
         if self.adversarial:
             losses["d_loss"] = self._discriminator_losses(input_image, target, output,
                                                           training=False)
-            losses["g_gan_loss"] = _bce_per_example(
-                self.discriminator([input_image, output], training=False), 1.0)
+            losses["g_gan_loss"] = gan_loss_per_example(
+                self.discriminate(input_image, output), 1.0, self.gan_mode)
         losses["g_loss"] = losses.get("g_gan_loss", 0.0) + self.lambda_l1 * losses["g_l1_loss"]
         return self._update_metrics(losses)
 
@@ -135,6 +169,7 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "lambda_l1": self.lambda_l1,
             "adversarial": self.adversarial,
+            "gan_mode": self.gan_mode,
         }
 
     @classmethod

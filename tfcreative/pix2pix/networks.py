@@ -4,8 +4,11 @@ U-Net generator: encoder C64-C128-C256-C512-C512-C512-C512-C512 (for 256 px: one
 conv per halving, down to 1×1), decoder CD512-CD512-CD512-C512-C256-C128-C64 with skips
 between encoder layer i and decoder layer n−i, tanh output. PatchGAN discriminator: C64-C128-
 C256-C512 on the input and target concatenated, one logit per patch; with n_layers=3 each
-logit sees a 70×70 patch. Weights N(0, 0.02). `ngf`/`ndf` scale all widths (small models for
-the browser); image sizes other than 256 get one encoder level per halving.
+logit sees a 70×70 patch (16×16 with 1 layer, 286×286 with 5); the PixelGAN sees 1×1. Either
+discriminator can be unconditional (the image alone), for the paper's GAN-without-condition
+ablation. Weights N(0, 0.02). `ngf`/`ndf` scale all widths (small models for the browser);
+other image sizes, rectangles such as 256×512 included, get one encoder level per halving of
+the smaller side.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import math
 import keras
 
 from tfcreative.errors import InvalidArgument
-from tfcreative.pix2pix.config import NORMS, PAPER
+from tfcreative.pix2pix.config import NORMS, PAPER, image_shape
 
 WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
@@ -64,23 +67,37 @@ def _decoder_block(x, filters, norm, dropout, name):
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-def unet_generator(image_size: int = PAPER.image_size, ngf: int = PAPER.ngf,
-                   norm: str = PAPER.norm, channels: int = 3,
-                   dropout: float = PAPER.dropout) -> keras.Model:
-    """[b, size, size, channels] in [-1, 1] -> same shape in [-1, 1].
+def unet_depth(image_size) -> int:
+    """Encoder levels: one per halving until the smaller side is 1 (8 at 256 px, the paper's).
 
-    dropout: rate on the first three decoder layers (the paper's 0.5; 0 removes them).
+    The smaller side must be a power of two >= 4 and the larger a multiple of it, so every level
+    halves both sides exactly (e.g. 256x512: 8 levels down to a 1x2 bottleneck).
+    """
+    height, width = image_shape(image_size)
+    small, large = min(height, width), max(height, width)
+    depth = int(round(math.log2(small))) if small > 0 else 0
+    if small < 4 or 2 ** depth != small or large % small:
+        raise InvalidArgument("image_size", f"{height}x{width}: the smaller side must be a power "
+                                            "of two >= 4 and the larger a multiple of it")
+    return depth
+
+
+def unet_generator(image_size=PAPER.image_size, ngf: int = PAPER.ngf, norm: str = PAPER.norm,
+                   channels: int = 3, dropout: float = PAPER.dropout) -> keras.Model:
+    """[b, height, width, channels] in [-1, 1] -> same shape in [-1, 1].
+
+    image_size: 256, or (height, width) such as (256, 512) (see unet_depth). dropout: rate on
+    the first three decoder layers (the paper's 0.5; 0 removes them).
     """
     _check(norm, ngf=ngf, channels=channels)
-    depth = int(round(math.log2(image_size))) if image_size > 0 else 0
-    if image_size < 4 or 2 ** depth != image_size:
-        raise ValueError(f"image_size must be a power of two >= 4, got {image_size}")
+    depth = unet_depth(image_size)
+    height, width = image_shape(image_size)
     widths = [ngf * min(2 ** i, 8) for i in range(depth)]
-    inputs = keras.Input((image_size, image_size, channels), name="input_image")
+    inputs = keras.Input((height, width, channels), name="input_image")
     x, skips = inputs, []
-    for i, width in enumerate(widths):
-        # No norm on the first layer (paper) nor on the 1×1 bottleneck (norm of one value).
-        x = _encoder_block(x, width, norm if 0 < i < depth - 1 else "none", f"down{i + 1}")
+    for i, width_i in enumerate(widths):
+        # No norm on the first layer (paper) nor on the bottleneck (norm of one value per map).
+        x = _encoder_block(x, width_i, norm if 0 < i < depth - 1 else "none", f"down{i + 1}")
         skips.append(x)
     for j, skip in enumerate(reversed(skips[:-1])):
         x = _decoder_block(x, widths[depth - 2 - j], norm, dropout if j < 3 else 0.0,
@@ -92,16 +109,26 @@ def unet_generator(image_size: int = PAPER.image_size, ngf: int = PAPER.ngf,
     return keras.Model(inputs, outputs, name="unet_generator")
 
 
+def _discriminator_inputs(channels: int, conditional: bool):
+    """(Keras inputs, the image the layers see): the (input, image) pair concatenated for a
+    conditional discriminator (the paper's), the image alone for an unconditional one."""
+    image = keras.Input((None, None, channels), name="target_image")
+    if not conditional:
+        return image, image
+    input_image = keras.Input((None, None, channels), name="input_image")
+    return [input_image, image], keras.layers.Concatenate(name="pair")([input_image, image])
+
+
 def patchgan_discriminator(ndf: int = PAPER.ndf, n_layers: int = PAPER.n_layers,
-                           norm: str = PAPER.norm, channels: int = 3) -> keras.Model:
+                           norm: str = PAPER.norm, channels: int = 3,
+                           conditional: bool = PAPER.conditional) -> keras.Model:
     """(input, target or generated) -> [b, h, w, 1] logits, one per overlapping patch.
 
-    Receptive field: 70×70 for n_layers=3 (34 for 2, 142 for 4). Any image size works.
+    Receptive field (receptive_field): 16×16 for n_layers=1, 70×70 for 3 (the paper's), 286×286
+    for 5. conditional=False: the image alone (an unconditional GAN). Any image size works.
     """
     _check(norm, ndf=ndf, n_layers=n_layers, channels=channels)
-    input_image = keras.Input((None, None, channels), name="input_image")
-    target_image = keras.Input((None, None, channels), name="target_image")
-    x = keras.layers.Concatenate(name="pair")([input_image, target_image])
+    inputs, x = _discriminator_inputs(channels, conditional)
     x = _encoder_block(x, ndf, "none", "d1")
     for n in range(1, n_layers):
         x = _encoder_block(x, ndf * min(2 ** n, 8), norm, f"d{n + 1}")
@@ -114,7 +141,25 @@ def patchgan_discriminator(ndf: int = PAPER.ndf, n_layers: int = PAPER.n_layers,
     x = keras.layers.LeakyReLU(0.2, name=f"d{n_layers + 1}_lrelu")(x)
     logits = keras.layers.Conv2D(1, 4, strides=1, padding="same",
                                  kernel_initializer=WEIGHT_INIT, name="patch_logits")(x)
-    return keras.Model([input_image, target_image], logits, name="patchgan_discriminator")
+    return keras.Model(inputs, logits, name="patchgan_discriminator")
+
+
+def pixel_discriminator(ndf: int = PAPER.ndf, norm: str = PAPER.norm, channels: int = 3,
+                        conditional: bool = PAPER.conditional) -> keras.Model:
+    """PixelGAN: one logit per pixel from 1×1 convolutions (a 1×1 receptive field; the paper's
+    Table 2 and junyanz's `--netD pixel`)."""
+    _check(norm, ndf=ndf, channels=channels)
+    inputs, x = _discriminator_inputs(channels, conditional)
+    x = keras.layers.Conv2D(ndf, 1, kernel_initializer=WEIGHT_INIT, name="p1_conv")(x)
+    x = keras.layers.LeakyReLU(0.2, name="p1_lrelu")(x)
+    x = keras.layers.Conv2D(ndf * 2, 1, use_bias=norm == "none", kernel_initializer=WEIGHT_INIT,
+                            name="p2_conv")(x)
+    layer = _norm(norm, "p2_norm")
+    if layer is not None:
+        x = layer(x)
+    x = keras.layers.LeakyReLU(0.2, name="p2_lrelu")(x)
+    logits = keras.layers.Conv2D(1, 1, kernel_initializer=WEIGHT_INIT, name="pixel_logits")(x)
+    return keras.Model(inputs, logits, name="pixel_discriminator")
 
 
 def receptive_field(n_layers: int) -> int:

@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 # Importing the builder module registers "pix2pix" with TFDS.
 from tfcreative.datasets.pix2pix import pix2pix_dataset_builder  # noqa: F401
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.pix2pix.config import DIRECTIONS, image_shape
 
 DEFAULT_DATASET = "synthetic_facades"
 # Data sets by name (pix2pix/<name>); "manual" (your folder) is chosen by passing manual_dir.
@@ -43,8 +44,16 @@ def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
     return builder
 
 
-def jitter_size(image_size: int) -> int:
-    return int(round(image_size * 286 / 256))
+def jitter_shape(image_size) -> tuple[int, int]:
+    """The size training pairs are resized to before the random crop: 286/256 of each side."""
+    return tuple(int(round(side * 286 / 256)) for side in image_shape(image_size))
+
+
+def dataset_direction(builder) -> str:
+    """"AtoB" or "BtoA": which half (side-by-side files) or folder (A/, B/) of each pair the
+    data set gives as the input. The paper's archives use the paper's direction (facades B→A:
+    label map → photo); your pairs and synthetic_facades are A→B (label map → photo)."""
+    return "AtoB" if builder.builder_config.input_side == "A" else "BtoA"
 
 
 def to_float(image):
@@ -52,13 +61,13 @@ def to_float(image):
     return tf.cast(image, tf.float32) / 127.5 - 1.0
 
 
-def resize_pair(input_image, target, size: int):
-    pair = tf.image.resize(tf.stack([input_image, target]), [size, size],
+def resize_pair(input_image, target, size):
+    pair = tf.image.resize(tf.stack([input_image, target]), image_shape(size),
                            method="nearest")
     return pair[0], pair[1]
 
 
-def random_jitter(input_image, target, image_size: int, seed=None):
+def random_jitter(input_image, target, image_size, seed=None):
     """Same random crop and same random mirror for both images.
 
     seed: None for TensorFlow's stateful random ops, or an int [2] seed for a stateless,
@@ -66,7 +75,7 @@ def random_jitter(input_image, target, image_size: int, seed=None):
     so a run resumed from a backup jitters exactly as an uninterrupted one).
     """
     pair = tf.stack([input_image, target])
-    crop_size = [2, image_size, image_size, pair.shape[-1] or 3]
+    crop_size = [2, *image_shape(image_size), pair.shape[-1] or 3]
     if seed is None:
         pair = tf.image.random_crop(pair, crop_size)
         mirror = tf.random.uniform([]) < 0.5
@@ -78,30 +87,38 @@ def random_jitter(input_image, target, image_size: int, seed=None):
     return pair[0], pair[1]
 
 
-def _pairs(builder, split):
+def _pairs(builder, split, direction=None):
+    """(input, target) pairs; `direction` ("AtoB"/"BtoA", None: the data set's own) may swap
+    them."""
+    if direction is not None and direction not in DIRECTIONS:
+        raise InvalidArgument("direction", f"expected one of {DIRECTIONS}, got {direction!r}")
+    swap = direction is not None and direction != dataset_direction(builder)
+    first, second = ("target_image", "input_image") if swap else ("input_image", "target_image")
     examples = builder.as_dataset(split=split, shuffle_files=False)
-    return examples.map(lambda e: (e["input_image"], e["target_image"]),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+    return examples.map(lambda e: (e[first], e[second]), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _should_cache(builder, split, size) -> bool:
-    count = builder.info.splits[split].num_examples
-    return count * size * size * 3 * 2 < CACHE_LIMIT_BYTES
+    height, width = image_shape(size)
+    return builder.info.splits[split].num_examples * height * width * 3 * 2 < CACHE_LIMIT_BYTES
 
 
-def _resized_train_pairs(builder, image_size: int, split: str) -> tf.data.Dataset:
-    big = jitter_size(image_size)
-    pairs = _pairs(builder, split).map(lambda a, b: resize_pair(a, b, big),
-                                       num_parallel_calls=tf.data.AUTOTUNE)
+def _resized_train_pairs(builder, image_size, split: str, direction=None) -> tf.data.Dataset:
+    big = jitter_shape(image_size)
+    pairs = _pairs(builder, split, direction).map(lambda a, b: resize_pair(a, b, big),
+                                                  num_parallel_calls=tf.data.AUTOTUNE)
     if _should_cache(builder, split, big):
         pairs = pairs.cache()
     return pairs
 
 
-def make_train_dataset(builder, image_size: int, batch_size: int = 1, split: str = "train",
-                       shuffle: bool = True, seed: int | None = None) -> tf.data.Dataset:
-    """One pass of jittered training pairs (reshuffled on every iteration)."""
-    pairs = _resized_train_pairs(builder, image_size, split)
+def make_train_dataset(builder, image_size, batch_size: int = 1, split: str = "train",
+                       shuffle: bool = True, seed: int | None = None,
+                       direction: str | None = None) -> tf.data.Dataset:
+    """One pass of jittered training pairs (reshuffled on every iteration).
+
+    image_size: 256 or (height, width); direction: see `_pairs`."""
+    pairs = _resized_train_pairs(builder, image_size, split, direction)
     if shuffle:
         pairs = pairs.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
     pairs = pairs.map(lambda a, b: random_jitter(to_float(a), to_float(b), image_size),
@@ -109,9 +126,10 @@ def make_train_dataset(builder, image_size: int, batch_size: int = 1, split: str
     return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def make_training_stream(builder, image_size: int, batch_size: int, seed: int,
+def make_training_stream(builder, image_size, batch_size: int, seed: int,
                          steps_per_epoch: int | None = None, start_epoch: int = 0,
-                         split: str = "train") -> tuple[tf.data.Dataset, int]:
+                         split: str = "train",
+                         direction: str | None = None) -> tuple[tf.data.Dataset, int]:
     """(endless jittered batches positioned at `start_epoch`, steps per epoch) for `fit`.
 
     Shuffle-then-repeat reshuffles every pass in an order fixed by `seed`, and pair i of the
@@ -123,7 +141,7 @@ def make_training_stream(builder, image_size: int, batch_size: int, seed: int,
     steps = steps_per_epoch or count // batch_size
     if steps < 1:
         raise InvalidArgument("batch_size", f"{batch_size} is more than the {count} {split} pairs")
-    pairs = _resized_train_pairs(builder, image_size, split)
+    pairs = _resized_train_pairs(builder, image_size, split, direction)
     stream = pairs.shuffle(1000, seed=seed, reshuffle_each_iteration=True).repeat()
     stream = stream.enumerate().skip(start_epoch * steps * batch_size)
 
@@ -135,12 +153,13 @@ def make_training_stream(builder, image_size: int, batch_size: int, seed: int,
     return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE), steps
 
 
-def make_test_dataset(builder, image_size: int, batch_size: int = 1, split: str = "test",
-                      cache: bool = True, drop_remainder: bool = False) -> tf.data.Dataset:
+def make_test_dataset(builder, image_size, batch_size: int = 1, split: str = "test",
+                      cache: bool = True, drop_remainder: bool = False,
+                      direction: str | None = None) -> tf.data.Dataset:
     """Resized pairs in file order; cache=False for a partial read (no cache warning);
     drop_remainder for validation under tf.distribute, where a last batch smaller than the
     number of replicas would leave a replica without data."""
-    pairs = _pairs(builder, split).map(
+    pairs = _pairs(builder, split, direction).map(
         lambda a, b: tuple(to_float(x) for x in resize_pair(a, b, image_size)),
         num_parallel_calls=tf.data.AUTOTUNE)
     if cache and _should_cache(builder, split, image_size):

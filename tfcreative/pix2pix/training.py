@@ -14,14 +14,29 @@ import os
 import keras
 import numpy as np
 
+from tfcreative.errors import InvalidArgument
 from tfcreative.pix2pix import pipeline
-from tfcreative.pix2pix.callbacks import SampleGrid
-from tfcreative.pix2pix.config import Pix2PixTrainConfig
+from tfcreative.pix2pix.callbacks import LinearDecay, SampleGrid
+from tfcreative.pix2pix.config import DISCRIMINATORS, Pix2PixTrainConfig
 from tfcreative.pix2pix.model import Pix2Pix
-from tfcreative.pix2pix.networks import patchgan_discriminator, unet_generator
+from tfcreative.pix2pix.networks import (
+    patchgan_discriminator,
+    pixel_discriminator,
+    unet_generator,
+)
 from tfcreative.training import TrainingPlan, run_training
 
 logger = logging.getLogger(__name__)
+
+
+def build_discriminator(config: Pix2PixTrainConfig):
+    if config.netd not in DISCRIMINATORS:
+        raise InvalidArgument("netd", f"expected one of {DISCRIMINATORS}, got {config.netd!r}")
+    if config.netd == "pixel":
+        return pixel_discriminator(ndf=config.ndf, norm=config.norm,
+                                   conditional=config.conditional)
+    return patchgan_discriminator(ndf=config.ndf, n_layers=config.n_layers, norm=config.norm,
+                                  conditional=config.conditional)
 
 
 def build_model(config: Pix2PixTrainConfig) -> Pix2Pix:
@@ -29,15 +44,15 @@ def build_model(config: Pix2PixTrainConfig) -> Pix2Pix:
     model = Pix2Pix(
         unet_generator(config.image_size, ngf=config.ngf, norm=config.norm,
                        dropout=config.dropout),
-        patchgan_discriminator(ndf=config.ndf, n_layers=config.n_layers, norm=config.norm),
-        lambda_l1=config.lambda_l1, adversarial=config.adversarial)
+        build_discriminator(config), lambda_l1=config.lambda_l1,
+        adversarial=config.adversarial, gan_mode=config.gan_mode)
     model.compile(
         g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
         d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1))
     return model
 
 
-def _validation_data(builder, split: str, image_size: int, batch_size: int):
+def _validation_data(builder, split: str, image_size, batch_size: int, direction=None):
     """Whole batches of the validation pairs (as the music trainer does), or None with a
     warning when there is not one batch of them."""
     count = builder.info.splits[split].num_examples
@@ -46,7 +61,7 @@ def _validation_data(builder, split: str, image_size: int, batch_size: int):
                        "batch of %d", count, batch_size)
         return None
     return pipeline.make_test_dataset(builder, image_size, batch_size, split,
-                                      drop_remainder=True)
+                                      drop_remainder=True, direction=direction)
 
 
 def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFAULT_DATASET,
@@ -66,16 +81,23 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
             with strategy.scope():
                 model = build_model(config)
         size = model.image_size
+        direction = config.direction
         data, steps = pipeline.make_training_stream(
             builder, size, config.batch_size, seed=config.seed,
-            steps_per_epoch=config.steps_per_epoch, start_epoch=start_epoch, split=splits.train)
-        validation = _validation_data(builder, splits.validation, size, config.batch_size)
+            steps_per_epoch=config.steps_per_epoch, start_epoch=start_epoch, split=splits.train,
+            direction=direction)
+        validation = _validation_data(builder, splits.validation, size, config.batch_size,
+                                      direction)
         inputs, targets = next(iter(pipeline.make_test_dataset(
-            builder, size, config.sample_count, splits.validation, cache=False)))
-        grids = SampleGrid(np.asarray(inputs), np.asarray(targets),
-                           os.path.join(out_dir, "samples"),
-                           os.path.join(out_dir, "logs", "samples"))
-        return TrainingPlan(model, data, steps, validation, "g_l1_loss", [grids])
+            builder, size, config.sample_count, splits.validation, cache=False,
+            direction=direction)))
+        callbacks = [SampleGrid(np.asarray(inputs), np.asarray(targets),
+                                os.path.join(out_dir, "samples"),
+                                os.path.join(out_dir, "logs", "samples"))]
+        if config.epochs_decay:
+            callbacks.append(LinearDecay(config.learning_rate, config.epochs,
+                                         config.epochs_decay))
+        return TrainingPlan(model, data, steps, validation, "g_l1_loss", callbacks)
 
     settings = {**dataclasses.asdict(config), "dataset": dataset, "manual_dir": manual_dir}
     return run_training(run_dir, config, settings, make_plan, strategy=strategy,

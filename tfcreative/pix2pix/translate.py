@@ -24,9 +24,9 @@ def translate_image(generator, pixels01: np.ndarray, run=None) -> np.ndarray:
     """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back.
 
     `run`: a `compiled_generator(generator)` to reuse across images (default: eager call)."""
-    size = int(generator.input_shape[1])
+    model_shape = [int(generator.input_shape[1]), int(generator.input_shape[2])]
     height, width = pixels01.shape[:2]
-    x = tf.image.resize(pixels01[None] * 2.0 - 1.0, [size, size], antialias=True)
+    x = tf.image.resize(pixels01[None] * 2.0 - 1.0, model_shape, antialias=True)
     y = run(x) if run is not None else generator(x, training=False)
     return to_uint8(tf.image.resize(y, [height, width], antialias=True)[0])
 

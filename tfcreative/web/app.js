@@ -89,7 +89,11 @@ function setUpMusic(music) {
 }
 
 function setUpPix2pix(pix2pix) {
-  const size = pix2pix.meta.image_size;
+  const [height, width] = pix2pix.meta.image_shape;
+  if (height !== width) {
+    throw new Error(`this page draws square label maps; the pix2pix model is ${height}×${width}`);
+  }
+  const size = height;
   const inputCanvas = $("input-canvas");
   const outputCanvas = $("output-canvas");
   // One translation at a time; a change made meanwhile is translated once it finishes.
