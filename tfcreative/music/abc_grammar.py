@@ -52,11 +52,11 @@ QUOTE_CAP = 20
 DECORATION_CAP = 12
 CHORD_NOTES_CAP = 4
 
-# Lengths the strict grammar writes after a note, rest or chord, in quarters of the unit (g).
-STRICT_LENGTHS = {
-    "": 4, "2": 8, "3": 12, "4": 16, "5": 20, "6": 24, "7": 28, "8": 32, "12": 48, "16": 64,
-    "/": 2, "/2": 2, "//": 1, "/4": 1, "3/2": 6, "3/4": 3,
-}
+# Lengths the strict grammar writes after a note, rest or chord, in quarters of the unit
+# note length: the corpus's own (/, 2, 3, 3/2, 4, 6) and a few more. Every one is a multiple
+# of the shortest, so any remainder of a bar can be filled: no dead ends.
+STRICT_LENGTHS = {"": 4, "2": 8, "3": 12, "4": 16, "6": 24, "8": 32, "/": 2, "/2": 2, "3/2": 6}
+MIN_LENGTH = min(STRICT_LENGTHS.values())
 FORCED_BIG = 1 << 20  # LEN_MIN of an off-trie length: never fits
 
 # Mask conditions on the registers (see meter.py for their definitions).
@@ -744,8 +744,8 @@ class Grammar:
             return Edge("B_BAR2", strict=True, kind="SOFT")
         if ch == "]":
             return Edge("B_BARE", strict=True, kind="SOFT")
-        if ch == ":":
-            return Edge("B_BARR", strict=True, kind="REPSTART")
+        if ch == ":":  # |: is followed, not written: the corpus never opens a repeat with it,
+            return Edge("B_BARR", kind="REPSTART")  # and an unclosed one fails in abc2midi
         if ch in DIGITS and ch != "0":
             return Edge(("ENDN",), strict=ch == "1", kind="SINGLE_END1" if ch == "1" else
                         "SINGLE", bar=BAR_SINGLE, end=1)
@@ -770,7 +770,7 @@ class Grammar:
         if ch == "|":
             return Edge("B_REPEND", strict=True, kind="REPEND")
         if ch == ":":
-            return Edge("B_DBLREP", strict=True, kind="DBLREP")
+            return Edge("B_DBLREP", kind="DBLREP")
         edge = self._resolve(BAR_SOFT, ch, "SOFT")  # a dotted bar line
         return None if edge is None else edge.but(strict=False)
 

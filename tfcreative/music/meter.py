@@ -106,10 +106,14 @@ class _NumpyOps:
         return np.asarray(array)
 
 
+def _int64(x):
+    return tf.constant(x, tf.int64) if isinstance(x, int) else x
+
+
 class _TensorFlowOps:
     @staticmethod
     def where(cond, a, b):
-        return tf.where(cond, a, b)
+        return tf.where(cond, _int64(a), _int64(b))
 
     @staticmethod
     def gather(table, index):
@@ -222,12 +226,13 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
     pf = pos + w_now
     nomtr = bar <= 0
     full = pf == bar
-    g = r["unit"] // 4
+    g = r["unit"] // 4  # lengths are counted in quarters of the unit note length
     tr, ftarget = r["tr"], r["ftarget"]
     vid = ops.gather(t.trie_value_id, r["lnode"])
     tr_after = tr - i(pend & (tr > 0))
     ft_next = _w(pend, _w(tr_after > 0, _w(ftarget >= 0, ftarget, vid), -1), ftarget)
-    val_next = _w(ft_next >= 0, ops.gather(t.trie_values, _w(ft_next >= 0, ft_next, 0)), 1)
+    val_next = _w(ft_next >= 0, ops.gather(t.trie_values, _w(ft_next >= 0, ft_next, 0)),
+                  grammar.MIN_LENGTH)
     in_tup = tr_after > 0
     fn = _w(in_tup, r["tq"], 1) * r["bnum"]
     fd = _w(in_tup, r["tp"], 1) * r["bden"]
@@ -241,12 +246,16 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
     fin_ok = ~pend | nomtr | ((pos + w_now * tfit <= bar) & ((ftarget < 0) | (vid == ftarget)))
     space = tr_after == 0
     broken = pend & (ftarget < 0) & (tr == 0) & (vid >= 0) & (nomtr | (pf + w_now <= bar))
-    tup3 = ~need2 & (tr_after == 0) & (r["bnum"] == 1) & (nomtr | (pf + 2 * g <= bar))
-    carry = ~barno0 & (pf > 0) & (pf < bar)
-    nonempty = (pf != r["sec_start"]) | (r["sec_own"] >= 0)
+    # (3 of the shortest notes take two of them
+    tup3 = ~need2 & (tr_after == 0) & (r["bnum"] == 1) & (
+        nomtr | (pf + 2 * grammar.MIN_LENGTH * g <= bar))
+    sec_open, nplays, sec_own = r["sec_open"], r["nplays"], r["sec_own"]
+    # A short bar may end a part only where it completes the part's pickup (abc2midi carries
+    # it into the next bar; any other short bar would make the next part's pickup odd).
+    carry = ~barno0 & (pf > 0) & (pf < bar) & (sec_own >= 0) & (pf + sec_own == bar)
+    nonempty = (pf != r["sec_start"]) | (sec_own >= 0)
     single_ok = ~fresh & (nomtr | full | (barno0 & (pf > 0) & (pf <= bar)))
     soft_ok = ~fresh & (var != 1) & nonempty & (nomtr | full | carry)
-    sec_open, nplays, sec_own = r["sec_open"], r["nplays"], r["sec_own"]
     # abc2midi: no |: while a repeat is open (|: or :: since the last :|)
     repstart_ok = (var != 1) & ~need2 & (sec_open != 2) & (
         (~fresh & (nomtr | full | carry)) | (fresh & barno0 & (pf == 0)))
@@ -283,8 +292,10 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
         "DBLREP": dblrep_ok,
         "END1": end1_ok & (pos == 0),
         "END2": need2,
+        # a tune ends right after a bar line: | (a full bar), or || |] :| (a full bar or the
+        # short one that completes its part's pickup, as those bar lines require)
         "TUNE_END": (~need2 & (var != 1) & ~barno0 & (r["nbars"] >= 2) & (sec_open != 2)
-                     & ((last_bar == 1) | (last_bar == 2) | (last_bar == 4))),
+                     & fresh & ((last_bar == 1) | (last_bar == 2) | (last_bar == 4))),
         "FIELD_ML": (pos == 0) & (var == 0) & ~need2 & ~pend,
         "FIELD_K": ~need2,
         "HDR_K": (hflags & (H_T | H_M | H_L)) == (H_T | H_M | H_L),
@@ -557,3 +568,85 @@ def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None) -> 
 
 def every_bar_fits(registers: dict) -> np.ndarray:
     return ~registers["lost"] & (registers["viol"] == 0)
+
+
+class MeterConstraint:
+    """The tracker for one vocabulary as TensorFlow graph ops, for a sampling loop:
+
+        constraint = MeterConstraint(vocabulary)
+        state = constraint.follow(constraint.initial(batch), seed_ids)   # [batch, time] ids
+        mask = constraint.mask(state)               # [batch, vocab] bool
+        state, mask = constraint.step(state, token) # token: [batch] ids; the next mask
+        constraint.unconstrained(state)             # [batch] bool
+
+    The state is one int64 tensor [batch, registers + 1] (one loop variable: a while loop
+    pays per variable and step), the last column says whether the row ever had no allowed
+    character. `mask` never leaves a row without one: a row the tracker gave up (LOST)
+    allows everything, and so does a row whose strict mask came out empty.
+    """
+
+    def __init__(self, vocabulary: CharVocabulary, jit_compile: bool = True):
+        self.vocabulary = vocabulary
+        self._numpy_tables = vocab_tables(vocabulary, NUMPY)
+        # One fused XLA computation per character: a few hundred tiny integer ops otherwise
+        # cost more per step than the LSTM at batch 1.
+        self.step = tf.function(self._step, jit_compile=jit_compile, autograph=False)
+
+    @property
+    def tables(self) -> VocabTables:
+        """The tables as constants of the graph being traced (never as captured inputs,
+        which a compiled step would copy at every call)."""
+        t = self._numpy_tables
+        return dataclasses.replace(t, **{
+            field.name: (tf.constant(value) if isinstance(value, np.ndarray) else
+                         {k: tf.constant(v) for k, v in value.items()}
+                         if isinstance(value, dict) else value)
+            for field in dataclasses.fields(t) for value in [getattr(t, field.name)]})
+
+    @staticmethod
+    def _unpack(state) -> dict:
+        return {name: state[:, i] for i, name in enumerate(REGISTERS)}
+
+    @staticmethod
+    def _pack(registers: dict, stalled) -> tf.Tensor:
+        return tf.stack([registers[name] for name in REGISTERS] + [stalled], axis=1)
+
+    def initial(self, batch):
+        values = initial_registers(self._numpy_tables)
+        row = tf.constant([values[name] for name in REGISTERS] + [0], tf.int64)
+        return tf.tile(row[None, :], [batch, 1])
+
+    def advance(self, state, token):
+        registers = advance(self.tables, self._unpack(state), tf.cast(token, tf.int64),
+                            TENSORFLOW)
+        return self._pack(registers, state[:, -1])
+
+    def follow(self, state, ids):
+        """Reads [batch, time] ids (a seed) into the state."""
+        def body(step, state):
+            return step + 1, self.advance(state, ids[:, step])
+
+        _, state = tf.while_loop(lambda step, _: step < tf.shape(ids)[1], body,
+                                 (tf.constant(0), state))
+        return state
+
+    def _mask(self, state):
+        allowed_now = allowed(self.tables, self._unpack(state), TENSORFLOW)
+        stalled = ~tf.reduce_any(allowed_now, axis=1)
+        state = tf.concat([state[:, :-1], state[:, -1:] | tf.cast(stalled, tf.int64)[:, None]],
+                          axis=1)
+        return allowed_now | stalled[:, None], state
+
+    def mask(self, state):
+        """(mask, state): the state records rows whose strict mask was empty."""
+        return self._mask(state)
+
+    def _step(self, state, token):
+        """advance, then the next mask: (state, mask) in one call."""
+        mask, state = self._mask(self.advance(state, token))
+        return state, mask
+
+    def unconstrained(self, state):
+        """[batch] bool: rows the tracker gave up on, or that once had no allowed character."""
+        lost = tf.equal(state[:, REGISTERS.index("s")], self._numpy_tables.lost)
+        return lost | (state[:, -1] > 0)
