@@ -65,6 +65,7 @@ KINDS = (
     "SINGLE", "SINGLE_END1", "SOFT", "REPSTART", "REPEND", "REPEND_NOTE", "REPEND_END2",
     "DBLREP", "END1", "END2", "TUNE_END", "FIELD_ML", "FIELD_K", "HDR_K", "HDR_M", "HDR_L",
     "TEXT_HEADER", "TEXT_QUOTE", "TEXT_DECO", "CHORD_MORE", "CHORD_CLOSE", "TIE", "TIE_SAME",
+    "SINGLE_TUP3",
 )
 KIND = {name: i for i, name in enumerate(KINDS)}
 
@@ -254,8 +255,8 @@ class Grammar:
                 return to("SP", strict=True)
             if ch == "C":
                 return to("C", strict=True)
-            if ch == "n":
-                return to("n", strict=True)
+            if ch == "n":  # M:none is followed (no meter to keep), not written
+                return to("n")
             if digit and ch != "0":
                 return to("N1" if ch == "1" else "NX", strict=True, num=NUM_FIRST)
             return None
@@ -276,15 +277,15 @@ class Grammar:
             if ch == "/":
                 return to("SL", strict=True, set="M_SHIFT", num=NUM_CLEAR)
             return None
-        if sub == "SL":
-            if digit and ch != "0":
-                return to("D1" if ch == "1" else "DX", strict=ch in "1248", num=NUM_FIRST)
+        if sub == "SL":  # strict: /2 /4 /8, so that every bar is a whole number of the
+            if digit and ch != "0":  # shortest strict note under L:1/4, 1/8 or 1/16
+                return to("D1" if ch == "1" else "DX", strict=ch in "248", num=NUM_FIRST)
             return None
         if sub in ("D1", "DX", "DD"):
             if digit:
-                return to("DD", strict=sub == "D1" and ch == "6", num=NUM_MORE)
+                return to("DD", num=NUM_MORE)
             edge = finish("M_SET")
-            if edge is not None and sub == "D1":
+            if edge is not None and sub != "DX":
                 edge = edge.but(strict=False)
             return edge
         if sub == "END":  # after the value: abc2midi ignores the rest of the line
@@ -735,8 +736,9 @@ class Grammar:
         strict = edge.strict and edge.kind in ("ALWAYS", "NOTE", "SPACE", "LBRK", "TUP3")
         if bar == BAR_REPEND and edge.kind in ("NOTE", "TUP3"):
             kind = "REPEND_NOTE"
-        if edge.kind == "TUP3" and bar != BAR_SINGLE:
-            strict = False
+        if edge.kind == "TUP3":  # a triplet right after | (it must fit in an empty bar)
+            strict = strict and bar == BAR_SINGLE
+            kind = "SINGLE_TUP3"
         return edge.but(bar=bar, kind=kind, strict=strict)
 
     def _B_BAR1(self, state, ch):

@@ -243,7 +243,11 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
     room = nomtr | (pf * fd + g * val_next * fn <= bar * fd)
     note = room & ~need2
     tfit = _w((tr > 0) & (ftarget < 0), tr, 1)
-    fin_ok = ~pend | nomtr | ((pos + w_now * tfit <= bar) & ((ftarget < 0) | (vid == ftarget)))
+    # a note ends only on a complete strict length ("3/" is not one), that fits, and that
+    # equals the length it must repeat (after > or in a triplet)
+    complete = (vid >= 0) | (r["lnode"] == grammar.LengthTrie.DUMMY)
+    fin_ok = ~pend | (complete & (nomtr | (
+        (pos + w_now * tfit <= bar) & ((ftarget < 0) | (vid == ftarget)))))
     space = tr_after == 0
     broken = pend & (ftarget < 0) & (tr == 0) & (vid >= 0) & (nomtr | (pf + w_now <= bar))
     # (3 of the shortest notes take two of them
@@ -262,7 +266,7 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
     closing = _w(pf < bar, pf, 0)
     # Implicit repeats (no |:) only as the corpus writes them and abc2midi takes them: before
     # any variant ending and with no || or |] inside the repeated part.
-    implicit_ok = (nplays == 0) & (r["soft_since"] == 0)
+    implicit_ok = ((nplays == 0) | ((var == 1) & (nplays == 1))) & (r["soft_since"] == 0)
     repend_ok = (~fresh & (var != 2) & ~barno0 & (sec_own >= 0)
                  & ((sec_open == 2) | implicit_ok)
                  & (nomtr | ((pf <= bar) & (closing + sec_own == bar))))
@@ -280,9 +284,12 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
         "BROKEN": broken,
         "TUP3": tup3,
         "LBRK": note | (end1_ok & (pf == 0)) | need2,
-        "BAR_START": no_tup & (single_ok | ((var != 1) & (soft_ok | repstart_ok))),
-        "COLON": no_tup & (repend_ok | dblrep_ok),
+        # '|' and ':' only where a bar line the strict grammar writes can follow (|: and ::
+        # are followed, never written)
+        "BAR_START": no_tup & (single_ok | ((var != 1) & soft_ok)),
+        "COLON": no_tup & repend_ok,
         "SINGLE": single_ok,
+        "SINGLE_TUP3": single_ok & (nomtr | (2 * grammar.MIN_LENGTH * g <= bar)),
         "SINGLE_END1": single_ok & end1_ok,
         "SOFT": soft_ok,
         "REPSTART": repstart_ok,
@@ -317,10 +324,11 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
     # Length digits: the shortest length the trie can still reach must fit.
     node = ops.gather_rows(t.trie_next, r["lnode"])  # [B, V]
     fnum, fden = r["fnum"], r["fden"]
-    fits = (pos * fden)[:, None] + ops.gather(t.trie_min_g, node) * (g * fnum * tfit)[:, None] \
-        <= (bar * fden)[:, None]
+    min_g = ops.gather(t.trie_min_g, node)
+    fits = (pos * fden)[:, None] + min_g * (g * fnum * tfit)[:, None] <= (bar * fden)[:, None]
     reach = ops.rshift(ops.gather(t.trie_reach, node), _w(ftarget >= 0, ftarget, 0)[:, None]) & 1
-    length_ok = nomtr[:, None] | (fits & ((ftarget < 0)[:, None] | (reach == 1)))
+    length_ok = ((nomtr[:, None] | fits) & ((ftarget < 0)[:, None] | (reach == 1))
+                 & (min_g < grammar.FORCED_BIG))  # and a strict length stays reachable
     return mask & length_ok
 
 
@@ -522,8 +530,13 @@ class BarReport:
 
     followed: bool  # False: a construct outside the grammar (the tracker gave up there)
     lost_at: int | None  # character index where it gave up
-    bars: list  # (character index, bar length as a Fraction of a whole note) per bar line
+    bars: list  # (character index, length, meter's bar length) per bar line, in whole notes
     violations: int  # bars abc2midi would report as not matching the meter
+
+    @property
+    def overfull(self) -> int:
+        """Bars longer than the meter allows (a meter of 0: M:none)."""
+        return sum(0 < limit < length for _, length, limit in self.bars)
 
     @property
     def every_bar_fits(self) -> bool:
@@ -539,7 +552,8 @@ def bar_report(text: str, vocabulary: CharVocabulary | None = None) -> BarReport
     for index, ch in enumerate(text):
         token = np.array([vocabulary.id_of(ch)], np.int64)
         if t.edges["bar"][r["s"] * t.vocab_size + token][0] > 0:
-            bars.append((index, fractions.Fraction(int(r["pos"][0]), TPW)))
+            bars.append((index, fractions.Fraction(int(r["pos"][0]), TPW),
+                         fractions.Fraction(int(r["bar"][0]), TPW)))
         r = advance(t, r, token)
         if int(r["s"][0]) == t.lost:
             lost_at = index
