@@ -837,7 +837,21 @@ class GrammarTables:
             "trie_value_id": self.trie_value_id.tolist(),
             "trie_values": list(self.trie_values),
             "start": self.start, "lost": self.lost, "end": self.end,
-            "lengths": {"dummy": LengthTrie.DUMMY, "root": LengthTrie.ROOT},
+            "constants": {
+                "dummy": LengthTrie.DUMMY, "root": LengthTrie.ROOT, "min_length": MIN_LENGTH,
+                "forced_big": FORCED_BIG, "header_text_cap": HEADER_TEXT_CAP,
+                "quote_cap": QUOTE_CAP, "decoration_cap": DECORATION_CAP,
+                "chord_notes_cap": CHORD_NOTES_CAP,
+                "bar": {"single": BAR_SINGLE, "soft": BAR_SOFT, "repstart": BAR_REPSTART,
+                        "repend": BAR_REPEND, "dblrep": BAR_DBLREP},
+                "num": {"first": NUM_FIRST, "more": NUM_MORE, "clear": NUM_CLEAR},
+                "start": {"note": START_NOTE, "chord": START_CHORD,
+                          "chord_close": START_CHORD_CLOSE},
+                "len": {"numfirst": LEN_NUMFIRST, "nummore": LEN_NUMMORE, "slash": LEN_SLASH,
+                        "denfirst": LEN_DENFIRST, "denmore": LEN_DENMORE},
+                "tlen": {"reset": TLEN_RESET, "inc": TLEN_INC},
+                "tie": {"set": TIE_SET, "clear": TIE_CLEAR},
+            },
         }, separators=(",", ":"))
 
 

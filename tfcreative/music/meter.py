@@ -32,6 +32,8 @@ from tfcreative.music.vocabulary import CharVocabulary
 
 TPW = grammar.TICKS_PER_WHOLE
 CAP = 10_000  # numbers in the text are clamped here (no overflow, still exact for music)
+TICKS_CAP = 1 << 40  # and bar positions here: every product stays below 2**53, so the
+# JavaScript twin computes with exact doubles what this computes with int64
 
 # Broken rhythm: the previous note's change (multiple of its written length) and the next
 # note's factor, for > >> >>> < << <<<.
@@ -221,7 +223,7 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
     i = ops.i64
     num, den = _note_duration(r, ops)
     pend = r["pend"] > 0
-    w_now = _w(pend, num // den, 0)
+    w_now = _w(pend, ops.minimum(num // den, TICKS_CAP), 0)
     pos, bar = r["pos"], r["bar"]
     pf = pos + w_now
     nomtr = bar <= 0
@@ -347,9 +349,9 @@ def advance(t: VocabTables, r: dict, token, ops=NUMPY) -> dict:
     num, den = _note_duration(r, ops)
     finish = (e["fin"] > 0) & (r["pend"] > 0)
     inexact = finish & (num % den != 0)
-    w = num // den
+    w = ops.minimum(num // den, TICKS_CAP)
     vid = ops.gather(t.trie_value_id, r["lnode"])
-    pos = r["pos"] + _w(finish, w, 0)
+    pos = ops.minimum(r["pos"] + _w(finish, w, 0), TICKS_CAP)
     last_w = _w(finish, w, r["last_w"])
     tr = r["tr"] - i(finish & (r["tr"] > 0))
     ftarget = _w(finish, _w(tr > 0, _w(r["ftarget"] >= 0, r["ftarget"], vid), -1), r["ftarget"])
@@ -362,7 +364,7 @@ def advance(t: VocabTables, r: dict, token, ops=NUMPY) -> dict:
     adj_den = ops.gather(ops.const(np.array([b for _, b in BRK_ADJ], np.int64)), brk)
     adj = last_w * adj_num
     inexact = inexact | (adj % adj_den != 0)
-    pos = pos + adj // adj_den
+    pos = ops.minimum(pos + adj // adj_den, TICKS_CAP)
     has_brk = brk > 0
     bnum = _w(has_brk, ops.gather(ops.const(np.array([a for a, _ in BRK_NEXT], np.int64)), brk),
               r["bnum"])
@@ -449,7 +451,6 @@ def advance(t: VocabTables, r: dict, token, ops=NUMPY) -> dict:
     unit = _w(l_set, TPW // l_den, r["unit"])
     hflags = hflags | _w(l_set, H_L | H_USET, 0)
     unit = _w((sv == S["HDR_END"]) & ((hflags & H_USET) == 0), r["ldef"], unit)
-    unit = _w((sv == S["HDR_END"]) & ((hflags & H_USET) == 0) & m_any, ldef, unit)
     tp = _w((sv == S["TUP_SETP"]) | (sv == S["TUP_START_P"]), acc, r["tp"])
     tq = _w(sv == S["TUP_SETQ"], acc, r["tq"])
     tq = _w(sv == S["TUP_START_P"], 0, _w(sv == S["TUP_START_Q"], acc, tq))
@@ -457,8 +458,8 @@ def advance(t: VocabTables, r: dict, token, ops=NUMPY) -> dict:
     tp = _w(t_start, ops.minimum(ops.minimum(tp, 99) + i(tp <= 0), 99), tp)
     q_default = ops.gather(ops.const(np.array(TUPLET_Q, np.int64)), tp)
     q_default = _w(q_default == 0, 2 + compound, q_default)
-    tq = _w(t_start & (tq <= 0), q_default, tq)
-    r_count = _w(sv == S["TUP_START_R"], acc, 0)
+    tq = _w(t_start, _w(tq <= 0, q_default, ops.minimum(tq, 99)), tq)
+    r_count = _w(sv == S["TUP_START_R"], ops.minimum(acc, 99), 0)
     tr = _w(t_start, _w(r_count > 0, r_count, tp), tr)
     ftarget = _w(t_start, -1, ftarget)
 
