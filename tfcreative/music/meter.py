@@ -162,7 +162,10 @@ TENSORFLOW = _TensorFlowOps()
 class VocabTables:
     """The grammar tables expanded to a vocabulary's ids: [states * vocab] per edge field."""
 
-    edges: dict
+    edges: dict  # field -> [states * vocab]
+    edge_matrix: object  # [states * vocab, fields + 1]: every field, and the digit's value
+    row_bits: object  # [states, vocab]: strict | fin << 1 | tie_same << 2 | kind << 3
+    trie_packed: object  # [nodes]: trie_min_g | trie_reach << 21
     digit: object  # [vocab]
     trie_next: object  # [nodes, vocab]
     trie_next_flat: object  # [nodes * vocab]
@@ -190,8 +193,18 @@ def vocab_tables(vocabulary: CharVocabulary, ops=NUMPY) -> VocabTables:
     classes = tables.class_of[np.array(columns)]
     edges = {f: ops.const(tables.edges[f][:, classes].ravel().astype(np.int64))
              for f in grammar.FIELDS}
+    edge_matrix = np.stack([tables.edges[f][:, classes] for f in grammar.FIELDS]
+                           + [np.broadcast_to(tables.digit[classes], (len(tables.states),
+                                                                      len(columns)))], axis=2)
+    kind = tables.edges["kind"][:, classes].astype(np.int64)
+    row_bits = (tables.edges["strict"][:, classes] | tables.edges["fin"][:, classes] << 1
+                | (kind == grammar.KIND["TIE_SAME"]) << 2 | kind << 3)
+    assert tables.trie_min_g.max() < 1 << 21
     return VocabTables(
         edges=edges,
+        edge_matrix=ops.const(edge_matrix.reshape(-1, len(grammar.FIELDS) + 1).astype(np.int64)),
+        row_bits=ops.const(row_bits.astype(np.int64)),
+        trie_packed=ops.const((tables.trie_min_g | tables.trie_reach << 21).astype(np.int64)),
         digit=ops.const(tables.digit[classes].astype(np.int64)),
         trie_next=ops.const(tables.trie_next[:, classes].astype(np.int64)),
         trie_next_flat=ops.const(tables.trie_next[:, classes].ravel().astype(np.int64)),
@@ -319,16 +332,17 @@ def allowed(t: VocabTables, r: dict, ops=NUMPY):
         "TIE_SAME": r["s"] >= 0,  # and the same letter: below
     }
     kind_ok = ops.stack([kinds[name] for name in grammar.KINDS])  # [B, K]
-    s = r["s"]
-    mask = ops.gather_rows(t.strict, s) & ops.pick(kind_ok, ops.gather_rows(t.kind, s))
-    mask = mask & (~ops.gather_rows(t.fin, s) | fin_ok[:, None])
-    mask = mask & (~ops.gather_rows(t.tie_same, s) | (t.ids[None, :] == r["tie_tok"][:, None]))
+    # (few lookups: a compiled step pays per operation)
+    bits = ops.gather_rows(t.row_bits, r["s"])  # [B, V]
+    mask = ((bits & 1) == 1) & ops.pick(kind_ok, ops.rshift(bits, 3))
+    mask = mask & (((bits & 2) == 0) | fin_ok[:, None])
+    mask = mask & (((bits & 4) == 0) | (t.ids[None, :] == r["tie_tok"][:, None]))
     # Length digits: the shortest length the trie can still reach must fit.
-    node = ops.gather_rows(t.trie_next, r["lnode"])  # [B, V]
+    packed = ops.gather(t.trie_packed, ops.gather_rows(t.trie_next, r["lnode"]))  # [B, V]
+    min_g = packed & ((1 << 21) - 1)
     fnum, fden = r["fnum"], r["fden"]
-    min_g = ops.gather(t.trie_min_g, node)
     fits = (pos * fden)[:, None] + min_g * (g * fnum * tfit)[:, None] <= (bar * fden)[:, None]
-    reach = ops.rshift(ops.gather(t.trie_reach, node), _w(ftarget >= 0, ftarget, 0)[:, None]) & 1
+    reach = ops.rshift(packed, 21 + _w(ftarget >= 0, ftarget, 0)[:, None]) & 1
     length_ok = ((nomtr[:, None] | fits) & ((ftarget < 0)[:, None] | (reach == 1))
                  & (min_g < grammar.FORCED_BIG))  # and a strict length stays reachable
     return mask & length_ok
@@ -340,8 +354,9 @@ def advance(t: VocabTables, r: dict, token, ops=NUMPY) -> dict:
     i = ops.i64
     vocab = t.vocab_size
     flat = r["s"] * vocab + token
-    e = {f: ops.gather(t.edges[f], flat) for f in grammar.FIELDS}
-    d = ops.gather(t.digit, token)
+    edge = ops.gather(t.edge_matrix, flat)  # [B, fields + 1], one lookup
+    e = {f: edge[:, i] for i, f in enumerate(grammar.FIELDS)}
+    d = edge[:, -1]
     n = dict(r)
     lost = e["follow"] == 0
 
@@ -360,16 +375,16 @@ def advance(t: VocabTables, r: dict, token, ops=NUMPY) -> dict:
 
     # 2. broken rhythm: the previous note grows or shrinks, the next one gets the rest
     brk = e["brk"]
-    adj_num = ops.gather(ops.const(np.array([a for a, _ in BRK_ADJ], np.int64)), brk)
-    adj_den = ops.gather(ops.const(np.array([b for _, b in BRK_ADJ], np.int64)), brk)
+    brk_table = ops.gather(ops.const(np.array([a + b for a, b in zip(BRK_ADJ, BRK_NEXT,
+                                                                       strict=True)],
+                                              np.int64)), brk)
+    adj_num, adj_den = brk_table[:, 0], brk_table[:, 1]
     adj = last_w * adj_num
     inexact = inexact | (adj % adj_den != 0)
     pos = ops.minimum(pos + adj // adj_den, TICKS_CAP)
     has_brk = brk > 0
-    bnum = _w(has_brk, ops.gather(ops.const(np.array([a for a, _ in BRK_NEXT], np.int64)), brk),
-              r["bnum"])
-    bden = _w(has_brk, ops.gather(ops.const(np.array([b for _, b in BRK_NEXT], np.int64)), brk),
-              r["bden"])
+    bnum = _w(has_brk, brk_table[:, 2], r["bnum"])
+    bden = _w(has_brk, brk_table[:, 3], r["bden"])
     ftarget = _w((brk == 1) | (brk == 4), vid, ftarget)
 
     # 3. a bar line resolves. abc2midi's bar check: a short bar before || |] |: :| :: is
@@ -590,8 +605,9 @@ class MeterConstraint:
 
         constraint = MeterConstraint(vocabulary)
         state = constraint.follow(constraint.initial(batch), seed_ids)   # [batch, time] ids
-        mask = constraint.mask(state)               # [batch, vocab] bool
+        mask, state = constraint.mask(state)        # [batch, vocab] bool
         state, mask = constraint.step(state, token) # token: [batch] ids; the next mask
+        state, logits = constraint.step_logits(state, token, logits)  # ... applied (-inf)
         constraint.unconstrained(state)             # [batch] bool
 
     The state is one int64 tensor [batch, registers + 1] (one loop variable: a while loop
@@ -606,6 +622,10 @@ class MeterConstraint:
         # One fused XLA computation per character: a few hundred tiny integer ops otherwise
         # cost more per step than the LSTM at batch 1.
         self.step = tf.function(self._step, jit_compile=jit_compile, autograph=False)
+        self.step_logits = tf.function(self._step_logits, jit_compile=jit_compile,
+                                       autograph=False)
+        self.mask_logits = tf.function(self._mask_logits, jit_compile=jit_compile,
+                                       autograph=False)
 
     @property
     def tables(self) -> VocabTables:
@@ -660,6 +680,15 @@ class MeterConstraint:
         """advance, then the next mask: (state, mask) in one call."""
         mask, state = self._mask(self.advance(state, token))
         return state, mask
+
+    def _mask_logits(self, state, logits):
+        """(state, logits with -inf where the mask is False)."""
+        mask, state = self._mask(state)
+        return state, tf.where(mask, logits, tf.constant(-np.inf, logits.dtype))
+
+    def _step_logits(self, state, token, logits):
+        """advance, then mask the next logits: one compiled call per character."""
+        return self._mask_logits(self.advance(state, token), logits)
 
     def unconstrained(self, state):
         """[batch] bool: rows the tracker gave up on, or that once had no allowed character."""

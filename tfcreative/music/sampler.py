@@ -96,10 +96,12 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     previous = seed_ids[:, -1]
     done = tf.zeros([batch], tf.bool)
     tokens = tf.TensorArray(tf.int32, size=max_length, element_shape=[None])
-    if constrain == "meter":
+    logits = logits[:, -1, :]
+    if constrain == "meter":  # the logits in the loop are masked already
         meter = MeterConstraint(model.vocabulary)
-        allowed, meter_state = meter.mask(meter.follow(meter.initial(batch), seed_ids))
-        tracker = (meter_state, allowed)
+        meter_state, logits = meter.mask_logits(
+            meter.follow(meter.initial(batch), seed_ids), logits)
+        tracker = (meter_state,)
     else:
         tracker = ()
 
@@ -107,21 +109,19 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(done)))
 
     def one_character(step, logits, states, previous, done, tokens, tracker):
-        if constrain == "meter":
-            meter_state, allowed = tracker
-            logits = tf.where(allowed, logits, -np.inf)
         token = sample_next(logits, row_seeds, step, temperature, top_k)
         token = tf.where(done, OOV_ID, token)
         tokens = tokens.write(step, token)
-        if constrain == "meter":
-            tracker = meter.step(meter_state, token)
         done = done | ((previous == newline) & (token == newline))
         logits, states = model.step(token, states, input_table)
+        if constrain == "meter":
+            meter_state, logits = meter.step_logits(tracker[0], token, logits)
+            tracker = (meter_state,)
         return step + 1, logits, states, token, done, tokens, tracker
 
     steps, *_, tokens, tracker = tf.while_loop(
         keep_going, one_character,
-        (tf.constant(0), logits[:, -1, :], states, previous, done, tokens, tracker),
+        (tf.constant(0), logits, states, previous, done, tokens, tracker),
     )
     if constrain == "meter":
         return tokens.stack()[:steps], steps, meter.unconstrained(tracker[0])
