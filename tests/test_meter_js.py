@@ -17,6 +17,7 @@ from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.music.vocabulary import CharVocabulary
 
 RUNNER = os.path.join(REPO, "tests", "js", "meter_masks.mjs")
+GENERATE = os.path.join(REPO, "tests", "js", "meter_generate.mjs")
 needs_node = pytest.mark.skipif(shutil.which("node") is None and not os.environ.get("CI"),
                                 reason="node needed; CI has it")
 
@@ -65,3 +66,28 @@ def test_javascript_tracker_gives_the_python_masks_step_by_step():
                             f"{text[max(0, step - 30):step]!r}")
         assert (a["lost"], a["violations"]) == (b["lost"], b["violations"])
     assert sum(r["lost"] for r in ours) == 1 and sum(r["violations"] > 0 for r in ours) >= 3
+
+
+@needs_node
+def test_the_demo_generates_with_the_meter_and_every_bar_fits():
+    """generateTune (web/music.js) with a MeterTracker, from a model whose logits are all
+    equal: the meter alone makes a tune in which every bar fits; without it, none."""
+    vocabulary = CharVocabulary.from_texts([corpus_text(), TUNE_SEPARATOR])
+    tables = json.loads(abc_grammar.build_tables().to_json())
+
+    def generate(use_meter, random_seed):
+        request = {"tables": tables, "characters": "".join(vocabulary.characters),
+                   "seed": "X:1\nT:", "max_length": 3000, "random_seed": random_seed,
+                   "meter": use_meter}
+        result = subprocess.run(["node", GENERATE], input=json.dumps(request),
+                                capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout)
+
+    for random_seed in (1, 2, 3):
+        tune = generate(True, random_seed)
+        report = meter.bar_report(tune["abc"], vocabulary)
+        assert not tune["unconstrained"] and report.followed
+        assert report.violations == 0 and len(report.bars) >= 2
+        free = meter.bar_report(generate(False, random_seed)["abc"], vocabulary)
+        assert not free.followed or free.violations > 0
