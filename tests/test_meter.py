@@ -266,6 +266,30 @@ def test_a_seed_the_tracker_cannot_follow_is_counted_and_sampled_freely(constrai
     assert not any(t.unconstrained_fallback for t in fine)
 
 
+def test_a_saved_model_generates_constrained_without_xla(constrained, tmp_path):
+    """The loop with the tracker as plain graph ops (what TF Serving runs without XLA) saves,
+    loads and samples exactly what TuneSampler samples."""
+    model = constrained.model
+    signature = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int64),
+                 tf.TensorSpec([], tf.int32)]
+    module = tf.Module()
+    module.model = model  # tracked: its variables are saved
+    module.generate = tf.function(lambda ids, seeds, length: sample_tokens(
+        model, ids, seeds, length, 1.0, 0, constrain="meter", meter_jit_compile=False)[0],
+        input_signature=signature)
+    tf.saved_model.save(module, str(tmp_path / "m"))
+    graph = module.generate.get_concrete_function().graph.as_graph_def()
+    assert not any(f.attr["_XlaMustCompile"].b for f in graph.library.function)
+    loaded = tf.saved_model.load(str(tmp_path / "m"))
+    ids = model.vocabulary.encode("X:1\nT:")
+    tokens = loaded.generate(tf.constant([ids] * 3), tf.constant([4, 5, 6], tf.int64),
+                             tf.constant(200)).numpy()
+    tunes = constrained.generate(num_tunes=3, max_length=200, seed=4, constrain="meter")
+    for column, tune in zip(tokens.T, tunes, strict=True):
+        text = "X:1\nT:" + model.vocabulary.decode(column)
+        assert text.startswith(tune.abc)
+
+
 def test_sample_tokens_keeps_its_positional_api_and_reports_fallback_rows(vocabulary):
     model = make_tiny_model(vocabulary)
     args = (tf.constant([vocabulary.encode("X:1\nT:")] * 3), tf.constant([1, 2, 3], tf.int64),

@@ -79,13 +79,16 @@ def sample_next(logits, row_seeds, step, temperature, top_k):
 
 
 def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain=None):
+                  constrain=None, *, meter_jit_compile=True):
     """The whole generation loop as graph ops: [max_length, batch] sampled ids, steps run.
 
     Shared by `TuneSampler` and the exported SavedModel's `generate` signature.
     constrain=None: returns (tokens, steps). constrain="meter": the meter tracker masks each
     step (see `tfcreative.music.meter`) and the result is (tokens, steps, unconstrained), with
     unconstrained [batch] bool: the rows the tracker gave up on (they went on unconstrained).
+    meter_jit_compile: the tracker's step as one XLA computation (fast); False for graphs
+    that must run without XLA, e.g. under TF Serving, which compiles XLA only when started
+    with --xla_cpu_compilation_enabled. The tokens are the same either way.
     """
     if constrain not in CONSTRAINTS:
         raise InvalidArgument("constrain", f"expected one of {CONSTRAINTS}, got {constrain!r}")
@@ -98,7 +101,7 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     tokens = tf.TensorArray(tf.int32, size=max_length, element_shape=[None])
     logits = logits[:, -1, :]
     if constrain == "meter":  # the logits in the loop are masked already
-        meter = MeterConstraint(model.vocabulary)
+        meter = MeterConstraint(model.vocabulary, jit_compile=meter_jit_compile)
         meter_state, logits = meter.mask_logits(
             meter.follow(meter.initial(batch), seed_ids), logits)
         tracker = (meter_state,)
