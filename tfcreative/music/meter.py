@@ -160,23 +160,17 @@ TENSORFLOW = _TensorFlowOps()
 
 @dataclasses.dataclass(frozen=True)
 class VocabTables:
-    """The grammar tables expanded to a vocabulary's ids: [states * vocab] per edge field."""
+    """The grammar tables expanded to a vocabulary's ids (packed: a compiled step pays per
+    lookup)."""
 
     edges: dict  # field -> [states * vocab]
     edge_matrix: object  # [states * vocab, fields + 1]: every field, and the digit's value
     row_bits: object  # [states, vocab]: strict | fin << 1 | tie_same << 2 | kind << 3
-    trie_packed: object  # [nodes]: trie_min_g | trie_reach << 21
-    digit: object  # [vocab]
+    trie_packed: object  # [nodes]: the shortest reachable length | reachable lengths << 21
     trie_next: object  # [nodes, vocab]
     trie_next_flat: object  # [nodes * vocab]
-    trie_min_g: object
-    trie_reach: object
-    trie_value_id: object
-    trie_values: object
-    strict: object  # [states, vocab] bool
-    kind: object  # [states, vocab]
-    fin: object  # [states, vocab] bool
-    tie_same: object  # [states, vocab] bool: kind TIE_SAME
+    trie_value_id: object  # [nodes]
+    trie_values: object  # [lengths]
     ids: object  # [vocab] 0..vocab-1
     vocab_size: int
     start: int
@@ -205,17 +199,10 @@ def vocab_tables(vocabulary: CharVocabulary, ops=NUMPY) -> VocabTables:
         edge_matrix=ops.const(edge_matrix.reshape(-1, len(grammar.FIELDS) + 1).astype(np.int64)),
         row_bits=ops.const(row_bits.astype(np.int64)),
         trie_packed=ops.const((tables.trie_min_g | tables.trie_reach << 21).astype(np.int64)),
-        digit=ops.const(tables.digit[classes].astype(np.int64)),
         trie_next=ops.const(tables.trie_next[:, classes].astype(np.int64)),
         trie_next_flat=ops.const(tables.trie_next[:, classes].ravel().astype(np.int64)),
-        trie_min_g=ops.const(tables.trie_min_g.astype(np.int64)),
-        trie_reach=ops.const(tables.trie_reach.astype(np.int64)),
         trie_value_id=ops.const(tables.trie_value_id.astype(np.int64)),
         trie_values=ops.const(np.array(tables.trie_values, np.int64)),
-        strict=ops.const(tables.edges["strict"][:, classes].astype(bool)),
-        kind=ops.const(tables.edges["kind"][:, classes].astype(np.int64)),
-        fin=ops.const(tables.edges["fin"][:, classes].astype(bool)),
-        tie_same=ops.const(tables.edges["kind"][:, classes] == grammar.KIND["TIE_SAME"]),
         ids=ops.const(np.arange(len(columns), dtype=np.int64)),
         vocab_size=len(columns), start=tables.start, lost=tables.lost, end=tables.end,
     )
