@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import make_tiny_model, needs_abc2midi
+from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
+from tfcreative.errors import InvalidArgument
 from tfcreative.music import abc2midi, abc_grammar, meter
-from tfcreative.music.abc_notation import parse_abc_text
-from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.music.sampler import TuneSampler, sample_tokens
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -298,5 +298,5 @@ def test_sample_tokens_keeps_its_positional_api_and_reports_fallback_rows(vocabu
     assert tokens.shape == (int(steps), 3)
     tokens, steps, unconstrained = sample_tokens(model, *args, constrain="meter")
     assert tokens.shape == (int(steps), 3) and unconstrained.shape == (3,)
-    with pytest.raises(ValueError, match="constrain must be one of"):
+    with pytest.raises(InvalidArgument, match="constrain: expected one of"):
         sample_tokens(model, *args, constrain="rhyme")

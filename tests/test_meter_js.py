@@ -11,9 +11,8 @@ import pytest
 
 from tests.conftest import REPO
 from tests.test_meter import BARS, _walk, corpus_text
+from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.music import abc_grammar, meter
-from tfcreative.music.abc_notation import parse_abc_text
-from tfcreative.music.pipeline import TUNE_SEPARATOR
 from tfcreative.music.vocabulary import CharVocabulary
 
 RUNNER = os.path.join(REPO, "tests", "js", "meter_masks.mjs")
