@@ -9,6 +9,10 @@ Reproducibility: every tune has its own integer seed, and its random numbers dep
 batch. So generating N tunes at once with seeds s..s+N-1 gives exactly the N tunes generated one
 by one with those seeds. (TensorFlow's stateless RNG ops take one seed per call; per-row seeds
 through `vectorized_map` fall back to a slow loop, hence the hash.)
+
+Meter-aware sampling (`constrain="meter"`): a rhythm tracker (`tfcreative.music.meter`) runs
+in the same loop and masks every character that would break the tune's grammar or overflow
+its bar before the Gumbel-max draw. It too works row by row, so the reproducibility holds.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ import tensorflow as tf
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
+from tfcreative.music.meter import MeterConstraint
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.vocabulary import OOV_ID
+
+CONSTRAINTS = (None, "meter")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +38,9 @@ class GeneratedTune:
     abc: str
     seed: int  # generate(..., num_tunes=1, seed=this) reproduces the tune
     complete: bool  # False when max_length cut the tune before it ended
+    # generate(constrain=...) only: the tracker gave this tune up (a seed it cannot follow,
+    # or no allowed character at some step), so part of it was sampled unconstrained
+    unconstrained_fallback: bool = False
 
 
 def _mix32(x):
@@ -68,11 +78,20 @@ def sample_next(logits, row_seeds, step, temperature, top_k):
     return tf.argmax(logits + gumbel, axis=1, output_type=tf.int32)
 
 
-def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k):
+def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
+                  constrain=None, *, meter_jit_compile=True):
     """The whole generation loop as graph ops: [max_length, batch] sampled ids, steps run.
 
     Shared by `TuneSampler` and the exported SavedModel's `generate` signature.
+    constrain=None: returns (tokens, steps). constrain="meter": the meter tracker masks each
+    step (see `tfcreative.music.meter`) and the result is (tokens, steps, unconstrained), with
+    unconstrained [batch] bool: the rows the tracker gave up on (they went on unconstrained).
+    meter_jit_compile: the tracker's step as one XLA computation (fast); False for graphs
+    that must run without XLA, e.g. under TF Serving, which compiles XLA only when started
+    with --xla_cpu_compilation_enabled. The tokens are the same either way.
     """
+    if constrain not in CONSTRAINTS:
+        raise InvalidArgument("constrain", f"expected one of {CONSTRAINTS}, got {constrain!r}")
     newline = tf.constant(model.vocabulary.id_of("\n"), tf.int32)
     logits, states = model.forward(seed_ids)
     input_table = model.input_table()  # once per call, not per character
@@ -80,22 +99,35 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     previous = seed_ids[:, -1]
     done = tf.zeros([batch], tf.bool)
     tokens = tf.TensorArray(tf.int32, size=max_length, element_shape=[None])
+    logits = logits[:, -1, :]
+    if constrain == "meter":  # the logits in the loop are masked already
+        meter = MeterConstraint(model.vocabulary, jit_compile=meter_jit_compile)
+        meter_state, logits = meter.mask_logits(
+            meter.follow(meter.initial(batch), seed_ids), logits)
+        tracker = (meter_state,)
+    else:
+        tracker = ()
 
-    def keep_going(step, logits, states, previous, done, tokens):
+    def keep_going(step, logits, states, previous, done, tokens, tracker):
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(done)))
 
-    def one_character(step, logits, states, previous, done, tokens):
+    def one_character(step, logits, states, previous, done, tokens, tracker):
         token = sample_next(logits, row_seeds, step, temperature, top_k)
         token = tf.where(done, OOV_ID, token)
         tokens = tokens.write(step, token)
         done = done | ((previous == newline) & (token == newline))
         logits, states = model.step(token, states, input_table)
-        return step + 1, logits, states, token, done, tokens
+        if constrain == "meter":
+            meter_state, logits = meter.step_logits(tracker[0], token, logits)
+            tracker = (meter_state,)
+        return step + 1, logits, states, token, done, tokens, tracker
 
-    steps, *_, tokens = tf.while_loop(
+    steps, *_, tokens, tracker = tf.while_loop(
         keep_going, one_character,
-        (tf.constant(0), logits[:, -1, :], states, previous, done, tokens),
+        (tf.constant(0), logits, states, previous, done, tokens, tracker),
     )
+    if constrain == "meter":
+        return tokens.stack()[:steps], steps, meter.unconstrained(tracker[0])
     return tokens.stack()[:steps], steps
 
 
@@ -116,6 +148,16 @@ class TuneSampler:
         self.vocabulary = model.vocabulary
         self._compiled_loop = tf.function(
             lambda *args: sample_tokens(model, *args), input_signature=SAMPLE_SIGNATURE)
+        self._constrained_loops = {}  # constraint -> its compiled loop, made on first use
+
+    def _loop(self, constrain):
+        if constrain is None:
+            return self._compiled_loop
+        if constrain not in self._constrained_loops:
+            self._constrained_loops[constrain] = tf.function(
+                lambda *args: sample_tokens(self.model, *args, constrain=constrain),
+                input_signature=SAMPLE_SIGNATURE)
+        return self._constrained_loops[constrain]
 
     def generate(
         self,
@@ -125,12 +167,15 @@ class TuneSampler:
         temperature: float = 1.0,
         top_k: int = 0,
         seed: int | None = None,
+        constrain: str | None = None,
     ) -> list[GeneratedTune]:
         """Samples `num_tunes` tunes in parallel, each starting with `seed_text`.
 
         max_length: most characters generated after the seed; a tune ends earlier when the model
         writes a blank line (the end of a tune). top_k=0 samples from the whole vocabulary.
         seed: tune i gets seed + i; None draws a random seed (reported in each tune).
+        constrain="meter": only characters that keep the tune's grammar and every bar in time
+        are sampled (see `tfcreative.music.meter`); None samples freely.
         """
         if not seed_text:
             raise InvalidArgument("seed_text", "must not be empty (e.g. 'X:1\\nT:')")
@@ -142,23 +187,30 @@ class TuneSampler:
             raise InvalidArgument("temperature", f"expected > 0, got {temperature}")
         if top_k < 0:
             raise InvalidArgument("top_k", f"expected >= 0 (0 = no limit), got {top_k}")
+        if constrain not in CONSTRAINTS:
+            raise InvalidArgument("constrain", f"expected one of {CONSTRAINTS}, got {constrain!r}")
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
         seed_ids = self.vocabulary.encode(seed_text, on_unknown="error")
         row_seeds = np.arange(seed, seed + num_tunes, dtype=np.int64)
-        tokens, _ = self._compiled_loop(
+        tokens, _, *fallback = self._loop(constrain)(
             tf.constant(np.tile(seed_ids, (num_tunes, 1))),
             tf.constant(row_seeds),
             tf.constant(max_length, tf.int32),
             tf.constant(temperature, tf.float32),
             tf.constant(top_k, tf.int32),
         )
-        return [self._finish(seed_text, column, int(row_seed))
-                for column, row_seed in zip(tokens.numpy().T, row_seeds, strict=True)]
+        fallback = fallback[0].numpy() if fallback else np.zeros(num_tunes, bool)
+        return [self._finish(seed_text, column, int(row_seed), bool(fell_back))
+                for column, row_seed, fell_back in zip(tokens.numpy().T, row_seeds, fallback,
+                                                       strict=True)]
 
-    def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int) -> GeneratedTune:
+    def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int,
+                fallback: bool = False) -> GeneratedTune:
         text = seed_text + self.vocabulary.decode(ids)
         end = text.find(TUNE_SEPARATOR, max(len(seed_text) - 1, 0))
         if end >= 0:
-            return GeneratedTune(abc=text[:end].rstrip(), seed=row_seed, complete=True)
-        return GeneratedTune(abc=text.rstrip(), seed=row_seed, complete=False)
+            return GeneratedTune(abc=text[:end].rstrip(), seed=row_seed, complete=True,
+                                 unconstrained_fallback=fallback)
+        return GeneratedTune(abc=text.rstrip(), seed=row_seed, complete=False,
+                             unconstrained_fallback=fallback)

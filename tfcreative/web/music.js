@@ -13,16 +13,19 @@ function seededRandom(seed) {
   };
 }
 
-function sampleFromLogits(logits, temperature, random) {
-  // logits: Float32Array over ids; id 0 (unknown character) is never sampled.
+function sampleFromLogits(logits, temperature, random, allowed = null) {
+  // logits: Float32Array over ids; id 0 (unknown character) is never sampled, nor an id the
+  // optional mask (Uint8Array, see abc_meter.js) rules out.
+  const ok = (i) => allowed === null || allowed[i] === 1;
   let max = -Infinity;
-  for (let i = 1; i < logits.length; i++) max = Math.max(max, logits[i] / temperature);
+  for (let i = 1; i < logits.length; i++) if (ok(i)) max = Math.max(max, logits[i] / temperature);
   const weights = new Float64Array(logits.length);
   let total = 0;
   for (let i = 1; i < logits.length; i++) {
-    weights[i] = Math.exp(logits[i] / temperature - max);
+    weights[i] = ok(i) ? Math.exp(logits[i] / temperature - max) : 0;
     total += weights[i];
   }
+  if (!(total > 0)) return sampleFromLogits(logits, temperature, random);
   let r = random() * total;
   for (let i = 1; i < logits.length; i++) {
     r -= weights[i];
@@ -33,7 +36,9 @@ function sampleFromLogits(logits, temperature, random) {
 
 // Runs the seed once, then samples one character per step, carrying (h, c), until a blank
 // line (the end of a tune) or maxLength characters. Returns the tune and ms per character.
-export async function generateTune(music, seedText, temperature, maxLength, randomSeed) {
+// meter: an optional MeterTracker (abc_meter.js) that keeps every bar in time.
+export async function generateTune(music, seedText, temperature, maxLength, randomSeed,
+                                   meter = null) {
   const { model, meta } = music;
   const ids = new Map(meta.characters.map((c, i) => [c, i + 1]));
   const unknown = [...seedText].filter((c) => !ids.has(c));
@@ -52,12 +57,18 @@ export async function generateTune(music, seedText, temperature, maxLength, rand
     logits = l; h = h2; c = c2;
   };
   for (const ch of seedText) step(ids.get(ch));  // the seed, once
+  if (meter) {
+    meter.reset();
+    for (const ch of seedText) meter.advance(ids.get(ch));
+  }
   const random = seededRandom(randomSeed);
   let text = seedText;
   const start = performance.now();
   let generated = 0;
   for (; generated < maxLength; generated++) {
-    const id = sampleFromLogits(await logits.data(), temperature, random);
+    const id = sampleFromLogits(await logits.data(), temperature, random,
+                                meter ? meter.allowed() : null);
+    if (meter) meter.advance(id);
     const ch = meta.characters[id - 1];
     if (ch === "\n" && text.endsWith("\n")) { generated++; break; }  // a blank line ends it
     text += ch;
@@ -65,5 +76,6 @@ export async function generateTune(music, seedText, temperature, maxLength, rand
   }
   const msPerChar = (performance.now() - start) / Math.max(generated, 1);
   [h, c, logits].forEach((t) => t.dispose());
-  return { abc: text.trimEnd(), generated, msPerChar };
+  return { abc: text.trimEnd(), generated, msPerChar,
+           unconstrained: meter ? meter.unconstrained : false };
 }

@@ -1,0 +1,92 @@
+"""The browser's meter tracker (tfcreative/web/abc_meter.js) against the Python one: the same
+texts give the same masks, step by step, and the same verdicts."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+from tests.test_meter import BARS, _walk, corpus_text
+from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
+from tfcreative.music import abc_grammar, meter
+from tfcreative.music.vocabulary import CharVocabulary
+
+RUNNER = os.path.join(REPO, "tests", "js", "meter_masks.mjs")
+GENERATE = os.path.join(REPO, "tests", "js", "meter_generate.mjs")
+needs_node = pytest.mark.skipif(shutil.which("node") is None and not os.environ.get("CI"),
+                                reason="node needed; CI has it")
+
+
+def python_masks(texts, vocabulary):
+    """The NumPy tracker's mask before every character (and after the last) of each text,
+    with the rule that a row never has no allowed character."""
+    t = meter.vocab_tables(vocabulary)
+    out = []
+    for text in texts:
+        r = {k: np.array([v], np.int64) for k, v in meter.initial_registers(t).items()}
+        masks = []
+        for ch in text + "\0":
+            mask = meter.allowed(t, r)[0]
+            masks.append("".join("1" if m else "0" for m in (mask if mask.any() else ~mask)))
+            if ch != "\0":
+                r = meter.advance(t, r, np.array([vocabulary.id_of(ch)], np.int64))
+        out.append({"masks": masks, "lost": bool(r["s"][0] == t.lost),
+                    "violations": int(r["viol"][0])})
+    return out
+
+
+@needs_node
+def test_javascript_tracker_gives_the_python_masks_step_by_step():
+    tunes = [t.abc + "\n\n" for t in parse_abc_text(corpus_text()).tunes]
+    # corpus tunes of every kind (pickups, endings, the abc2midi quirks, a body M: change),
+    # the hand-counted fragments, and text the tracker must give up on
+    texts = tunes[:3] + [tunes[i] for i in (241, 261, 377, 456, 491, 523, 801)] + \
+        [text for _, text, _ in BARS] + ["X:1\nT:t\nM:2+3/8\nK:D\nabc|\n", "X:1\nT:\u00e9\n"]
+    vocabulary = CharVocabulary.from_texts(texts + [TUNE_SEPARATOR])
+    vocabulary = CharVocabulary(set(vocabulary.characters) - {"\u00e9"})  # an unknown char
+    # and random walks through the strict mask: states the corpus never reaches
+    walks, _ = _walk(vocabulary, rows=6, steps=400, seed=1,
+                     weigh=lambda texts, step: np.ones(vocabulary.size))
+    texts += walks
+    request = {"tables": json.loads(abc_grammar.build_tables().to_json()),
+               "characters": "".join(vocabulary.characters), "texts": texts}
+    result = subprocess.run(["node", RUNNER], input=json.dumps(request), capture_output=True,
+                            text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    js = json.loads(result.stdout)["results"]
+    ours = python_masks(texts, vocabulary)
+    for text, a, b in zip(texts, ours, js, strict=True):
+        for step, (x, y) in enumerate(zip(a["masks"], b["masks"], strict=True)):
+            assert x == y, (f"masks differ before character {step} of {text[:40]!r}: "
+                            f"{text[max(0, step - 30):step]!r}")
+        assert (a["lost"], a["violations"]) == (b["lost"], b["violations"])
+    assert sum(r["lost"] for r in ours) == 1 and sum(r["violations"] > 0 for r in ours) >= 3
+
+
+@needs_node
+def test_the_demo_generates_with_the_meter_and_every_bar_fits():
+    """generateTune (web/music.js) with a MeterTracker, from a model whose logits are all
+    equal: the meter alone makes a tune in which every bar fits; without it, none."""
+    vocabulary = CharVocabulary.from_texts([corpus_text(), TUNE_SEPARATOR])
+    tables = json.loads(abc_grammar.build_tables().to_json())
+
+    def generate(use_meter, random_seed):
+        request = {"tables": tables, "characters": "".join(vocabulary.characters),
+                   "seed": "X:1\nT:", "max_length": 3000, "random_seed": random_seed,
+                   "meter": use_meter}
+        result = subprocess.run(["node", GENERATE], input=json.dumps(request),
+                                capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout)
+
+    for random_seed in (1, 2, 3):
+        tune = generate(True, random_seed)
+        report = meter.bar_report(tune["abc"], vocabulary)
+        assert not tune["unconstrained"] and report.followed
+        assert report.violations == 0 and len(report.bars) >= 2
+        free = meter.bar_report(generate(False, random_seed)["abc"], vocabulary)
+        assert not free.followed or free.violations > 0
