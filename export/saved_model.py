@@ -19,6 +19,9 @@ Signatures
   (int32), temperature (float32), random_seed (int64) -> abc [num_tunes] strings, complete
   [num_tunes] bool. The vocabulary lookup and the whole sampling loop run in the graph, with the
   same results as `TuneSampler.generate` (tune i uses random_seed + i).
+* music `generate_meter`: the same, with meter-aware sampling (`constrain="meter"`: only
+  characters that keep the tune's grammar and every bar in time), and one more output,
+  unconstrained [num_tunes] bool: tunes the tracker could not follow, sampled freely.
 * music `step`: ids [b] int32, h [layers, b, units], c [layers, b, units] -> logits [b, vocab],
   h, c — one character of the LSTM, for clients that sample themselves.
 * pix2pix `serving_default`: input_image [b, height, width, 3] float32 in [-1, 1] ->
@@ -67,18 +70,20 @@ class ServingGraph:
 
 
 def music_serving(model: MusicLSTM) -> ServingGraph:
-    """`generate` (the whole sampling loop in the graph) and `step` (one character)."""
+    """`generate` and `generate_meter` (the whole sampling loop in the graph, freely or
+    meter-aware) and `step` (one character)."""
     table = model.vocabulary.id_table()
     id_to_char = tf.constant([OOV_DISPLAY, *model.vocabulary.characters])
     state_spec = [model.num_layers, None, model.lstm_units]
 
-    @tf.function(input_signature=[
+    generate_spec = [
         tf.TensorSpec([], tf.string, name="seed_text"),
         tf.TensorSpec([], tf.int32, name="num_tunes"),
         tf.TensorSpec([], tf.int32, name="max_length"),
         tf.TensorSpec([], tf.float32, name="temperature"),
-        tf.TensorSpec([], tf.int64, name="random_seed")])
-    def generate(seed_text, num_tunes, max_length, temperature, random_seed):
+        tf.TensorSpec([], tf.int64, name="random_seed")]
+
+    def sample(seed_text, num_tunes, max_length, temperature, random_seed, constrain):
         ids = table.lookup(tf.strings.unicode_decode(seed_text, "UTF-8"))
         checks = [
             tf.debugging.assert_positive(tf.size(ids), message="seed_text must not be empty"),
@@ -91,8 +96,11 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         with tf.control_dependencies(checks):
             seed_ids = tf.tile(ids[None], [num_tunes, 1])
         row_seeds = random_seed + tf.range(tf.cast(num_tunes, tf.int64))
-        tokens, _ = sample_tokens(model, seed_ids, row_seeds, max_length, temperature,
-                                  tf.constant(0))
+        # The meter tracker as plain graph ops: TF Serving compiles XLA only when started
+        # with --xla_cpu_compilation_enabled.
+        tokens, _, *unconstrained = sample_tokens(
+            model, seed_ids, row_seeds, max_length, temperature, tf.constant(0),
+            constrain=constrain, meter_jit_compile=False)
         generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(tokens)), axis=1)
         # The tune ends at its first blank line; the seed's last character counts, as in
         # TuneSampler (a seed ending in "\n" followed by "\n" is an empty tune).
@@ -102,7 +110,18 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         complete = tf.strings.regex_full_match(tail, f"(?s).*{TUNE_SEPARATOR}.*")
         tail = tf.strings.regex_replace(tail, f"(?s){TUNE_SEPARATOR}.*$", "")
         abc = tf.strings.regex_replace(head + tail, r"\s+$", "")
-        return {"abc": abc, "complete": complete}
+        outputs = {"abc": abc, "complete": complete}
+        if constrain:
+            outputs["unconstrained"] = unconstrained[0]
+        return outputs
+
+    @tf.function(input_signature=generate_spec)
+    def generate(seed_text, num_tunes, max_length, temperature, random_seed):
+        return sample(seed_text, num_tunes, max_length, temperature, random_seed, None)
+
+    @tf.function(input_signature=generate_spec)
+    def generate_meter(seed_text, num_tunes, max_length, temperature, random_seed):
+        return sample(seed_text, num_tunes, max_length, temperature, random_seed, "meter")
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids"),
                                   tf.TensorSpec(state_spec, tf.float32, name="h"),
@@ -117,13 +136,13 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
     seed = DEFAULT_SEED_TEXT if not model.vocabulary.unknown_characters(DEFAULT_SEED_TEXT) \
         else model.vocabulary.characters[0]
     zeros = np.zeros([model.num_layers, 1, model.lstm_units], np.float32)
-    examples = {
-        "generate": {"seed_text": np.array(seed.encode()), "num_tunes": np.int32(1),
-                     "max_length": np.int32(8), "temperature": np.float32(1.0),
-                     "random_seed": np.int64(0)},
-        "step": {"ids": np.array([1], np.int32), "h": zeros, "c": zeros},
-    }
-    return ServingGraph("music", {"generate": generate, "step": step}, examples, (table,))
+    generate_example = {"seed_text": np.array(seed.encode()), "num_tunes": np.int32(1),
+                        "max_length": np.int32(8), "temperature": np.float32(1.0),
+                        "random_seed": np.int64(0)}
+    examples = {"generate": generate_example, "generate_meter": generate_example,
+                "step": {"ids": np.array([1], np.int32), "h": zeros, "c": zeros}}
+    return ServingGraph("music", {"generate": generate, "generate_meter": generate_meter,
+                                  "step": step}, examples, (table,))
 
 
 def pix2pix_serving(model: Pix2Pix) -> ServingGraph:

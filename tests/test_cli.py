@@ -70,6 +70,10 @@ def test_evaluate_prints_loss_and_validity_table_and_writes_json(run_dir, tfds_d
     assert numbers["corpus"]["num_tunes"] == 7 and numbers["corpus"]["required_headers"] == 1.0
     assert numbers["generated"]["num_tunes"] == 4
     assert numbers["test"]["bits_per_char"] > 0
+    assert numbers["constrain"] == "meter"  # the command line's default
+    assert "copies 4 bars of one training tune" in printed
+    assert set(numbers["novelty"]) == {"generated", "test tunes"}
+    assert numbers["novelty"]["generated"]["num_tunes"] == 4
 
 
 def test_training_continues_from_a_saved_model(run_dir, tfds_dir, tmp_path):
@@ -211,3 +215,22 @@ def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, 
                              env=env, timeout=300)
     assert verbose.returncode == 0
     assert "computation_placer" in verbose.stderr or "tensorflow" in verbose.stderr
+
+
+def test_generate_keeps_every_bar_in_time_by_default(run_dir, tmp_path):
+    from tfcreative.music import load_model
+    from tfcreative.music.meter import bar_report
+
+    vocabulary = load_model(run_dir).vocabulary
+    for constrain, out in (([], "default"), (["--constrain", "none"], "free")):
+        assert main(["music", "generate", "--model", run_dir, "--num-tunes", "4", "--no-midi",
+                     "--max-length", "300", "--random-seed", "3", "--out-dir",
+                     str(tmp_path / out), *constrain]) == 0
+    default = [(tmp_path / "default" / f"tune_{i:02d}.abc").read_text().split("\n", 1)[1]
+               for i in range(1, 5)]
+    free = [(tmp_path / "free" / f"tune_{i:02d}.abc").read_text().split("\n", 1)[1]
+            for i in range(1, 5)]
+    assert default != free
+    for text in default:
+        report = bar_report(text.rstrip("\n"), vocabulary)
+        assert report.followed and report.violations == 0, text

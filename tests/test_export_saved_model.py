@@ -60,7 +60,8 @@ def test_tf_serving_layout(music, pix2pix):
     for _, path in (music, pix2pix):
         assert {"saved_model.pb", "variables", "assets.extra"} <= set(os.listdir(path))
     # Music's first signature, generate, is also the default TF Serving uses without a name.
-    assert signature_names(music[1]) == ["generate", "serving_default", "step"]
+    assert signature_names(music[1]) == ["generate", "generate_meter", "serving_default",
+                                         "step"]
     assert signature_names(pix2pix[1]) == ["serving_default", "translate_png"]
 
 
@@ -76,15 +77,21 @@ def test_music_signatures_under_every_loader(music, loader):
     h = np.random.default_rng(1).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
     c = np.random.default_rng(2).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
     unknown_seed = {**MUSIC_GENERATE, "seed_text": np.array("X:1\nT:☃".encode(), dtype=object)}
-    generated, default, stepped, refused = run_requests(loader, path, [
+    generated, default, in_meter, stepped, refused = run_requests(loader, path, [
         ("generate", MUSIC_GENERATE), ("serving_default", MUSIC_GENERATE),
-        ("step", {"ids": ids, "h": h, "c": c}), ("generate", unknown_seed)])
+        ("generate_meter", MUSIC_GENERATE), ("step", {"ids": ids, "h": h, "c": c}),
+        ("generate", unknown_seed)])
 
-    expected = TuneSampler(model).generate("X:1\nT:", num_tunes=3, max_length=60,
-                                           temperature=0.9, seed=11)
+    sampler = TuneSampler(model)
+    expected = sampler.generate("X:1\nT:", num_tunes=3, max_length=60, temperature=0.9, seed=11)
     assert [s.decode() for s in generated["abc"]] == [t.abc for t in expected]
     assert generated["complete"].tolist() == [t.complete for t in expected]
     assert [s.decode() for s in default["abc"]] == [t.abc for t in expected]
+    metered = sampler.generate("X:1\nT:", num_tunes=3, max_length=60, temperature=0.9, seed=11,
+                               constrain="meter")
+    assert [s.decode() for s in in_meter["abc"]] == [t.abc for t in metered]
+    assert in_meter["complete"].tolist() == [t.complete for t in metered]
+    assert in_meter["unconstrained"].tolist() == [t.unconstrained_fallback for t in metered]
 
     logits, states = model.step(tf.constant(ids), [(h[i], c[i]) for i in range(LAYERS)])
     np.testing.assert_allclose(stepped["logits"], logits.numpy(), atol=1e-5)
@@ -118,7 +125,8 @@ def test_warmup_requests_cover_every_signature_and_run_as_tf_serving_would(kind,
     _, path = request.getfixturevalue(kind)
     requests = warmup.read_warmup_requests(path)
     signatures = [r.model_spec.signature_name for r in requests]
-    named = {"music": ["generate", "step"], "pix2pix": ["serving_default", "translate_png"]}
+    named = {"music": ["generate", "generate_meter", "step"],
+             "pix2pix": ["serving_default", "translate_png"]}
     assert signatures == named[kind]  # the music default is generate itself
     assert {r.model_spec.name for r in requests} == {os.path.basename(os.path.dirname(path))}
     results = run_requests("session", path, [

@@ -22,23 +22,42 @@ class CommandError(Exception):
 
 @contextlib.contextmanager
 def native_stderr_muted():
-    """Hides what C/C++ code writes to stderr inside the block: TensorFlow and absl write their
-    start-up lines (CUDA factories, computation placer, oneDNN) as the library loads, before
-    any log level applies. If the block fails, what was hidden is shown after all."""
+    """Hides what C/C++ code writes to stderr inside the block (TensorFlow's and absl's log
+    lines: CUDA factories and computation placer at start-up, XLA's service at its first
+    compile), written before or outside any log level Python can set. Python's own stderr
+    (our messages, warnings, logging) stays visible. If the block fails with an unexpected
+    error, what was hidden is shown after all."""
     sys.stderr.flush()
     saved = os.dup(2)
+    python_stderr = sys.stderr
+    visible = None
+    if _writes_to_fd_2(python_stderr):  # else (e.g. under pytest) it does not use fd 2
+        visible = open(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding,
+                       errors="backslashreplace")
+        sys.stderr = visible
     with tempfile.TemporaryFile() as hidden:
         os.dup2(hidden.fileno(), 2)
         try:
             yield
-        except BaseException:
+        except (Exception, KeyboardInterrupt) as error:
             os.dup2(saved, 2)
-            hidden.seek(0)
-            sys.stderr.write(hidden.read().decode(errors="replace"))
+            if not isinstance(error, KeyboardInterrupt):
+                hidden.seek(0)
+                (visible or python_stderr).write(hidden.read().decode(errors="replace"))
             raise
         finally:
+            sys.stderr = python_stderr
+            if visible is not None:
+                visible.close()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def _writes_to_fd_2(stream) -> bool:
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def quiet_libraries() -> None:

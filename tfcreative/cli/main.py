@@ -69,10 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.nullcontext() if verbose else native_stderr_muted():
         import tensorflow  # noqa: F401  (its C++ start-up lines are written as it loads)
 
-        parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        return _run(args)
+
+
+def _run(args) -> int:
     from tfcreative.fault_tolerance import NonFiniteLossError, TrainingInterrupted
 
     try:

@@ -7,7 +7,12 @@ import json
 import os
 
 from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
-from tfcreative.music.config import COURSE, DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
+from tfcreative.music.config import (
+    COURSE,
+    DEFAULT_CONSTRAINT,
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_SEED_TEXT,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -44,6 +49,9 @@ def _add_sampling_flags(parser, num_tunes: int) -> None:
              help="sample only among the k most likely characters (0: all)")
     add_flag(parser, "--random-seed", type=int, default=0,
              help="tune i uses random seed RANDOM_SEED+i, so runs are reproducible")
+    add_flag(parser, "--constrain", default=DEFAULT_CONSTRAINT, choices=("none", "meter"),
+             help="meter: sample only characters that keep the tune's grammar and every bar "
+                  "in time (see README, Meter-aware sampling); none: sample freely")
 
 
 def _add_train(commands) -> None:
@@ -80,9 +88,11 @@ def _add_evaluate(commands) -> None:
     p = commands.add_parser(
         "evaluate", help="held-out loss and validity of generated tunes vs the corpus",
         description="Loss / bits-per-character on the test tunes (never used in training or "
-                    "for choosing checkpoints), and the validity of generated tunes (headers, "
+                    "for choosing checkpoints); the validity of generated tunes (headers, "
                     "abc2midi parse, bars vs meter) next to the same numbers for the real "
-                    "corpus.",
+                    "corpus; how much of them is copied from training tunes (4 and 8 "
+                    "consecutive bars, whole tunes) next to the test tunes' figures; and the "
+                    "model's bits/char on what it sampled.",
         formatter_class=help_formatter)
     add_flag(p, "--model", argument="path", required=True,
              help="a .keras file or a run directory")
@@ -123,7 +133,8 @@ def _sample(model, args):
 
     return TuneSampler(model).generate(
         _seed_text(args), num_tunes=args.num_tunes, max_length=args.max_length,
-        temperature=args.temperature, top_k=args.top_k, seed=args.random_seed)
+        temperature=args.temperature, top_k=args.top_k, seed=args.random_seed,
+        constrain=None if args.constrain == "none" else args.constrain)
 
 
 def _generate(args) -> int:
@@ -139,10 +150,13 @@ def _evaluate(args) -> int:
     from tfcreative.music import load_model, pipeline
     from tfcreative.music.evaluation import (
         format_reports,
+        format_table,
         held_out_loss,
         report_split,
+        texts_loss,
         validity_report,
     )
+    from tfcreative.music.novelty import NoveltyReport, TrainingTunes, novelty_report
 
     model = load_model(args.path)
     builder = pipeline.prepare_tune_builder(abc_path=args.abc_path, data_dir=args.data_dir)
@@ -151,15 +165,34 @@ def _evaluate(args) -> int:
     print(f"{split.capitalize()} ({builder.info.splits[split].num_examples} held-out tunes"
           f"{caveat}): loss {loss['loss']:.4f}, bits/char {loss['bits_per_char']:.4f}")
     tunes = _sample(model, args)
-    corpus = [t for s in builder.info.splits
-              for t in pipeline.read_texts(pipeline.tune_texts(builder, s))]
-    reports = {
-        "generated": validity_report([t.abc for t in tunes], [t.complete for t in tunes]),
-        "corpus": validity_report(corpus),
-    }
-    print(format_reports(reports))  # its last line says which checks ran
+    texts = {name: pipeline.read_texts(pipeline.tune_texts(builder, name))
+             for name in builder.info.splits}
+    corpus = [t for split_texts in texts.values() for t in split_texts]
+    generated = [t.abc for t in tunes]
+    reports = {"generated": validity_report(generated, [t.complete for t in tunes]),
+               "corpus": validity_report(corpus)}
+    print(format_reports(reports))
+    fallbacks = sum(t.unconstrained_fallback for t in tunes)
+    if fallbacks:
+        print(f"{fallbacks} tune(s) the meter tracker could not follow, sampled freely")
+    training = TrainingTunes(texts["train"])
+    novelty = {"generated": novelty_report(generated, training),
+               f"{split} tunes": novelty_report(texts[split], training)}
+    print("\nCopied from the training tunes (bars compared without spaces):")
+    print(format_table(novelty, NoveltyReport.ROWS))
+    try:
+        sampled = texts_loss(model, generated, args.seq_length, args.batch_size)
+    except ValueError:  # less text than one batch of windows
+        sampled = None
+        print("\n(too little generated text for the model's bits/char on it)")
+    else:
+        print(f"\nThe model's bits/char on the tunes it sampled: "
+              f"{sampled['bits_per_char']:.4f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({split: loss, **{k: dataclasses.asdict(v) for k, v in reports.items()}},
+            json.dump({split: loss, "sampled": sampled, "constrain": args.constrain,
+                       "unconstrained_fallback": fallbacks,
+                       **{k: dataclasses.asdict(v) for k, v in reports.items()},
+                       "novelty": {k: dataclasses.asdict(v) for k, v in novelty.items()}},
                       f, indent=2)
     return 0

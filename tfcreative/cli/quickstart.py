@@ -41,7 +41,7 @@ def run(args) -> int:
 
 def run_music(args) -> None:
     from tfcreative.music import TuneSampler
-    from tfcreative.music.config import QUICKSTART
+    from tfcreative.music.config import DEFAULT_CONSTRAINT, QUICKSTART
     from tfcreative.music.evaluation import format_reports, validity_report
     from tfcreative.music.output import write_tunes
     from tfcreative.music.training import train
@@ -52,8 +52,10 @@ def run_music(args) -> None:
     config = dataclasses.replace(QUICKSTART, minutes=args.minutes)
     model = train(music_dir, config, data_dir=args.data_dir, verbose=2)
     # 0.8: a small model writes noticeably more valid ABC a little below temperature 1.
-    tunes = TuneSampler(model).generate(num_tunes=args.num_tunes, temperature=0.8, seed=0)
-    print(f"\n== Music: {len(tunes)} generated tunes (temperature 0.8, seeds 0..)")
+    tunes = TuneSampler(model).generate(num_tunes=args.num_tunes, temperature=0.8, seed=0,
+                                        constrain=DEFAULT_CONSTRAINT)
+    print(f"\n== Music: {len(tunes)} generated tunes (temperature 0.8, seeds 0.., "
+          f"{DEFAULT_CONSTRAINT}-aware sampling)")
     write_tunes(tunes, os.path.join(music_dir, "tunes"))
     print("\n" + format_reports({"generated": validity_report(
         [t.abc for t in tunes], [t.complete for t in tunes])}))

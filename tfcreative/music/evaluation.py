@@ -9,6 +9,8 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 
+import tensorflow as tf
+
 from tfcreative.abc_notation import REQUIRED_HEADERS, has_required_headers
 from tfcreative.music import abc2midi, pipeline
 
@@ -63,22 +65,28 @@ def checks_that_ran(reports: list[ValidityReport]) -> str:
             f"('-') were not run because abc2midi is not installed. {abc2midi.INSTALL_HINT}")
 
 
-def format_reports(columns: dict[str, ValidityReport]) -> str:
-    """A text table: one column per report (e.g. 'generated', 'corpus')."""
+def format_table(columns: dict[str, object], rows: tuple, count: str = "tunes") -> str:
+    """A text table of percentages: one column per report (a dataclass with `num_tunes` and
+    the fields named in `rows`, pairs of (field, label)); None prints as '-'."""
     names = list(columns)
-    width = max(len(label) for _, label in ValidityReport.ROWS) + 2
+    width = max(len(label) for _, label in rows) + 2
     cell = {name: max(12, len(name) + 2) for name in names}
     lines = [" " * width + "".join(f"{name:>{cell[name]}}" for name in names),
-             f"{'tunes':<{width}}"
-             + "".join(f"{columns[n].num_tunes:>{cell[n]}}" for n in names)]
-    for field, label in ValidityReport.ROWS:
+             f"{count:<{width}}" + "".join(f"{columns[n].num_tunes:>{cell[n]}}" for n in names)]
+    for field, label in rows:
         cells = []
         for name in names:
             value = getattr(columns[name], field)
             cells.append(f"{'-' if value is None else f'{100 * value:.1f}%':>{cell[name]}}")
         lines.append(f"{label:<{width}}" + "".join(cells))
-    lines.append(checks_that_ran(list(columns.values())))
     return "\n".join(lines)
+
+
+def format_reports(columns: dict[str, ValidityReport]) -> str:
+    """The validity table (one column per report, e.g. 'generated', 'corpus') and which checks
+    ran."""
+    return format_table(columns, ValidityReport.ROWS) + "\n" + \
+        checks_that_ran(list(columns.values()))
 
 
 def report_split(builder) -> tuple[str, str]:
@@ -98,6 +106,17 @@ def held_out_loss(model, builder, split: str, seq_length: int = 100,
     """Loss and bits-per-character of `model` on the tunes of `split`."""
     texts = pipeline.tune_texts(builder, split)
     data = pipeline.make_dataset(texts, model.vocabulary, seq_length, batch_size, shuffle=False)
+    if model.optimizer is None:
+        model.compile()
+    return model.evaluate(data, return_dict=True, verbose=0)
+
+
+def texts_loss(model, texts: list[str], seq_length: int = 100, batch_size: int = 8) -> dict:
+    """Loss and bits-per-character of `model` on some texts, e.g. the tunes it generated: how
+    surprised the model is by what it wrote (a constraint that pushes sampling away from the
+    model's own choices raises it)."""
+    data = pipeline.make_dataset(tf.data.Dataset.from_tensor_slices(texts), model.vocabulary,
+                                 seq_length, batch_size, shuffle=False)
     if model.optimizer is None:
         model.compile()
     return model.evaluate(data, return_dict=True, verbose=0)
