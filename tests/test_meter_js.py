@@ -90,3 +90,15 @@ def test_the_demo_generates_with_the_meter_and_every_bar_fits():
         assert report.violations == 0 and len(report.bars) >= 2
         free = meter.bar_report(generate(False, random_seed)["abc"], vocabulary)
         assert not free.followed or free.violations > 0
+
+
+def test_the_page_ships_the_grammars_tables():
+    """tfcreative/web/abc_meter_tables.json (tools/write_meter_tables.py) is the Python
+    grammar's."""
+    import json
+
+    from tfcreative.music.abc_grammar import build_tables
+
+    shipped = os.path.join(REPO, "tfcreative", "web", "abc_meter_tables.json")
+    with open(shipped, encoding="utf-8") as f:
+        assert json.load(f) == json.loads(build_tables().to_json())

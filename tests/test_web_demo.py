@@ -161,6 +161,23 @@ def test_page_generates_a_tune_that_renders_and_plays(page):
 
 
 @needs_browser
+def test_keep_bars_in_time_is_on_and_keeps_every_bar_in_time(page):
+    from tfcreative.music.meter import bar_report
+
+    assert page.is_checked("#keep-in-time")
+    vocabulary = CharVocabulary(page.evaluate("demo.music.meta.characters"))
+    seed = "X:1\nT:D\nM:6/8\nL:1/8\nK:D\n"
+    for random_seed in range(4):
+        kept = page.evaluate("([s, r]) => demo.generateTune(s, 1.0, 120, r, true)",
+                             [seed, random_seed])
+        free = page.evaluate("([s, r]) => demo.generateTune(s, 1.0, 120, r, false)",
+                             [seed, random_seed])
+        assert kept["abc"] != free["abc"]
+        report = bar_report(kept["abc"], vocabulary)
+        assert report.followed and report.violations == 0, kept["abc"]
+
+
+@needs_browser
 def test_drawing_a_label_map_translates_like_python(page, served):
     size = 32
     page.locator("#input-canvas").scroll_into_view_if_needed()

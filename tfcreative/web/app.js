@@ -1,6 +1,7 @@
 // tfcreative in-browser demo: runs the exported TF.js graph models (see README, "In-browser
 // demo"). window.demo exposes the functions the buttons use, for tests and the console.
 import { generateTune } from "./music.js";
+import { MeterTracker } from "./abc_meter.js";
 import { drawImageAtSize, translate } from "./pix2pix.js";
 import { FACADE_CLASSES, LabelPainter } from "./label_painter.js";
 import { playNotes, renderNotes, tuneNotes } from "./tune_player.js";
@@ -65,7 +66,9 @@ function setUpMusic(music) {
     $("generate").disabled = true;
     try {
       const tune = await generateTune(music, $("seed").value, Number($("temperature").value),
-        Number($("max-length").value), Number($("random-seed").value));
+        Number($("max-length").value), Number($("random-seed").value),
+        $("keep-in-time").checked ? new MeterTracker(music.meterTables, music.meta.characters)
+          : null);
       show(tune.abc);
       $("music-timing").textContent = `${tune.generated} characters in the browser, ` +
         `${tune.msPerChar.toFixed(2)} ms per character (${tf.getBackend()})`;
@@ -152,6 +155,8 @@ function setUpPix2pix(pix2pix) {
 async function main() {
   await chooseBackend();
   const music = await loadModel("music");
+  // The tune grammar's tables for the meter tracker (tools/write_meter_tables.py).
+  music.meterTables = await (await fetch("abc_meter_tables.json")).json();
   const pix2pix = await loadModel("pix2pix");
   $("status").textContent = `Models loaded (TF.js ${tf.version.tfjs}, ` +
     `backend ${tf.getBackend()}, abcjs ${ABCJS.signature}).`;
@@ -161,8 +166,10 @@ async function main() {
 
   window.demo = {
     music, pix2pix, facadeClasses: FACADE_CLASSES, painter: pix2pixPanel.painter,
-    generateTune: (seed, temperature, maxLength, randomSeed) =>
-      generateTune(music, seed, temperature, maxLength, randomSeed),
+    // keepInTime: meter-aware sampling, as the page's "Keep bars in time" switch.
+    generateTune: (seed, temperature, maxLength, randomSeed, keepInTime = false) =>
+      generateTune(music, seed, temperature, maxLength, randomSeed,
+        keepInTime ? new MeterTracker(music.meterTables, music.meta.characters) : null),
     // Shows a tune as text, sheet music and MIDI link; returns what abcjs made of it.
     showTune: (abc) => {
       const { visualObj, warnings } = musicPanel.show(abc);
