@@ -16,22 +16,24 @@ from tfcreative.pix2pix import fcn_score, pipeline, segmenter, synthetic_facades
 from tfcreative.pix2pix.evaluation import format_results
 from tfcreative.pix2pix.label_maps import FACADES, NotALabelMapError, palette_for
 
-# The tests' segmenter: 64 px, width 8, 150 steps of 32 photos (~20-40 s on 2 busy cores).
-TINY_BUDGET = segmenter.SegmenterBudget(width=8, steps=150)
+# The tests' segmenter: 64 px photos of synthetic_facades (resized from 256 px), width 16,
+# 200 steps of 32 photos: ~55 s on 2 busy cores. Chosen on a validation carve-out (train[:80%]
+# -> train[80%:]: per-pixel accuracy 0.954-0.974 for seeds 0-2); on the test split it measured
+# per-pixel accuracy 0.956 / 0.971 / 0.975, per-class accuracy 0.786 / 0.853 / 0.865, class IoU
+# 0.770 / 0.834 / 0.846 for seeds 0 / 1 / 2. The thresholds leave a margin under the worst.
+TINY_BUDGET = segmenter.SegmenterBudget(width=16, steps=200)
 SIZE = 64
-# Measured on the synthetic_fcn test photos below: see test_segmenter_reaches_... for the
-# numbers; the thresholds leave a margin under them.
-MIN_PIXEL_ACCURACY = 0.75
+MIN_TEST_SCORES = {"fcn_pixel_accuracy": 0.90, "fcn_class_accuracy": 0.65, "fcn_class_iou": 0.60}
 
 
 def _to_float(images):
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
-def _synthetic(tmp_path, name, size=SIZE, num_train=120, num_test=24, seed=0):
+def _tiny_synthetic(tmp_path, name, num_train, num_test, size=32):
     builder = tfds.builder("pix2pix", config=Pix2PixConfig(
-        name=name, kind="synthetic", image_size=size, num_train=num_train, num_test=num_test,
-        seed=seed), data_dir=str(tmp_path))
+        name=name, kind="synthetic", image_size=size, num_train=num_train, num_test=num_test),
+        data_dir=str(tmp_path))
     builder.download_and_prepare()
     return builder
 
@@ -156,7 +158,7 @@ def test_segmenter_network_shapes_and_size_check(tmp_path):
 
 @pytest.mark.slow
 def test_same_seed_same_weights(tmp_path):
-    builder = _synthetic(tmp_path, "synthetic_seeded", size=32, num_train=16, num_test=4)
+    builder = _tiny_synthetic(tmp_path, "synthetic_seeded", 16, 4)
     budget = segmenter.SegmenterBudget(width=4, steps=4, pixels_per_step=4 * 32 * 32)
 
     def weights(seed):
@@ -169,7 +171,7 @@ def test_same_seed_same_weights(tmp_path):
 
 
 def test_segmenter_training_refuses_inputs_that_are_not_label_maps(tmp_path, monkeypatch):
-    builder = _synthetic(tmp_path, "synthetic_swapped", size=32, num_train=8, num_test=2)
+    builder = _tiny_synthetic(tmp_path, "synthetic_swapped", 8, 2)
     # The same data with photos as inputs, as a data set like maps or edges2shoes has them.
     real_make = pipeline.make_test_dataset
     monkeypatch.setattr(pipeline, "make_test_dataset", lambda *a, **k: real_make(*a, **k).map(
@@ -181,7 +183,9 @@ def test_segmenter_training_refuses_inputs_that_are_not_label_maps(tmp_path, mon
 
 @pytest.fixture(scope="module")
 def fcn_builder(tmp_path_factory):
-    return _synthetic(tmp_path_factory.mktemp("fcn"), "synthetic_fcn")
+    """synthetic_facades itself: 400 train / 100 test pairs at 256 px (~20 s to generate)."""
+    return pipeline.prepare_builder("synthetic_facades",
+                                    data_dir=str(tmp_path_factory.mktemp("fcn")))
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +197,9 @@ def tiny_scorer(fcn_builder):
 def test_segmenter_reaches_its_accuracy_on_real_test_photos(tiny_scorer, fcn_builder):
     own = tiny_scorer.info["test_scores"]
     print({k: round(own[k], 3) for k in fcn_score.METRICS}, tiny_scorer.info["train_seconds"])
-    assert own["fcn_pixel_accuracy"] > MIN_PIXEL_ACCURACY
+    assert tiny_scorer.info["test_split"] == "test" and own["fcn_pixels"] == 100 * SIZE * SIZE
+    for metric, minimum in MIN_TEST_SCORES.items():
+        assert own[metric] > minimum, metric
     # fcn_scores' "real photos" row is the same measurement.
     again = fcn_score.fcn_scores({}, fcn_builder, SIZE, scorer=tiny_scorer)
     assert again[fcn_score.REAL_PHOTOS]["fcn_pixel_accuracy"] == pytest.approx(
@@ -261,9 +267,10 @@ def test_the_cache_is_reused_versioned_and_loads_in_a_fresh_process(tiny_scorer,
     assert loaded["shape"] == [1, SIZE, SIZE, 12]
 
 
-def test_a_failed_save_leaves_no_cache_and_no_temporary_folder(tmp_path):
-    model = segmenter.segmentation_unet(3, width=2, levels=1)
+def test_a_failed_save_keeps_the_old_cache_and_leaves_no_temporary_folder(tmp_path):
     directory = str(tmp_path / "fcn_segmenter_x")
+    model = segmenter.segmentation_unet(3, width=2, levels=1)
+    segmenter.save_cache(model, {"n": 1}, directory)
 
     class Boom(RuntimeError):
         pass
@@ -271,7 +278,16 @@ def test_a_failed_save_leaves_no_cache_and_no_temporary_folder(tmp_path):
     def broken_save(*args, **kwargs):
         raise Boom
 
-    model.save = broken_save
+    broken = segmenter.segmentation_unet(3, width=2, levels=1)
+    broken.save = broken_save
     with pytest.raises(Boom):
-        segmenter.save_cache(model, {}, directory)
-    assert os.listdir(tmp_path) == []
+        segmenter.save_cache(broken, {"n": 2}, directory)
+
+    def info():
+        with open(os.path.join(directory, "info.json")) as f:
+            return json.load(f)
+
+    assert os.listdir(tmp_path) == ["fcn_segmenter_x"] and info() == {"n": 1}
+    keras.models.load_model(os.path.join(directory, "model.keras"))
+    segmenter.save_cache(model, {"n": 3}, directory)  # replaces the old cache
+    assert os.listdir(tmp_path) == ["fcn_segmenter_x"] and info() == {"n": 3}
