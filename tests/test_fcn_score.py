@@ -231,9 +231,10 @@ def test_real_photos_score_higher_than_a_barely_trained_generator(tiny_scorer, f
 def test_the_cache_is_reused_versioned_and_loads_in_a_fresh_process(tiny_scorer, fcn_builder,
                                                                      monkeypatch):
     directory = segmenter.cache_dir(fcn_builder, SIZE, 0, TINY_BUDGET)
-    assert directory.startswith(os.fspath(fcn_builder.data_dir))
+    config_dir = os.path.dirname(os.fspath(fcn_builder.data_dir))  # .../synthetic_facades
+    assert os.path.dirname(directory) == config_dir
     assert sorted(os.listdir(directory)) == ["info.json", "model.keras"]
-    assert not [n for n in os.listdir(fcn_builder.data_dir) if n.startswith(".tmp")]
+    assert sorted(os.listdir(config_dir)) == ["1.0.0", os.path.basename(directory)]
     with open(os.path.join(directory, "info.json")) as f:
         assert json.load(f)["recipe"]["version"] == segmenter.VERSION
 
@@ -253,7 +254,7 @@ def test_the_cache_is_reused_versioned_and_loads_in_a_fresh_process(tiny_scorer,
     # A record that does not match the data, or a new recipe version, means training again.
     recipe = segmenter.recipe(fcn_builder, SIZE, FACADES, 0, TINY_BUDGET)
     assert segmenter.load_cached(directory, recipe) is not None
-    assert segmenter.load_cached(directory, {**recipe, "split_bytes": 1}) is None
+    assert segmenter.load_cached(directory, {**recipe, "split_sha256": "other pairs"}) is None
     monkeypatch.setattr(segmenter, "VERSION", segmenter.VERSION + 1)
     assert segmenter.cache_dir(fcn_builder, SIZE, 0, TINY_BUDGET) != directory
     fcn_score.load_or_train_scorer(fcn_builder, SIZE, budget=TINY_BUDGET, verbose=0)
@@ -265,6 +266,32 @@ def test_the_cache_is_reused_versioned_and_loads_in_a_fresh_process(tiny_scorer,
         f"m = keras.models.load_model({os.path.join(directory, 'model.keras')!r})\n"
         f"print(json.dumps({{'shape': list(m(np.zeros((1, {SIZE}, {SIZE}, 3))).shape)}}))")
     assert loaded["shape"] == [1, SIZE, SIZE, 12]
+
+
+@pytest.mark.slow
+def test_the_cache_of_your_own_pairs_survives_their_preparation(tmp_path, monkeypatch):
+    """TFDS rebuilds `manual` data sets on every preparation; the cache lives beside them."""
+    for i in range(10):
+        split = "test" if i < 2 else "train"
+        for folder, image in zip("AB", synthetic_facades.facade_pair(3, i, 32), strict=True):
+            (tmp_path / "pairs" / split / folder).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "pairs" / split / folder / f"{i}.png").write_bytes(
+                tf.io.encode_png(image).numpy())
+
+    def prepare():
+        return pipeline.prepare_builder(manual_dir=str(tmp_path / "pairs"),
+                                        data_dir=str(tmp_path / "tfds"))
+
+    budget = segmenter.SegmenterBudget(width=2, steps=2)
+    first = fcn_score.load_or_train_scorer(prepare(), 32, budget=budget, verbose=0)
+    monkeypatch.setattr(segmenter, "train_segmenter", lambda *a, **k: pytest.fail("trained"))
+    again = fcn_score.load_or_train_scorer(prepare(), 32, budget=budget, verbose=0)
+    assert again.info == first.info
+    # Other pairs in the same place: retrained.
+    (tmp_path / "pairs" / "train" / "A" / "9.png").unlink()
+    (tmp_path / "pairs" / "train" / "B" / "9.png").unlink()
+    with pytest.raises(pytest.fail.Exception, match="trained"):
+        fcn_score.load_or_train_scorer(prepare(), 32, budget=budget, verbose=0)
 
 
 def test_a_failed_save_keeps_the_old_cache_and_leaves_no_temporary_folder(tmp_path):

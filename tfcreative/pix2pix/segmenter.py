@@ -5,18 +5,21 @@ data set; here a small U-Net of our own plays that part (no pretrained weights n
 on the *real* photos of the training split against the classes of their label maps. This module
 builds and trains it and keeps it cached beside the prepared TFDS data:
 
-    <builder.data_dir>/fcn_segmenter_<size>px_v<VERSION>_seed<seed>[_<budget>]/
-        model.keras, info.json
+    <data_dir>/pix2pix/<config>/fcn_segmenter_<data version>_<size>px_v<VERSION>_seed<seed>
+        [_<budget>]/model.keras, info.json
 
-(written to a temporary folder, then renamed: never half a cache). Same seed, same data, same
-budget -> the same weights. `info.json` records the recipe and the data it was trained on (and
-whatever the caller adds, e.g. the segmenter's own test accuracy); a cache whose record does not
-match the data or recipe asked for is retrained. `fcn_score.load_or_train_scorer` uses it.
+next to the version folder, not inside it: TFDS rebuilds `manual` data sets (your pairs) on
+every preparation, wiping the version folder. Written to a temporary folder, then renamed:
+never half a cache. Same seed, same data, same budget -> the same weights. `info.json` records
+the recipe, including a hash of the training split's files (whatever the caller adds too, e.g.
+the segmenter's own test accuracy); a cache whose recipe does not match the one asked for is
+retrained and replaced. `fcn_score.load_or_train_scorer` uses it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -142,8 +145,9 @@ def train_segmenter(builder, image_size: int, palette: LabelPalette | None = Non
     _check_size(image_size, budget)
     check_label_maps(builder, split, palette, image_size)
     keras.utils.set_random_seed(seed)
-    data, _ = segmentation_data(builder, image_size, palette, budget.batch_size(image_size),
-                                seed, split)
+    # Small data sets at small sizes: never more photos per step than the split holds.
+    batch_size = min(budget.batch_size(image_size), builder.info.splits[split].num_examples)
+    data, _ = segmentation_data(builder, image_size, palette, batch_size, seed, split)
     epochs = min(EPOCHS, budget.steps)  # progress-bar lines, not passes over the data
     epoch_steps = -(-budget.steps // epochs)
     model = segmentation_unet(palette.num_classes, budget.width, budget.levels)
@@ -162,11 +166,12 @@ def train_segmenter(builder, image_size: int, palette: LabelPalette | None = Non
 
 def cache_dir(builder, image_size: int, seed: int = 0,
               budget: SegmenterBudget = DEFAULT_BUDGET) -> str:
-    """Where the segmenter for this data set, size, seed and budget lives."""
-    name = f"fcn_segmenter_{image_size}px_v{VERSION}_seed{seed}"
+    """Where the segmenter for this data set, size, seed and budget lives (beside the data
+    set's version folder; TFDS ignores folders whose names are not versions)."""
+    name = f"fcn_segmenter_{builder.version}_{image_size}px_v{VERSION}_seed{seed}"
     if budget != DEFAULT_BUDGET:
         name += "_" + _budget_key(budget)
-    return os.path.join(os.fspath(builder.data_dir), name)
+    return os.path.join(os.path.dirname(os.fspath(builder.data_dir)), name)
 
 
 def _budget_key(budget: SegmenterBudget) -> str:
@@ -184,13 +189,24 @@ def recipe(builder, image_size: int, palette: LabelPalette, seed: int,
         "dataset_version": str(builder.version),
         "split": split,
         "split_examples": splits[split].num_examples,
-        "split_bytes": splits[split].num_bytes,
+        "split_sha256": split_fingerprint(builder, split),
         "image_size": image_size,
         "palette": palette.name,
         "palette_fingerprint": palette.fingerprint(),
         "seed": seed,
         "budget": dataclasses.asdict(budget),
     }
+
+
+def split_fingerprint(builder, split: str) -> str:
+    """sha256 of the prepared files of `split` (a whole split: "train", not "train[:80%]"):
+    tells one set of your pairs from another (~0.1 s per 50 MB)."""
+    digest = hashlib.sha256()
+    for path in sorted(os.fspath(p) for p in builder.info.splits[split].filepaths):
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load_cached(directory: str, expected_recipe: dict) -> tuple[keras.Model, dict] | None:
@@ -218,6 +234,7 @@ def save_cache(model: keras.Model, info: dict, directory: str) -> str:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tmp-fcn-", dir=parent)
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the data folder is not
         model.save(os.path.join(tmp, MODEL_FILE))
         with open(os.path.join(tmp, INFO_FILE), "w") as f:
             json.dump(info, f, indent=2)
