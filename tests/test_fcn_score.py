@@ -287,9 +287,10 @@ def test_the_cache_of_your_own_pairs_survives_their_preparation(tmp_path, monkey
     monkeypatch.setattr(segmenter, "train_segmenter", lambda *a, **k: pytest.fail("trained"))
     again = fcn_score.load_or_train_scorer(prepare(), 32, budget=budget, verbose=0)
     assert again.info == first.info
-    # Other pairs in the same place: retrained.
-    (tmp_path / "pairs" / "train" / "A" / "9.png").unlink()
-    (tmp_path / "pairs" / "train" / "B" / "9.png").unlink()
+    # Other pairs in the same place (as many as before): retrained.
+    for folder, image in zip("AB", synthetic_facades.facade_pair(4, 9, 32), strict=True):
+        (tmp_path / "pairs" / "train" / folder / "9.png").write_bytes(
+            tf.io.encode_png(image).numpy())
     with pytest.raises(pytest.fail.Exception, match="trained"):
         fcn_score.load_or_train_scorer(prepare(), 32, budget=budget, verbose=0)
 
