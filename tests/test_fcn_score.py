@@ -11,8 +11,9 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tests.conftest import run_python_json
+from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.datasets.pix2pix.pix2pix_dataset_builder import Pix2PixConfig
-from tfcreative.pix2pix import fcn_score, pipeline, segmenter, synthetic_facades
+from tfcreative.pix2pix import fcn_score, pipeline, segmenter
 from tfcreative.pix2pix.evaluation import format_results
 from tfcreative.pix2pix.label_maps import FACADES, NotALabelMapError, palette_for
 
@@ -152,7 +153,7 @@ def test_segmenter_network_shapes_and_size_check(tmp_path):
     model = segmenter.segmentation_unet(12, width=4, levels=3)
     assert model(tf.zeros((2, 40, 24, 3))).shape == (2, 40, 24, 12)
     builder = tfds.builder("pix2pix/synthetic_facades", data_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="multiple of 16"):
+    with pytest.raises(ValueError, match="image_size: 40: the segmenter needs a multiple of 16"):
         segmenter.train_segmenter(builder, 40)
 
 
@@ -183,7 +184,7 @@ def test_segmenter_training_refuses_inputs_that_are_not_label_maps(tmp_path, mon
 
 @pytest.fixture(scope="module")
 def fcn_builder(tmp_path_factory):
-    """synthetic_facades itself: 400 train / 100 test pairs at 256 px (~20 s to generate)."""
+    """synthetic_facades itself: 400 train / 100 validation / 100 test pairs at 256 px."""
     return pipeline.prepare_builder("synthetic_facades",
                                     data_dir=str(tmp_path_factory.mktemp("fcn")))
 
@@ -234,7 +235,8 @@ def test_the_cache_is_reused_versioned_and_loads_in_a_fresh_process(tiny_scorer,
     config_dir = os.path.dirname(os.fspath(fcn_builder.data_dir))  # .../synthetic_facades
     assert os.path.dirname(directory) == config_dir
     assert sorted(os.listdir(directory)) == ["info.json", "model.keras"]
-    assert sorted(os.listdir(config_dir)) == ["1.0.0", os.path.basename(directory)]
+    assert sorted(os.listdir(config_dir)) == [str(fcn_builder.version),
+                                              os.path.basename(directory)]
     with open(os.path.join(directory, "info.json")) as f:
         assert json.load(f)["recipe"]["version"] == segmenter.VERSION
 
@@ -252,7 +254,7 @@ def test_the_cache_is_reused_versioned_and_loads_in_a_fresh_process(tiny_scorer,
     assert cached.info == tiny_scorer.info
 
     # A record that does not match the data, or a new recipe version, means training again.
-    recipe = segmenter.recipe(fcn_builder, SIZE, FACADES, 0, TINY_BUDGET)
+    recipe = segmenter.recipe(fcn_builder, SIZE, FACADES, 0, TINY_BUDGET, "train")
     assert segmenter.load_cached(directory, recipe) is not None
     assert segmenter.load_cached(directory, {**recipe, "split_sha256": "other pairs"}) is None
     monkeypatch.setattr(segmenter, "VERSION", segmenter.VERSION + 1)

@@ -113,26 +113,29 @@ def load_or_train_scorer(builder, image_size: int, palette: LabelPalette | None 
                          seed: int = 0, budget: SegmenterBudget = DEFAULT_BUDGET,
                          verbose: int | str = "auto", cache: bool = True) -> FcnScorer:
     """The scorer for pix2pix data set `builder` at `image_size`: loaded from the cache beside
-    the prepared data, else trained on the real photos of the training split (progress bar),
-    evaluated on the real held-out photos (printed, stored as info["test_scores"]) and cached.
+    the prepared data, else trained on the real photos of the training split (progress bar;
+    pipeline.splits: never the validation or test pairs), evaluated on the real test photos
+    (printed, stored as info["test_scores"]) and cached.
 
     Raises NotALabelMapError if the data set's inputs are not label maps in a known palette.
     """
     palette = palette or palette_for(builder)
-    expected = segmenter.recipe(builder, image_size, palette, seed, budget)
+    expected = segmenter.recipe(builder, image_size, palette, seed, budget,
+                                pipeline.splits(builder).train)
     directory = segmenter.cache_dir(builder, image_size, seed, budget)
     cached = segmenter.load_cached(directory, expected) if cache else None
     if cached is not None:
         model, info = cached
         return FcnScorer(model, palette, info)
+    splits = pipeline.splits(builder)
     print(f"Training the FCN-score segmenter for {expected['dataset']} at {image_size} px on "
-          f"the real training photos ({budget.steps} steps of {budget.batch_size(image_size)} "
-          f"photos; once, cached in {directory})")
+          f"the real photos of {splits.train} ({budget.steps} steps; once, cached in "
+          f"{directory})")
     start = time.monotonic()
-    model = segmenter.train_segmenter(builder, image_size, palette, budget, seed, "train",
-                                      verbose)
+    model = segmenter.train_segmenter(builder, image_size, palette, budget, seed,
+                                      splits.train, verbose)
     seconds = time.monotonic() - start
-    split = pipeline.held_out_split(builder)
+    split = splits.test
     scorer = FcnScorer(model, palette)
     own = scorer.score_real_photos(
         pipeline.make_test_dataset(builder, image_size, batch_size=8, split=split),
@@ -155,11 +158,11 @@ def fcn_scores(generators: Mapping[str, Callable], builder, image_size: int,
                split: str | None = None, batch_size: int = 8, real_photos: bool = True,
                scorer: FcnScorer | None = None, **scorer_options) -> dict[str, dict]:
     """{name: FCN-score} for each generator (its outputs on the inputs of `split`, default the
-    held-out split) and, first, REAL_PHOTOS (the real targets: the ceiling). All generators
-    must work at `image_size`. scorer_options go to load_or_train_scorer (seed, budget,
-    verbose, cache)."""
+    test split) and, first, REAL_PHOTOS (the real targets: the ceiling). All generators must
+    work at `image_size`. scorer_options go to load_or_train_scorer (seed, budget, verbose,
+    cache)."""
     scorer = scorer or load_or_train_scorer(builder, image_size, **scorer_options)
-    split = split or pipeline.held_out_split(builder)
+    split = split or pipeline.splits(builder).test
     data = pipeline.make_test_dataset(builder, image_size, batch_size, split)
     where = f"{builder.name}/{builder.builder_config.name}, split {split}"
     results = {REAL_PHOTOS: scorer.score_real_photos(data, where)} if real_photos else {}

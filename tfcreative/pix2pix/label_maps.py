@@ -16,7 +16,7 @@ import hashlib
 import numpy as np
 import tensorflow as tf
 
-from tfcreative.pix2pix import synthetic_facades
+from tfcreative.datasets.pix2pix import synthetic_facades
 
 
 class NotALabelMapError(ValueError):

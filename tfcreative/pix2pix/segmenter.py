@@ -29,6 +29,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from tfcreative.errors import InvalidArgument
 from tfcreative.pix2pix import pipeline
 from tfcreative.pix2pix.label_maps import LabelPalette, palette_for
 
@@ -100,8 +101,8 @@ def segmentation_unet(num_classes: int, width: int = 16, levels: int = 4) -> ker
 def _check_size(image_size: int, budget: SegmenterBudget) -> None:
     stride = 2 ** budget.levels
     if image_size < stride or image_size % stride:
-        raise ValueError(f"image_size must be a multiple of {stride} for the segmenter "
-                         f"({budget.levels} downsamplings), got {image_size}")
+        raise InvalidArgument("image_size", f"{image_size}: the segmenter needs a multiple of "
+                                            f"{stride} ({budget.levels} downsamplings)")
 
 
 def check_label_maps(builder, split: str, palette: LabelPalette, image_size: int) -> int:
@@ -137,12 +138,14 @@ def segmentation_data(builder, image_size: int, palette: LabelPalette, batch_siz
 
 def train_segmenter(builder, image_size: int, palette: LabelPalette | None = None,
                     budget: SegmenterBudget = DEFAULT_BUDGET, seed: int = 0,
-                    split: str = "train", verbose: int | str = "auto") -> keras.Model:
+                    split: str | None = None, verbose: int | str = "auto") -> keras.Model:
     """Trains a segmenter on the real photos of `split` (any TFDS split string, e.g.
-    "train[:80%]") with `model.fit` (Keras progress bar). Sets Keras's global random seed.
-    Raises NotALabelMapError if the inputs of `split` are not label maps in `palette`."""
+    "train[:80%]"; default: the data set's training split, pipeline.splits) with `model.fit`
+    (Keras progress bar). Sets Keras's global random seed. Raises NotALabelMapError if the
+    inputs of `split` are not label maps in `palette`."""
     palette = palette or palette_for(builder)
     _check_size(image_size, budget)
+    split = split or pipeline.splits(builder).train
     check_label_maps(builder, split, palette, image_size)
     keras.utils.set_random_seed(seed)
     # Small data sets at small sizes: never more photos per step than the split holds.
@@ -180,7 +183,7 @@ def _budget_key(budget: SegmenterBudget) -> str:
 
 
 def recipe(builder, image_size: int, palette: LabelPalette, seed: int,
-           budget: SegmenterBudget, split: str = "train") -> dict:
+           budget: SegmenterBudget, split: str) -> dict:
     """What a cached segmenter must have been trained with to be reused."""
     splits = builder.info.splits
     return {
@@ -199,10 +202,11 @@ def recipe(builder, image_size: int, palette: LabelPalette, seed: int,
 
 
 def split_fingerprint(builder, split: str) -> str:
-    """sha256 of the prepared files of `split` (a whole split: "train", not "train[:80%]"):
+    """sha256 of the prepared files holding `split` (for "train[:90%]" those of "train"):
     tells one set of your pairs from another (~0.1 s per 50 MB)."""
     digest = hashlib.sha256()
-    for path in sorted(os.fspath(p) for p in builder.info.splits[split].filepaths):
+    whole = split.split("[", 1)[0]
+    for path in sorted(os.fspath(p) for p in builder.info.splits[whole].filepaths):
         with open(path, "rb") as f:
             while chunk := f.read(1 << 22):
                 digest.update(chunk)
