@@ -115,36 +115,34 @@ def load_or_train_scorer(builder, image_size: int, palette: LabelPalette | None 
     """The scorer for pix2pix data set `builder` at `image_size`: loaded from the cache beside
     the prepared data, else trained on the real photos of the training split (progress bar;
     pipeline.splits: never the validation or test pairs), evaluated on the real test photos
-    (printed, stored as info["test_scores"]) and cached.
+    (printed unless verbose is 0; stored as info["test_scores"]) and cached.
 
     Raises NotALabelMapError if the data set's inputs are not label maps in a known palette.
     """
     palette = palette or palette_for(builder)
-    expected = segmenter.recipe(builder, image_size, palette, seed, budget,
-                                pipeline.splits(builder).train)
+    splits = pipeline.splits(builder)
+    expected = segmenter.recipe(builder, image_size, palette, seed, budget, splits.train)
     directory = segmenter.cache_dir(builder, image_size, seed, budget)
     cached = segmenter.load_cached(directory, expected) if cache else None
     if cached is not None:
         model, info = cached
         return FcnScorer(model, palette, info)
-    splits = pipeline.splits(builder)
-    print(f"Training the FCN-score segmenter for {expected['dataset']} at {image_size} px on "
-          f"the real photos of {splits.train} ({budget.steps} steps; once, cached in "
-          f"{directory})")
+    say = print if verbose else (lambda *_: None)
+    say(f"Training the FCN-score segmenter for {expected['dataset']} at {image_size} px on the "
+        f"real photos of {splits.train} ({budget.steps} steps; once, cached in {directory})")
     start = time.monotonic()
     model = segmenter.train_segmenter(builder, image_size, palette, budget, seed,
                                       splits.train, verbose)
     seconds = time.monotonic() - start
-    split = splits.test
     scorer = FcnScorer(model, palette)
     own = scorer.score_real_photos(
-        pipeline.make_test_dataset(builder, image_size, batch_size=8, split=split),
-        what=f"{expected['dataset']}, split {split}")
+        pipeline.make_test_dataset(builder, image_size, batch_size=8, split=splits.test),
+        what=f"{expected['dataset']}, split {splits.test}")
     scorer.info = {"recipe": expected, "train_seconds": round(seconds, 1),
-                   "test_split": split, "test_scores": own}
-    print(f"FCN-score segmenter ({image_size} px, trained in {seconds:.0f} s) on the real "
-          f"{split} photos: per-pixel accuracy {own['fcn_pixel_accuracy']:.3f}, per-class "
-          f"accuracy {own['fcn_class_accuracy']:.3f}, class IoU {own['fcn_class_iou']:.3f}")
+                   "test_split": splits.test, "test_scores": own}
+    say(f"FCN-score segmenter ({image_size} px, trained in {seconds:.0f} s) on the real "
+        f"{splits.test} photos: per-pixel accuracy {own['fcn_pixel_accuracy']:.3f}, per-class "
+        f"accuracy {own['fcn_class_accuracy']:.3f}, class IoU {own['fcn_class_iou']:.3f}")
     if cache:
         try:
             segmenter.save_cache(model, scorer.info, directory)
