@@ -152,8 +152,12 @@ def test_table_prints_fcn_rows_and_dashes_for_numbers_a_column_lacks():
 def test_segmenter_network_shapes_and_size_check(tmp_path):
     model = segmenter.segmentation_unet(12, width=4, levels=3)
     assert model(tf.zeros((2, 40, 24, 3))).shape == (2, 40, 24, 12)
+    budget = segmenter.SegmenterBudget()
+    assert [budget.batch_size(s) for s in (128, 256, (128, 256), 1024)] == [8, 2, 4, 1]
     builder = tfds.builder("pix2pix/synthetic_facades", data_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="image_size: 40: the segmenter needs a multiple of 16"):
+    with pytest.raises(ValueError, match=r"image_size: \(64, 40\): the segmenter needs"):
+        segmenter.train_segmenter(builder, (64, 40))
+    with pytest.raises(ValueError, match="image_size: 40: .* sides that are multiples of 16"):
         segmenter.train_segmenter(builder, 40)
 
 
@@ -295,6 +299,29 @@ def test_the_cache_of_your_own_pairs_survives_their_preparation(tmp_path, monkey
             tf.io.encode_png(image).numpy())
     with pytest.raises(pytest.fail.Exception, match="trained"):
         fcn_score.load_or_train_scorer(prepare(), 32, budget=budget, verbose=0)
+
+
+@pytest.mark.slow
+def test_photo_to_label_pairs_in_the_other_direction_and_non_square_sizes(tmp_path):
+    """Pairs whose A side is the photo: scored with direction BtoA, at 32×64 px."""
+    for i in range(6):
+        split = "test" if i < 2 else "train"
+        labels, photo = synthetic_facades.facade_pair(5, i, 32)
+        for folder, image in (("A", photo), ("B", labels)):
+            (tmp_path / "pairs" / split / folder).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "pairs" / split / folder / f"{i}.png").write_bytes(
+                tf.io.encode_png(image).numpy())
+    builder = pipeline.prepare_builder(manual_dir=str(tmp_path / "pairs"),
+                                       data_dir=str(tmp_path / "tfds"))
+    budget = segmenter.SegmenterBudget(width=2, steps=2)
+    with pytest.raises(NotALabelMapError, match="pix2pix/manual, split train"):
+        fcn_score.load_or_train_scorer(builder, (32, 64), budget=budget, verbose=0)
+    results = fcn_score.fcn_scores({"identity": lambda x, training: x}, builder, (32, 64),
+                                   direction="BtoA", budget=budget, verbose=0)
+    assert results["identity"]["fcn_pixels"] == 2 * 32 * 64
+    assert os.path.isdir(segmenter.cache_dir(builder, (32, 64), 0, budget, "BtoA"))
+    assert segmenter.cache_dir(builder, (32, 64), 0, budget, "BtoA").endswith(
+        f"_32x64px_v{segmenter.VERSION}_seed0_BtoA_w2l4s2p131072lr0.002")
 
 
 def test_a_failed_save_keeps_the_old_cache_and_leaves_no_temporary_folder(tmp_path):

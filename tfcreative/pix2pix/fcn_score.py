@@ -109,20 +109,24 @@ class FcnScorer:
         return self.score(((targets, inputs) for inputs, targets in test_data), what)
 
 
-def load_or_train_scorer(builder, image_size: int, palette: LabelPalette | None = None,
+def load_or_train_scorer(builder, image_size, palette: LabelPalette | None = None,
                          seed: int = 0, budget: SegmenterBudget = DEFAULT_BUDGET,
-                         verbose: int | str = "auto", cache: bool = True) -> FcnScorer:
+                         verbose: int | str = "auto", cache: bool = True,
+                         direction: str | None = None) -> FcnScorer:
     """The scorer for pix2pix data set `builder` at `image_size`: loaded from the cache beside
     the prepared data, else trained on the real photos of the training split (progress bar;
     pipeline.splits: never the validation or test pairs), evaluated on the real test photos
     (printed unless verbose is 0; stored as info["test_scores"]) and cached.
 
-    Raises NotALabelMapError if the data set's inputs are not label maps in a known palette.
+    image_size: 256 or (height, width). direction ("AtoB"/"BtoA", default the data set's
+    own): which side of each pair is the label map. Raises NotALabelMapError if those are not
+    label maps in a known palette.
     """
     palette = palette or palette_for(builder)
     splits = pipeline.splits(builder)
-    expected = segmenter.recipe(builder, image_size, palette, seed, budget, splits.train)
-    directory = segmenter.cache_dir(builder, image_size, seed, budget)
+    expected = segmenter.recipe(builder, image_size, palette, seed, budget, splits.train,
+                                direction)
+    directory = segmenter.cache_dir(builder, image_size, seed, budget, direction)
     cached = segmenter.load_cached(directory, expected) if cache else None
     if cached is not None:
         model, info = cached
@@ -132,11 +136,12 @@ def load_or_train_scorer(builder, image_size: int, palette: LabelPalette | None 
         f"real photos of {splits.train} ({budget.steps} steps; once, cached in {directory})")
     start = time.monotonic()
     model = segmenter.train_segmenter(builder, image_size, palette, budget, seed,
-                                      splits.train, verbose)
+                                      splits.train, verbose, direction)
     seconds = time.monotonic() - start
     scorer = FcnScorer(model, palette)
     own = scorer.score_real_photos(
-        pipeline.make_test_dataset(builder, image_size, batch_size=8, split=splits.test),
+        pipeline.make_test_dataset(builder, image_size, batch_size=8, split=splits.test,
+                                   direction=direction),
         what=f"{expected['dataset']}, split {splits.test}")
     scorer.info = {"recipe": expected, "train_seconds": round(seconds, 1),
                    "test_split": splits.test, "test_scores": own}
@@ -152,16 +157,20 @@ def load_or_train_scorer(builder, image_size: int, palette: LabelPalette | None 
     return scorer
 
 
-def fcn_scores(generators: Mapping[str, Callable], builder, image_size: int,
+def fcn_scores(generators: Mapping[str, Callable], builder, image_size,
                split: str | None = None, batch_size: int = 8, real_photos: bool = True,
-               scorer: FcnScorer | None = None, **scorer_options) -> dict[str, dict]:
+               scorer: FcnScorer | None = None, direction: str | None = None,
+               **scorer_options) -> dict[str, dict]:
     """{name: FCN-score} for each generator (its outputs on the inputs of `split`, default the
     test split) and, first, REAL_PHOTOS (the real targets: the ceiling). All generators must
-    work at `image_size`. scorer_options go to load_or_train_scorer (seed, budget, verbose,
-    cache)."""
-    scorer = scorer or load_or_train_scorer(builder, image_size, **scorer_options)
+    work at `image_size` (256 or (height, width)) and translate label maps to photos in
+    `direction` (default the data set's own). scorer_options go to load_or_train_scorer (seed,
+    budget, verbose, cache)."""
+    scorer = scorer or load_or_train_scorer(builder, image_size, direction=direction,
+                                            **scorer_options)
     split = split or pipeline.splits(builder).test
-    data = pipeline.make_test_dataset(builder, image_size, batch_size, split)
+    data = pipeline.make_test_dataset(builder, image_size, batch_size, split,
+                                      direction=direction)
     where = f"{builder.name}/{builder.builder_config.name}, split {split}"
     results = {REAL_PHOTOS: scorer.score_real_photos(data, where)} if real_photos else {}
     for name, generator in generators.items():

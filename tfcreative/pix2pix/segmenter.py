@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from tfcreative.errors import InvalidArgument
 from tfcreative.pix2pix import pipeline
+from tfcreative.pix2pix.config import image_shape
 from tfcreative.pix2pix.label_maps import LabelPalette, palette_for
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ class SegmenterBudget:
     pixels_per_step: int = 8 * 128 * 128  # batch 8 at 128 px, 2 at 256 px: time ~ steps
     learning_rate: float = 2e-3  # Adam, cosine decay to 0 over the steps
 
-    def batch_size(self, image_size: int) -> int:
-        return max(1, self.pixels_per_step // (image_size * image_size))
+    def batch_size(self, image_size) -> int:
+        height, width = image_shape(image_size)
+        return max(1, self.pixels_per_step // (height * width))
 
 
 DEFAULT_BUDGET = SegmenterBudget()
@@ -98,19 +100,21 @@ def segmentation_unet(num_classes: int, width: int = 16, levels: int = 4) -> ker
     return keras.Model(inputs, logits, name="fcn_segmenter")
 
 
-def _check_size(image_size: int, budget: SegmenterBudget) -> None:
+def _check_size(image_size, budget: SegmenterBudget) -> None:
     stride = 2 ** budget.levels
-    if image_size < stride or image_size % stride:
-        raise InvalidArgument("image_size", f"{image_size}: the segmenter needs a multiple of "
-                                            f"{stride} ({budget.levels} downsamplings)")
+    if any(side < stride or side % stride for side in image_shape(image_size)):
+        raise InvalidArgument("image_size", f"{image_size}: the segmenter needs sides that are "
+                                            f"multiples of {stride} ({budget.levels} "
+                                            "downsamplings)")
 
 
-def check_label_maps(builder, split: str, palette: LabelPalette, image_size: int) -> int:
+def check_label_maps(builder, split: str, palette: LabelPalette, image_size,
+                     direction: str | None = None) -> int:
     """One pass over the inputs of `split`: NotALabelMapError unless all are label maps in
     `palette`. Returns the number of pairs checked."""
     count = 0
     data = pipeline.make_test_dataset(builder, image_size, batch_size=32, split=split,
-                                      cache=False)
+                                      cache=False, direction=direction)
     for label_maps, _ in data:
         palette.check(label_maps, f"{_name(builder)}, split {split}, inputs {count}-"
                                   f"{count + int(label_maps.shape[0]) - 1}")
@@ -122,13 +126,14 @@ def _name(builder) -> str:
     return f"{builder.name}/{builder.builder_config.name}"
 
 
-def segmentation_data(builder, image_size: int, palette: LabelPalette, batch_size: int,
-                      seed: int, split: str = "train") -> tuple[tf.data.Dataset, int]:
+def segmentation_data(builder, image_size, palette: LabelPalette, batch_size: int, seed: int,
+                      split: str = "train",
+                      direction: str | None = None) -> tuple[tf.data.Dataset, int]:
     """(endless (real photo, class indices) batches, steps per pass over `split`): the
     pix2pix training stream (seeded jitter: resize to 286/256, crop, mirror, the same for the
     photo and its label map) with targets and inputs swapped and the label maps as classes."""
     stream, steps = pipeline.make_training_stream(builder, image_size, batch_size, seed=seed,
-                                                  split=split)
+                                                  split=split, direction=direction)
 
     def to_classes(label_maps, photos):
         return photos, palette.classify(label_maps)[0]
@@ -136,21 +141,25 @@ def segmentation_data(builder, image_size: int, palette: LabelPalette, batch_siz
     return stream.map(to_classes, num_parallel_calls=tf.data.AUTOTUNE), steps
 
 
-def train_segmenter(builder, image_size: int, palette: LabelPalette | None = None,
+def train_segmenter(builder, image_size, palette: LabelPalette | None = None,
                     budget: SegmenterBudget = DEFAULT_BUDGET, seed: int = 0,
-                    split: str | None = None, verbose: int | str = "auto") -> keras.Model:
+                    split: str | None = None, verbose: int | str = "auto",
+                    direction: str | None = None) -> keras.Model:
     """Trains a segmenter on the real photos of `split` (any TFDS split string, e.g.
     "train[:80%]"; default: the data set's training split, pipeline.splits) with `model.fit`
-    (Keras progress bar). Sets Keras's global random seed. Raises NotALabelMapError if the
-    inputs of `split` are not label maps in `palette`."""
+    (Keras progress bar). image_size: 256 or (height, width). direction ("AtoB"/"BtoA",
+    default the data set's own): which side of each pair is the label map. Sets Keras's
+    global random seed. Raises NotALabelMapError if the inputs of `split` are not label maps
+    in `palette`."""
     palette = palette or palette_for(builder)
     _check_size(image_size, budget)
     split = split or pipeline.splits(builder).train
-    check_label_maps(builder, split, palette, image_size)
+    check_label_maps(builder, split, palette, image_size, direction)
     keras.utils.set_random_seed(seed)
     # Small data sets at small sizes: never more photos per step than the split holds.
     batch_size = min(budget.batch_size(image_size), builder.info.splits[split].num_examples)
-    data, _ = segmentation_data(builder, image_size, palette, batch_size, seed, split)
+    data, _ = segmentation_data(builder, image_size, palette, batch_size, seed, split,
+                                direction)
     epochs = min(EPOCHS, budget.steps)  # progress-bar lines, not passes over the data
     epoch_steps = -(-budget.steps // epochs)
     model = segmentation_unet(palette.num_classes, budget.width, budget.levels)
@@ -167,11 +176,15 @@ def train_segmenter(builder, image_size: int, palette: LabelPalette | None = Non
 # -- cache --------------------------------------------------------------------------------
 
 
-def cache_dir(builder, image_size: int, seed: int = 0,
-              budget: SegmenterBudget = DEFAULT_BUDGET) -> str:
-    """Where the segmenter for this data set, size, seed and budget lives (beside the data
-    set's version folder; TFDS ignores folders whose names are not versions)."""
-    name = f"fcn_segmenter_{builder.version}_{image_size}px_v{VERSION}_seed{seed}"
+def cache_dir(builder, image_size, seed: int = 0, budget: SegmenterBudget = DEFAULT_BUDGET,
+              direction: str | None = None) -> str:
+    """Where the segmenter for this data set, size, seed, budget and direction lives (beside
+    the data set's version folder; TFDS ignores folders whose names are not versions)."""
+    height, width = image_shape(image_size)
+    size = f"{height}px" if height == width else f"{height}x{width}px"
+    name = f"fcn_segmenter_{builder.version}_{size}_v{VERSION}_seed{seed}"
+    if direction not in (None, pipeline.dataset_direction(builder)):
+        name += f"_{direction}"
     if budget != DEFAULT_BUDGET:
         name += "_" + _budget_key(budget)
     return os.path.join(os.path.dirname(os.fspath(builder.data_dir)), name)
@@ -182,8 +195,8 @@ def _budget_key(budget: SegmenterBudget) -> str:
         **dataclasses.asdict(budget))
 
 
-def recipe(builder, image_size: int, palette: LabelPalette, seed: int,
-           budget: SegmenterBudget, split: str) -> dict:
+def recipe(builder, image_size, palette: LabelPalette, seed: int, budget: SegmenterBudget,
+           split: str, direction: str | None = None) -> dict:
     """What a cached segmenter must have been trained with to be reused."""
     splits = builder.info.splits
     return {
@@ -193,7 +206,8 @@ def recipe(builder, image_size: int, palette: LabelPalette, seed: int,
         "split": split,
         "split_examples": splits[split].num_examples,
         "split_sha256": split_fingerprint(builder, split),
-        "image_size": image_size,
+        "image_shape": list(image_shape(image_size)),
+        "direction": direction or pipeline.dataset_direction(builder),
         "palette": palette.name,
         "palette_fingerprint": palette.fingerprint(),
         "seed": seed,
