@@ -302,8 +302,20 @@ def test_the_cache_of_your_own_pairs_survives_their_preparation(tmp_path, monkey
 
 
 @pytest.mark.slow
-def test_photo_to_label_pairs_in_the_other_direction_and_non_square_sizes(tmp_path):
+def test_photo_to_label_pairs_in_the_other_direction_and_non_square_sizes(tmp_path,
+                                                                         monkeypatch):
     """Pairs whose A side is the photo: scored with direction BtoA, at 32×64 px."""
+    trained_on = []
+    real_data = segmenter.segmentation_data
+
+    def spy(*args, **kwargs):  # what the segmenter is fed as photos
+        data, steps = real_data(*args, **kwargs)
+        photos, classes = next(iter(data))
+        trained_on.append((photos.shape, float(tf.reduce_min(FACADES.off_palette_fraction(
+            photos)))))
+        return data, steps
+
+    monkeypatch.setattr(segmenter, "segmentation_data", spy)
     for i in range(6):
         split = "test" if i < 2 else "train"
         labels, photo = synthetic_facades.facade_pair(5, i, 32)
@@ -319,6 +331,8 @@ def test_photo_to_label_pairs_in_the_other_direction_and_non_square_sizes(tmp_pa
     results = fcn_score.fcn_scores({"identity": lambda x, training: x}, builder, (32, 64),
                                    direction="BtoA", budget=budget, verbose=0)
     assert results["identity"]["fcn_pixels"] == 2 * 32 * 64
+    (shape, off_palette), = trained_on
+    assert shape[1:] == (32, 64, 3) and off_palette > 0.9  # photos, not label maps
     assert os.path.isdir(segmenter.cache_dir(builder, (32, 64), 0, budget, "BtoA"))
     assert segmenter.cache_dir(builder, (32, 64), 0, budget, "BtoA").endswith(
         f"_32x64px_v{segmenter.VERSION}_seed0_BtoA_w2l4s2p131072lr0.002")
