@@ -10,6 +10,7 @@ _LAZY = {
     "patchgan_discriminator": "tfcreative.pix2pix.networks",
     "Pix2PixTrainConfig": "tfcreative.pix2pix.config",
     "train": "tfcreative.pix2pix.training",
+    "fcn_scores": "tfcreative.pix2pix.fcn_score",
 }
 
 __all__ = [*_LAZY, "load_model"]

@@ -2,7 +2,9 @@
 
 Sharpness: the energy of the Laplacian (high frequencies) of the outputs divided by that of the
 targets. 1.0 means as much fine detail as the real images; blurry outputs score below 1. The
-paper's claim is that the adversarial term makes outputs sharper than L1 alone.
+paper's claim is that the adversarial term makes outputs sharper than L1 alone. The FCN-score
+(whether a segmenter recognises the scene in the outputs) is computed in fcn_score.py;
+`format_results` prints its rows beside these.
 """
 
 from __future__ import annotations
@@ -42,14 +44,31 @@ def evaluate_generator(generator, test_data) -> dict:
     return result
 
 
+ROWS = (  # (key, label, format): the table's rows, in order
+    ("pairs", "test pairs", "{:.0f}"),
+    ("l1", "L1 (lower is better)", "{:.4f}"),
+    ("psnr", "PSNR dB (higher)", "{:.2f}"),
+    ("ssim", "SSIM (higher)", "{:.4f}"),
+    ("sharpness", "sharpness vs target (1 = as sharp)", "{:.3f}"),
+    # FCN-score (fcn_score.py): a segmenter trained on real photos, on the outputs.
+    ("fcn_pixel_accuracy", "FCN per-pixel accuracy (higher)", "{:.3f}"),
+    ("fcn_class_accuracy", "FCN per-class accuracy (higher)", "{:.3f}"),
+    ("fcn_class_iou", "FCN class IoU (higher)", "{:.3f}"),
+)
+
+
 def format_results(columns: dict[str, dict]) -> str:
-    rows = [("pairs", "test pairs", "{:.0f}"), ("l1", "L1 (lower is better)", "{:.4f}"),
-            ("psnr", "PSNR dB (higher)", "{:.2f}"), ("ssim", "SSIM (higher)", "{:.4f}"),
-            ("sharpness", "sharpness vs target (1 = as sharp)", "{:.3f}")]
+    """One column per model (or "real photos"), one row per number any column has; a number
+    a column lacks shows as "-"."""
+    rows = [row for row in ROWS if any(row[0] in values for values in columns.values())]
     width = max(len(label) for _, label, _ in rows) + 2
     cell = {name: max(12, len(name) + 2) for name in columns}
     lines = [" " * width + "".join(f"{name:>{cell[name]}}" for name in columns)]
     for key, label, fmt in rows:
         lines.append(f"{label:<{width}}" + "".join(
-            f"{fmt.format(columns[name][key]):>{cell[name]}}" for name in columns))
+            f"{_cell(columns[name].get(key), fmt):>{cell[name]}}" for name in columns))
     return "\n".join(lines)
+
+
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
