@@ -125,3 +125,53 @@ def test_music_model_is_refused_by_pix2pix_commands(tmp_path, capsys):
     assert main(["pix2pix", "translate", "--model", str(tmp_path / "music.keras"),
                  str(tmp_path)]) == 2
     assert "holds a MusicLSTM model, not a Pix2Pix" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_adds_the_fcn_score_with_real_photos_as_the_ceiling(runs, pairs_dir, tmp_path,
+                                                                      capsys):
+    out = tmp_path / "fcn.json"
+    common = ["pix2pix", "evaluate", "--model", str(runs / "gan"), "--model", str(runs / "l1"),
+              "--pairs", str(pairs_dir), "--data-dir", str(runs / "tfds"), "--fcn-score"]
+    assert main([*common, "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "real photos" in printed and "FCN" in printed
+    numbers = json.loads(out.read_text())
+    assert set(numbers) == {"gan", "l1", "real photos"}
+    for result in numbers.values():
+        assert 0 <= result["fcn_pixel_accuracy"] <= 1 and 0 <= result["fcn_class_iou"] <= 1
+    assert numbers["real photos"]["fcn_pixel_accuracy"] > numbers["gan"]["fcn_pixel_accuracy"]
+    # Photos as inputs (the other direction) are no label maps: one line, exit 2.
+    assert main([*common, "--direction", "BtoA"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tfcreative: error:") and "label map" in err and "\n" not in err
+
+
+def test_paper_inference_keeps_dropout_on_and_the_moving_averages_unchanged(runs, tmp_path):
+    from tfcreative.pix2pix import load_model
+    from tfcreative.pix2pix.translate import compiled_generator, kept_moving_statistics
+
+    model = load_model(str(runs / "gan"))
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    moving = [v.numpy().copy() for v in model.generator.non_trainable_variables
+              if "moving" in v.path]
+    assert moving
+    plain = compiled_generator(model.generator)
+    np.testing.assert_array_equal(plain(x), plain(x))  # inference mode: deterministic
+    paper = compiled_generator(model.generator, paper_style=True)
+    with kept_moving_statistics(model.generator):
+        first, second = paper(x).numpy(), paper(x).numpy()
+    assert np.abs(first - second).max() > 1e-3  # dropout on: another draw each call
+    assert np.abs(first - plain(x).numpy()).max() > 1e-3  # batch statistics, not moving ones
+    after = [v.numpy() for v in model.generator.non_trainable_variables if "moving" in v.path]
+    for a, b in zip(moving, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+    labels, _ = synthetic_facades.facade_pair(5, 0, 32)
+    _png(tmp_path / "in" / "facade.png", labels)
+    outputs = []
+    for seed in ("1", "1", "2"):
+        folder = tmp_path / f"out{len(outputs)}"
+        assert main(["pix2pix", "translate", "--model", str(runs / "gan"), str(tmp_path / "in"),
+                     "--out-dir", str(folder), "--paper-inference", "--seed", seed]) == 0
+        outputs.append((folder / "facade.png").read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0] != outputs[2]

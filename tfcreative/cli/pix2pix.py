@@ -102,7 +102,16 @@ def _add_translate(commands) -> None:
              help="a .keras file or a run directory")
     p.add_argument("inputs", nargs="+", help="image files or folders of images")
     add_flag(p, "--out-dir", default="translated", help="where <name>.png outputs go")
+    _add_paper_inference_flag(p)
     p.set_defaults(handler=_translate)
+
+
+def _add_paper_inference_flag(parser) -> None:
+    add_flag(parser, "--paper-inference", action="store_true",
+             help="run the generator as the paper did at test time: dropout on and each batch "
+                  "normalised with its own statistics (outputs vary with --seed)")
+    add_flag(parser, "--seed", type=int, default=0,
+             help="random seed of --paper-inference's dropout")
 
 
 def _add_evaluate(commands) -> None:
@@ -111,7 +120,8 @@ def _add_evaluate(commands) -> None:
         help="L1, PSNR, SSIM and sharpness on the test pairs",
         description="L1, PSNR, SSIM and a sharpness ratio (high-frequency energy of outputs / "
                     "targets) on the test split, which training never reads (checkpoints are "
-                    "chosen on the validation split); give several --model to compare them.")
+                    "chosen on the validation split), and with --fcn-score the paper's "
+                    "FCN-score; give several --model to compare them.")
     add_flag(p, "--model", argument="path", required=True, action="append",
              help="a .keras file or run directory; repeat to compare models")
     _add_data_flags(p)
@@ -121,6 +131,13 @@ def _add_evaluate(commands) -> None:
              help="also write a grid of the first --grid-rows test pairs: input | each "
                   "model's output | target")
     add_flag(p, "--grid-rows", type=int, default=4, help="rows of the --grid image")
+    add_flag(p, "--fcn-score", action="store_true",
+             help="also the FCN-score (Isola et al., Table 1): how well a segmentation network "
+                  "trained on the real training photos recovers the input label maps from "
+                  "each model's outputs (per-pixel and per-class accuracy, class IoU), with a "
+                  "'real photos' column as the ceiling; the segmenter trains once per data set "
+                  "and size (a few minutes) and is cached beside the data")
+    _add_paper_inference_flag(p)
     p.set_defaults(handler=_evaluate)
 
 
@@ -140,37 +157,57 @@ def _train(args) -> int:
 
 
 def _translate(args) -> int:
+    import keras
+
     from tfcreative.pix2pix import load_model
     from tfcreative.pix2pix.translate import translate_paths
 
+    keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
     model = load_model(args.path)
-    for source, target in translate_paths(model, args.inputs, args.out_dir):
+    for source, target in translate_paths(model, args.inputs, args.out_dir,
+                                          args.paper_inference):
         print(f"{source} -> {target}")
     return 0
 
 
 def _evaluate(args) -> int:
+    import keras
     import numpy as np
 
-    from tfcreative.pix2pix import load_model, pipeline
+    from tfcreative.pix2pix import fcn_score, load_model, pipeline
     from tfcreative.pix2pix.evaluation import evaluate_generator, format_results
+    from tfcreative.pix2pix.translate import compiled_generator, kept_moving_statistics
 
     builder = pipeline.prepare_builder(args.dataset, data_dir=args.data_dir,
                                        manual_dir=args.manual_dir)
     split = pipeline.splits(builder).test
-    results, columns = {}, []
+    results, columns, scorers = {}, [], {}
     for path in args.path:
+        keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
         model = load_model(path)
         data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
                                           direction=args.direction)
         name = os.path.basename(os.path.normpath(path))
-        results[name if name not in results else path] = evaluate_generator(model.generator,
-                                                                            data)
+        name = name if name not in results else path
+        run = compiled_generator(model.generator, args.paper_inference)
+        with kept_moving_statistics(model.generator):
+            results[name] = evaluate_generator(run, data)
+            if args.fcn_score:
+                size = str(model.image_size)
+                if scorers and size not in scorers:
+                    raise ValueError("--fcn-score compares models of one image size")
+                if size not in scorers:
+                    scorers[size] = fcn_score.load_or_train_scorer(
+                        builder, model.image_size, direction=args.direction)
+                results[name].update(scorers[size].score_generator(run, data, what=name))
         if args.grid:
             inputs, targets = next(iter(pipeline.make_test_dataset(
                 builder, model.image_size, args.grid_rows, split, cache=False,
                 direction=args.direction)))
             columns.append(model(inputs, training=False))
+    names = list(results)
+    if scorers:
+        results[fcn_score.REAL_PHOTOS] = next(iter(scorers.values())).score_real_photos(data)
     print(f"{builder.name}/{builder.builder_config.name}, split {split}:")
     print(format_results(results))
     if args.grid:
@@ -182,7 +219,7 @@ def _evaluate(args) -> int:
         write_png(args.grid, np.concatenate(
             [np.concatenate([to_uint8(p[i]) for p in panels], axis=1)
              for i in range(int(inputs.shape[0]))], axis=0))
-        print(f"grid (input | {' | '.join(results)} | target): {args.grid}")
+        print(f"grid (input | {' | '.join(names)} | target): {args.grid}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

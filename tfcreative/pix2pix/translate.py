@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -14,10 +15,30 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def compiled_generator(generator):
-    """The generator as one tf.function (inference mode): 1.2-1.9x faster per image than eager
-    calls on CPU (benchmarks/pix2pix_inference.py). Inputs keep one shape, so it traces once."""
-    return tf.function(lambda x: generator(x, training=False))
+def compiled_generator(generator, paper_style: bool = False):
+    """The generator as one tf.function: 1.2-1.9x faster per image than eager calls on CPU
+    (benchmarks/pix2pix_inference.py). Called like the generator, run(x) (a `training`
+    argument is ignored), so evaluation functions take it in the generator's place.
+
+    paper_style: as the paper ran its generators at test time, with dropout on and each batch
+    normalised with its own statistics (training=True), so outputs vary with Keras's random
+    seed; run it inside `kept_moving_statistics(generator)`, as such calls update the batch-norm
+    moving averages. Default: inference mode (dropout off, the moving averages)."""
+    call = tf.function(lambda x: generator(x, training=paper_style))
+    return lambda x, training=None: call(x)
+
+
+@contextlib.contextmanager
+def kept_moving_statistics(generator):
+    """Puts back the batch-norm moving averages that paper-style calls update."""
+    moving = [v for v in generator.non_trainable_variables
+              if v.path.endswith(("moving_mean", "moving_variance"))]
+    saved = [v.numpy() for v in moving]
+    try:
+        yield
+    finally:
+        for variable, value in zip(moving, saved, strict=True):
+            variable.assign(value)
 
 
 def translate_image(generator, pixels01: np.ndarray, run=None) -> np.ndarray:
@@ -50,8 +71,10 @@ def _expand(inputs: list[str]) -> list[str]:
     return files
 
 
-def translate_paths(model, inputs: list[str], out_dir: str) -> list[tuple[str, str]]:
-    """Translates files and folders of images into `out_dir`/<name>.png.
+def translate_paths(model, inputs: list[str], out_dir: str,
+                    paper_style: bool = False) -> list[tuple[str, str]]:
+    """Translates files and folders of images into `out_dir`/<name>.png (paper_style: see
+    compiled_generator).
 
     Every input is read before anything is written, so a bad file stops the run without
     leaving part of the outputs behind; each PNG is written to a temporary name, then renamed.
@@ -59,14 +82,15 @@ def translate_paths(model, inputs: list[str], out_dir: str) -> list[tuple[str, s
     files = _expand(inputs)
     images = [(path, read_image(path)) for path in files]
     os.makedirs(out_dir, exist_ok=True)
-    run = compiled_generator(model.generator)
+    run = compiled_generator(model.generator, paper_style)
     used, done = set(), []
-    for path, pixels in images:
-        stem, ext = os.path.splitext(os.path.basename(path))
-        name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
-        used.add(name)
-        target = os.path.join(out_dir, name)
-        write_png(target + ".tmp", translate_image(model.generator, pixels, run))
-        os.replace(target + ".tmp", target)
-        done.append((path, target))
+    with kept_moving_statistics(model.generator):
+        for path, pixels in images:
+            stem, ext = os.path.splitext(os.path.basename(path))
+            name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
+            used.add(name)
+            target = os.path.join(out_dir, name)
+            write_png(target + ".tmp", translate_image(model.generator, pixels, run))
+            os.replace(target + ".tmp", target)
+            done.append((path, target))
     return done
