@@ -40,10 +40,11 @@ def served(tmp_path_factory):
     pix2pix = tiny_pix2pix(size=32)
     export_tfjs(music, str(models / "music"))
     export_tfjs(pix2pix, str(models / "pix2pix"))
-    (models / "secret.txt").write_text("inside the models root")
+    (models / "music" / "notes.txt").write_text("inside a model's folder")
+    (models / "secret.txt").write_text("beside the models, not in one")
     outside = tmp_path_factory.mktemp("outside") / "private.txt"
     outside.write_text("must never be served")
-    os.symlink(outside, models / "escape.txt")
+    os.symlink(outside, models / "music" / "escape.txt")
     server = make_server("127.0.0.1", 0, str(models))  # the libraries shipped in the package
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -67,9 +68,11 @@ def test_server_only_serves_its_roots(served):
     assert _status(url) == 200
     assert _status(url + "app.js") == 200
     assert _status(url + "models/music/model.json") == 200
-    assert _status(url + "models/secret.txt") == 200
-    assert _status(url + "models/escape.txt") == 404  # a symlink out of the root
+    assert _status(url + "models/music/notes.txt") == 200
+    assert _status(url + "models/secret.txt") == 404  # only the music/ and pix2pix/ models
+    assert _status(url + "models/music/escape.txt") == 404  # a symlink out of the root
     assert _status(url + "models/") == 404  # no listings
+    assert _status(url + "models/music/") == 404
     assert _status(url + "..%2f..%2f..%2fetc%2fpasswd") == 404
     assert _status(url + "models/..%2f..%2fetc%2fpasswd") == 404
     for name in VENDOR_FILES:

@@ -9,6 +9,7 @@ import zipfile
 
 import keras
 
+from tfcreative import presets
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 
 
@@ -43,7 +44,9 @@ def resolve_model_path(path: str) -> str:
                 "path", f"{path}: directory has no model.keras (is it a finished run directory?)")
         return candidate
     if not os.path.isfile(path):
-        raise ArgumentPathNotFound("path", f"{path}: no such file or run directory")
+        names = ", ".join(presets.list_presets()) or "none installed"
+        raise ArgumentPathNotFound("path", f"{path}: no such file, run directory or preset "
+                                           f"(presets: {names})")
     if not path.endswith(".keras"):
         raise InvalidArgument("path", f"{path}: expected a .keras file or a run directory")
     return path
@@ -52,9 +55,18 @@ def resolve_model_path(path: str) -> str:
 _UNKNOWN_CLASS = re.compile(r"Could not locate class '([^']+)'")
 
 
+def _names_a_preset(path: str) -> bool:
+    """A preset's name or folder, and not a .keras file or run directory of that name."""
+    return presets.is_preset(path) and not os.path.isfile(path) and \
+        not os.path.isfile(os.path.join(path, "model.keras"))
+
+
 def load_keras_model(path: str) -> keras.Model:
-    """`keras.models.load_model` of a .keras file or run directory, with one-line errors: a file
-    that is not a .keras archive (or is truncated), or holds a class Keras cannot rebuild."""
+    """`keras.models.load_model` of a .keras file or run directory (or a preset: its name or
+    folder, tfcreative.presets), with one-line errors: a file that is not a .keras archive (or
+    is truncated), or holds a class Keras cannot rebuild."""
+    if _names_a_preset(path):
+        return presets.load_preset(path)
     path = resolve_model_path(path)
     if not zipfile.is_zipfile(path):
         raise InvalidArgument("path", f"{path}: not a valid .keras file (a .keras file is a zip "
@@ -73,7 +85,9 @@ def load_keras_model(path: str) -> keras.Model:
 
 
 def load_model_of_type(path: str, model_class: type) -> keras.Model:
-    """Loads a .keras file or run directory and checks it holds a `model_class`."""
+    """Loads a .keras file, run directory or preset and checks it holds a `model_class`."""
+    if _names_a_preset(path) and presets.read_metadata(path)["class"] == model_class.__name__:
+        return model_class.from_preset(path)  # compiled, as a loaded .keras model is
     model = load_keras_model(path)
     if not isinstance(model, model_class):
         raise WrongModelType(path, type(model).__name__, model_class.__name__)

@@ -44,6 +44,7 @@ VENDOR_FILES = {posixpath.basename(path): os.path.join(*package.split("/"), *pat
                 for package, paths in VENDOR_LIBRARIES.items() for path in paths}
 NPM_INSTALL = "npm install @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 abcjs@6.7.2"
 VENDOR_MANIFEST = "manifest.json"
+MODEL_NAMES = ("music", "pix2pix")  # the page loads /models/music/ and /models/pix2pix/
 
 
 # Longest request target answered (a browser's paths here are < 200 characters); the standard
@@ -139,6 +140,7 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
     """Maps URL prefixes to roots and refuses anything outside them."""
 
     roots: dict[str, str] = {}
+    models: dict[str, str] = {}  # model name (music, pix2pix) -> its TF.js folder
     vendor_files: dict[str, str] = {}  # served name -> path under roots["vendor"]
     timeout = 60  # seconds a client may stay silent before its connection is dropped
 
@@ -188,8 +190,8 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
                 return ""
             root = self.roots.get("vendor")
             parts = self.vendor_files[parts[1]].split("/")
-        elif parts[:1] == ["models"]:
-            root, parts = self.roots.get("models"), parts[1:]
+        elif parts[:1] == ["models"] and len(parts) > 1:  # /models/<music|pix2pix>/...
+            root, parts = self.models.get(parts[1]), parts[2:]
         else:
             root = self.roots["web"]
         if root is None:
@@ -266,16 +268,20 @@ class DemoServer(http.server.ThreadingHTTPServer):
               f"{type(error).__name__}: {error}", file=sys.stderr, flush=True)
 
 
-def make_server(host: str, port: int, models_dir: str | None,
+def make_server(host: str, port: int, models: str | dict[str, str] | None,
                 node_modules: str | None = None) -> DemoServer:
-    """The demo server; the browser libraries come from the package unless `node_modules` is
-    given (a folder where `npm ci` or `npm install` put them)."""
+    """The demo server. models: a folder holding music/ and pix2pix/ TF.js models, or a map
+    {"music": folder, "pix2pix": folder} (e.g. the presets' tfjs/ folders). The browser
+    libraries come from the package unless `node_modules` is given (a folder where `npm ci`
+    or `npm install` put them)."""
+    if isinstance(models, (str, os.PathLike)):
+        models = {name: os.path.join(models, name) for name in MODEL_NAMES}
     if node_modules is None:
         vendor, vendor_files = vendor_root(), packaged_vendor_files()
     else:
         vendor = node_modules
         vendor_files = {name: path.replace(os.sep, "/") for name, path in VENDOR_FILES.items()}
-    roots = {"web": web_root(), "models": models_dir, "vendor": vendor}
-    handler = type("BoundDemoHandler", (DemoHandler,),
-                   {"roots": roots, "vendor_files": vendor_files})
+    roots = {"web": web_root(), "vendor": vendor}
+    handler = type("BoundDemoHandler", (DemoHandler,), {
+        "roots": roots, "models": dict(models or {}), "vendor_files": vendor_files})
     return DemoServer((host, port), functools.partial(handler))

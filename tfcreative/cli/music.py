@@ -11,6 +11,7 @@ from tfcreative.music.config import (
     COURSE,
     DEFAULT_CONSTRAINT,
     DEFAULT_MAX_LENGTH,
+    DEFAULT_PRESET,
     DEFAULT_SEED_TEXT,
 )
 
@@ -75,8 +76,9 @@ def _add_generate(commands) -> None:
     p = commands.add_parser("generate", help="generate tunes as .abc and .mid files",
                             description="Generate tunes from a trained model.",
                             formatter_class=help_formatter)
-    add_flag(p, "--model", argument="path", required=True,
-             help="a .keras file or a run directory")
+    add_flag(p, "--model", argument="path", default=DEFAULT_PRESET,
+             help="a .keras file, a run directory or a preset's name (default: "
+                  f"{DEFAULT_PRESET}, the folk-tune model shipped with the package)")
     add_flag(p, "--out-dir", default=None,
              help="where tune_NN.abc/.mid go (default: <run dir>/tunes, or ./tunes)")
     _add_sampling_flags(p, num_tunes=5)

@@ -8,6 +8,7 @@ import os
 
 from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
 from tfcreative.pix2pix.config import (
+    DEFAULT_PRESET,
     DIRECTIONS,
     DISCRIMINATORS,
     GAN_MODES,
@@ -98,8 +99,9 @@ def _add_translate(commands) -> None:
         "translate", formatter_class=help_formatter, help="translate an image or a folder",
         description="Translate images of any size and mode (grey, RGBA over white, 16-bit) "
                     "with a trained generator; outputs are PNGs at the input's size.")
-    add_flag(p, "--model", argument="path", required=True,
-             help="a .keras file or a run directory")
+    add_flag(p, "--model", argument="path", default=DEFAULT_PRESET,
+             help="a .keras file, a run directory or a preset's name (default: "
+                  f"{DEFAULT_PRESET}, the label map -> facade model shipped with the package)")
     p.add_argument("inputs", nargs="+", help="image files or folders of images")
     add_flag(p, "--out-dir", default="translated", help="where <name>.png outputs go")
     _add_paper_inference_flag(p)
@@ -170,6 +172,17 @@ def _translate(args) -> int:
     return 0
 
 
+def _column_name(path: str) -> str:
+    """A run directory's name; `run/best` for run/checkpoints/best.keras; a file's stem."""
+    path = os.path.normpath(path)
+    if os.path.isdir(path):
+        return os.path.basename(path)
+    stem, parent = os.path.splitext(os.path.basename(path))[0], os.path.dirname(path)
+    if os.path.basename(parent) == "checkpoints":
+        return f"{os.path.basename(os.path.dirname(parent))}/{stem}"
+    return os.path.basename(parent) if stem == "model" and parent else stem
+
+
 def _evaluate(args) -> int:
     import keras
     import numpy as np
@@ -187,7 +200,7 @@ def _evaluate(args) -> int:
         model = load_model(path)
         data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
                                           direction=args.direction)
-        name = os.path.basename(os.path.normpath(path))
+        name = _column_name(path)
         name = name if name not in results else path
         run = compiled_generator(model.generator, args.paper_inference)
         with kept_moving_statistics(model.generator):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+from tfcreative import presets
 from tfcreative.cli.common import add_flag, help_formatter
+from tfcreative.music.config import DEFAULT_PRESET as MUSIC_PRESET
+from tfcreative.pix2pix.config import DEFAULT_PRESET as PIX2PIX_PRESET
 from tfcreative.serve import (
     NPM_INSTALL,
     make_server,
@@ -22,8 +25,10 @@ def add_parser(subparsers) -> None:
                     "music/ and pix2pix/ from `tfcreative export --format tfjs`) and the "
                     "browser libraries shipped in the package (TF.js, its WebAssembly "
                     "backend, abcjs).")
-    add_flag(p, "--models", default=os.path.join("exported", "tfjs"),
-             help="folder holding the TF.js model folders music/ and pix2pix/")
+    add_flag(p, "--models", default=None,
+             help="folder holding the TF.js model folders music/ and pix2pix/ (`tfcreative "
+                  "export --format tfjs`); default: the presets shipped in the package "
+                  f"({MUSIC_PRESET}, {PIX2PIX_PRESET})")
     add_flag(p, "--host", default="127.0.0.1", help="address to bind (keep it local)")
     add_flag(p, "--port", type=int, default=8000, help="port (0: any free port)")
     add_flag(p, "--node-modules", default=None,
@@ -45,10 +50,14 @@ def _serve(args) -> int:
                                     f"{', '.join(missing)}: run `{NPM_INSTALL}` there")
         versions = node_modules_versions(args.node_modules)
         source = f"from {args.node_modules}"
-    if not os.path.isdir(args.models):
+    if args.models is None:
+        models = {"music": _preset_tfjs(MUSIC_PRESET), "pix2pix": _preset_tfjs(PIX2PIX_PRESET)}
+    elif not os.path.isdir(args.models):
         raise FileNotFoundError(f"--models {args.models}: no such folder (export models with "
                                 "`tfcreative export --format tfjs`)")
-    server = make_server(args.host, args.port, args.models, args.node_modules)
+    else:
+        models = args.models
+    server = make_server(args.host, args.port, models, args.node_modules)
     host, port = server.server_address[:2]
     print(f"Serving the demo on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     print(f"Browser libraries {source}: "
@@ -60,3 +69,10 @@ def _serve(args) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _preset_tfjs(name: str) -> str:
+    folder = os.path.join(presets.preset_folder(name), presets.TFJS)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"preset {name!r} has no TF.js model ({folder}); pass --models")
+    return folder

@@ -18,6 +18,7 @@ DEFAULT_MAX_LENGTH = 1000  # characters generated after the seed, at most
 # 2-18 % unconstrained, at +0.3 bits/char of the model's surprise and no more copying);
 # TuneSampler.generate itself samples freely unless asked.
 DEFAULT_CONSTRAINT = "meter"
+DEFAULT_PRESET = "folk"  # what `music generate` and the demo use without a model of yours
 
 
 @dataclasses.dataclass

@@ -24,6 +24,7 @@ from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.music import fused_lstm
 from tfcreative.music.config import COURSE
 from tfcreative.music.vocabulary import CharVocabulary
+from tfcreative.presets import load_preset
 
 
 @keras.saving.register_keras_serializable(package="tfcreative")
@@ -157,6 +158,16 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
     def test_step(self, data):
         x, y = self._unpack(data)
         return self._update_metrics(self._token_losses(y, self(x, training=False)))
+
+    # -- presets ------------------------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, preset: str) -> MusicLSTM:
+        """A trained model shipped with tfcreative (`tfcreative.presets.list_presets()`, e.g.
+        "folk") or a preset folder, compiled with the course's Adam for further training."""
+        model = load_preset(preset, expected=cls)
+        model.compile(optimizer=keras.optimizers.Adam(COURSE.learning_rate))
+        return model
 
     # -- serialisation --------------------------------------------------------------------
 

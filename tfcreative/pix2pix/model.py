@@ -21,6 +21,7 @@ import tensorflow as tf
 from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.pix2pix.config import GAN_MODES, PAPER
+from tfcreative.presets import load_preset
 
 
 def default_optimizer():
@@ -158,6 +159,16 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
         for name, tracker in self.trackers.items():
             tracker.update_state(per_example_losses[name])
         return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
+
+    # -- presets ------------------------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, preset: str) -> Pix2Pix:
+        """A trained model shipped with tfcreative (`tfcreative.presets.list_presets()`, e.g.
+        "synthetic_facades") or a preset folder, compiled with the paper's optimizers."""
+        model = load_preset(preset, expected=cls)
+        model.compile()
+        return model
 
     # -- serialisation --------------------------------------------------------------------
 

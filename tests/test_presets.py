@@ -1,0 +1,59 @@
+"""Presets: trained models by name or folder (keras-hub's from_preset), float16 storage, the
+command line's --model, and the presets shipped in the package."""
+
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_tiny_model, random_ids
+from tests.test_pix2pix_model import pairs, tiny_pix2pix
+from tfcreative import presets
+from tfcreative.cli.main import main
+from tfcreative.music.model import MusicLSTM
+from tfcreative.music.vocabulary import CharVocabulary
+from tfcreative.pix2pix.model import Pix2Pix
+
+VOCAB = CharVocabulary("X:1\nT:M4/L8K D|abcdefgABCDEFG ")
+
+
+@pytest.fixture(scope="module")
+def music_preset(tmp_path_factory):
+    model = make_tiny_model(VOCAB, units=16)
+    folder = presets.save_preset(model, str(tmp_path_factory.mktemp("p") / "tiny-folk"),
+                                 "a tiny test model", recipe={"steps": 0})
+    return model, folder
+
+
+def test_a_preset_round_trips_in_float16(music_preset):
+    model, folder = music_preset
+    assert sorted(os.listdir(folder)) == ["config.json", "metadata.json", "weights.npz"]
+    assert presets.read_metadata(folder)["recipe"] == {"steps": 0}
+    loaded = MusicLSTM.from_preset(folder)
+    assert loaded.optimizer is not None  # compiled, ready to train further
+    for original, restored in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        assert restored.dtype == np.float32
+        np.testing.assert_array_equal(restored, original.astype(np.float16).astype(np.float32))
+    ids = random_ids(VOCAB, (2, 9))
+    np.testing.assert_allclose(loaded(ids), model(ids), atol=2e-2)
+
+
+def test_float32_presets_are_exact_and_pix2pix_loads_as_pix2pix(tmp_path):
+    model = tiny_pix2pix(size=16)
+    folder = presets.save_preset(model, str(tmp_path / "facades"), "test", precision="float32")
+    loaded = Pix2Pix.from_preset(folder)
+    x, _ = pairs(2, 16)
+    np.testing.assert_array_equal(loaded(x), model(x))
+    with pytest.raises(ValueError, match="holds a Pix2Pix model, not a MusicLSTM"):
+        MusicLSTM.from_preset(folder)
+
+
+def test_the_command_line_takes_a_preset_for_a_model(music_preset, tmp_path, capsys):
+    _, folder = music_preset
+    assert main(["music", "generate", "--model", folder, "--num-tunes", "2", "--max-length",
+                 "30", "--no-midi", "--out-dir", str(tmp_path / "tunes")]) == 0
+    assert sorted(os.listdir(tmp_path / "tunes")) == ["tune_01.abc", "tune_02.abc"]
+    assert main(["pix2pix", "translate", "--model", folder, str(tmp_path)]) == 2
+    assert "holds a MusicLSTM model, not a Pix2Pix" in capsys.readouterr().err
+    assert main(["music", "generate", "--model", "no-such-preset"]) == 2
+    assert "no such file, run directory or preset" in capsys.readouterr().err
