@@ -7,10 +7,11 @@ Losses (Isola et al. 2017, Table 1): L1 only, cGAN only (lambda 0), L1 + an unco
 (D sees the output only), L1 + cGAN (the paper's). Discriminator receptive field (Table 2):
 1x1 (PixelGAN), 16x16, 70x70 (the L1 + cGAN run), 286x286 (at 128 px: the whole image).
 Every run: 128 px, ngf = ndf = 32, batch 1, Adam 2e-4 / beta1 0.5, seed 0, the same minutes
-of training pinned to one CPU core (`taskset`; two runs at a time on a 2-core machine, paired
-so that compared runs share the machine's load). Checkpoints are chosen on the validation
-split (best.keras: lowest validation L1), numbers reported on the test split only, by
-`tfcreative pix2pix evaluate`.
+of training pinned to one CPU core (`taskset`; two runs at a time on a 2-core machine). Only
+the two runs of a pair shared the machine's load (PAIRS); the 70x70 run repeats the L1+cGAN
+recipe beside the 286x286 one, which also shows how much the load alone moves a run.
+Checkpoints are chosen on the validation split (best.keras: lowest validation L1), numbers
+reported on the test split only, by `tfcreative pix2pix evaluate`.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ COMMON = ["--image-size", "128", "--ngf", "32", "--ndf", "32", "--batch-size", "
           "--seed", "0"]
 LOSSES = {"L1": ["--l1-only"], "cGAN": ["--lambda-l1", "0"], "L1+GAN": ["--unconditional"],
           "L1+cGAN": []}
-PATCHES = {"1x1": ["--netd", "pixel"], "16x16": ["--n-layers", "1"], "70x70": None,
-           "286x286": ["--n-layers", "5"]}  # 70x70 is the L1+cGAN run
-# Runs that share the machine at the same time (compared runs see the same load).
-PAIRS = [("L1", "L1+cGAN"), ("cGAN", "L1+GAN"), ("1x1", "16x16"), ("286x286",)]
+PATCHES = {"1x1": ["--netd", "pixel"], "16x16": ["--n-layers", "1"], "70x70": [],
+           "286x286": ["--n-layers", "5"]}  # 70x70: the L1+cGAN recipe, run again beside 286
+# Runs that share the machine at the same time: only runs of one pair saw the same load.
+PAIRS = [("L1", "L1+cGAN"), ("cGAN", "L1+GAN"), ("1x1", "16x16"), ("70x70", "286x286")]
 
 
 def runs() -> dict[str, list[str]]:
-    return {**LOSSES, **{k: v for k, v in PATCHES.items() if v is not None}}
+    return {**LOSSES, **PATCHES}
 
 
 def run_dir(out: str, name: str) -> str:
@@ -81,7 +82,7 @@ def steps_and_epochs(folder: str) -> tuple[int, int]:
 
 
 def evaluate(out: str, data_dir: str | None, extra: list[str]) -> None:
-    tables = {"losses": list(LOSSES), "patches": ["1x1", "16x16", "L1+cGAN", "286x286"]}
+    tables = {"losses": list(LOSSES), "patches": list(PATCHES)}
     for table, names in tables.items():
         folders = [run_dir(out, n) for n in names if os.path.exists(run_dir(out, n))]
         if not folders:
