@@ -88,7 +88,7 @@ def test_training_continues_from_a_saved_model(run_dir, tfds_dir, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["music", "generate", "--model", "/nonexistent/run"], "no such file or run directory"),
+    (["music", "generate", "--model", "/nonexistent/run"], "no such file, run directory or preset"),
     (["music", "train", "--abc", "/nonexistent/tunes"], "no such file or folder"),
 ])
 def test_bad_paths_exit_2_with_a_message_not_a_traceback(argv, message, capsys):

@@ -91,7 +91,7 @@ def test_load_model_errors_name_the_path(tmp_path):
         load_model(str(tmp_path))
     other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     other.save(tmp_path / "dense.keras")
-    with pytest.raises(ValueError, match="not a tfcreative MusicLSTM"):
+    with pytest.raises(ValueError, match="holds a Sequential model, not a MusicLSTM"):
         load_model(str(tmp_path / "dense.keras"))
 
 
