@@ -86,7 +86,7 @@ def matvec_chain(units: int, vocab_size: int, jit_compile: bool):
 
         _, h, logits = tf.while_loop(
             lambda step, *_: step < steps, body,
-            (tf.constant(0), tf.zeros([1, units]), tf.zeros([1, vocab_size])))
+            (tf.constant(0), tf.fill([1, units], 0.5), tf.zeros([1, vocab_size])))
         return tf.reduce_sum(h) + tf.reduce_sum(logits)
 
     return tf.function(chain, jit_compile=jit_compile)
