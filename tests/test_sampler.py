@@ -153,7 +153,7 @@ def test_sampling_follows_softmax_with_temperature():
     assert set(top2) == {1, 2}
 
 
-def test_top_k_is_set_at_run_time_and_keeps_the_k_best_under_xla_too():
+def test_top_k_keeps_the_k_best_eagerly_and_under_xla():
     logits = tf.random.stateless_normal([40, 12], seed=[1, 2])
     seeds = tf.range(40, dtype=tf.int64)
     compiled = tf.function(sample_next, jit_compile=True)
