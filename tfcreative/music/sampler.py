@@ -134,6 +134,8 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     newline = tf.constant(model.vocabulary.id_of("\n"), tf.int32)
     logits, states = model.forward(seed_ids)
     input_table = model.input_table()  # once per call, not per character
+    # (XLA's batch-1 matrix-vector product reads the transposed kernel faster; TF's does not)
+    transposed_kernel = model.transposed_kernel() if jit_compile else None
     logits = logits[:, -1, :]
     if constrain == "meter":  # the logits in the loop are masked already
         # In an XLA loop the tracker's ops join the loop's computation (no nested compiled step).
@@ -153,7 +155,7 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
         token = tf.where(done, OOV_ID, token)
         tokens = tokens.write(step, token)
         done = done | ((previous == newline) & (token == newline))
-        logits, states = model.step(token, states, input_table)
+        logits, states = model.step(token, states, input_table, transposed_kernel)
         if constrain == "meter":
             meter_state, logits = meter.step_logits(tracker[0], token, logits)
             tracker = (meter_state,)
