@@ -1,15 +1,20 @@
 """Music generation (characters/s): the course's eager per-character loop vs ours.
 
 Reference: the notebook's `generate_text`, one eager call of a stateful batch-1 Keras model per
-character. Ours: `TuneSampler.generate` (the whole loop in one tf.function, state carried
-step by step) for N = 1, 16, 64 tunes at once, and the exported SavedModel's `generate`
-signature (the loop in the serving graph). Same sizes and weights on every side; weights are
-untrained (speed does not depend on them). Characters counted are those kept in the tunes.
+character. Ours: `TuneSampler.generate` (the whole loop in one tf.function, XLA-compiled for
+a few tunes, state carried step by step) for N = 1, 16, 64 tunes at once, unconstrained and
+with `constrain="meter"` (N = 1 and 64; its reference is ours unconstrained), and the exported
+SavedModel's `generate` signature (the loop in the serving graph, without XLA). Same sizes and
+weights on every side; weights are untrained (speed does not depend on them). Characters
+counted are those kept in the tunes.
+
+Roofs, timed in the same alternation as ours: at N = 1, the batch-1 roof of `roofline` (the
+recurrent and output matrix-vector products chained in a while loop, the faster of graph and
+XLA); batched, the float32 matmul rate (GFLOP/s column).
 """
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 import tempfile
 
@@ -18,28 +23,22 @@ import tensorflow as tf
 
 from benchmarks import references, roofline
 from benchmarks._harness import alternate, row, timed
-from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.sampler import DEFAULT_SEED_TEXT, TuneSampler
-from tfcreative.music.vocabulary import CharVocabulary
 
 FULL = {"embedding_dim": 256, "lstm_units": 1024, "reference_chars": 100, "single_chars": 1000,
-        "batched_chars": 400, "repetitions": 3}
+        "batched_chars": 400, "repetitions": 5, "matmul_size": 2048}
 QUICK = {"embedding_dim": 32, "lstm_units": 64, "reference_chars": 20, "single_chars": 100,
-         "batched_chars": 50, "repetitions": 2}
+         "batched_chars": 50, "repetitions": 2, "matmul_size": 1024}
 BATCHES = (1, 16, 64)
-
-
-def bundled_vocabulary() -> CharVocabulary:
-    corpus = importlib.resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc"
-    return CharVocabulary.from_texts([corpus.read_text(encoding="utf-8"), TUNE_SEPARATOR])
+CONSTRAINED_BATCHES = (1, 64)
+CONSTRAINED_TARGET = 0.8  # constrained chars/s >= 0.8x unconstrained
 
 
 def run(quick: bool) -> dict:
     settings = QUICK if quick else FULL
-    matmul = roofline.matmul_gflops(1024 if quick else 2048)
     bandwidth = roofline.memory_gbps(64 if quick else 256)
-    vocabulary = bundled_vocabulary()
+    vocabulary = roofline.bundled_vocabulary()
     keras.utils.set_random_seed(0)
     model = MusicLSTM(vocabulary, settings["embedding_dim"], settings["lstm_units"])
     course = references.course_music_model(vocabulary.size, model.embedding_dim,
@@ -56,11 +55,30 @@ def run(quick: bool) -> dict:
         counts["reference"] = len(references.course_generate_text(
             course, seed_ids, settings["reference_chars"]))
 
+    def length(n):
+        return settings["single_chars"] if n == 1 else settings["batched_chars"]
+
+    def ours(n, constrain=None):
+        return lambda: count(name(n, constrain), sampler.generate(
+            num_tunes=n, max_length=length(n), seed=0, constrain=constrain))
+
+    def name(n, constrain=None):
+        return f"ours N={n}" + (f" constrain={constrain}" if constrain else "")
+
     blocks = {"reference": reference}
     for n in BATCHES:
-        length = settings["single_chars"] if n == 1 else settings["batched_chars"]
-        blocks[f"ours N={n}"] = (lambda n=n, length=length: count(
-            f"ours N={n}", sampler.generate(num_tunes=n, max_length=length, seed=0)))
+        blocks[name(n)] = ours(n)
+        if n in CONSTRAINED_BATCHES:
+            blocks[name(n, "meter")] = ours(n, "meter")
+
+    size = settings["matmul_size"]
+    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
+    product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
+    blocks["matmul"] = lambda: product(a, b).numpy()
+    chain_steps = length(1)
+    for kind, block in roofline.matvec_chain_blocks(model.lstm_units, vocabulary.size,
+                                                    chain_steps).items():
+        blocks[f"roof {kind}"] = block
 
     with tempfile.TemporaryDirectory(prefix="tfcreative-bench-") as scratch:
         from tfcreative.export.saved_model import export_saved_model
@@ -68,45 +86,65 @@ def run(quick: bool) -> dict:
         export_seconds = timed(lambda: export_saved_model(model, scratch, version=1))
         generate = tf.saved_model.load(os.path.join(scratch, "music", "1")).signatures["generate"]
 
-        def saved_model_block(n, length):
+        def saved_model_block(n):
             out = generate(seed_text=tf.constant(DEFAULT_SEED_TEXT), num_tunes=tf.constant(n),
-                           max_length=tf.constant(length), temperature=tf.constant(1.0),
+                           max_length=tf.constant(length(n)), temperature=tf.constant(1.0),
                            random_seed=tf.constant(0, tf.int64))
             counts[f"SavedModel generate N={n}"] = sum(
                 len(t.decode("utf-8")) - len(DEFAULT_SEED_TEXT) for t in out["abc"].numpy())
 
         for n in (1, 64):
-            length = settings["single_chars"] if n == 1 else settings["batched_chars"]
-            blocks[f"SavedModel generate N={n}"] = (
-                lambda n=n, length=length: saved_model_block(n, length))
+            blocks[f"SavedModel generate N={n}"] = (lambda n=n: saved_model_block(n))
         first = {name: timed(block) for name, block in blocks.items()}  # warm-up, tracing
         seconds = alternate(blocks, settings["repetitions"])
 
-    rates = {name: counts[name] / seconds[name] for name in blocks}
+    matmul = 2 * size**3 / seconds["matmul"] / 1e9
+    roofs = {kind: chain_steps / seconds[f"roof {kind}"] for kind in ("graph", "XLA")}
+    roof_kind = max(roofs, key=roofs.get)
+    roof = roofs[roof_kind]  # steps/s = chars/s at batch 1
+    generated = [n for n in blocks if n.startswith(("ours", "SavedModel"))]
+    rates = {n: counts[n] / seconds[n] for n in generated + ["reference"]}
     reference_flops = roofline.lstm_forward_flops(1, 1, model.embedding_dim, model.lstm_units,
                                                   1, vocabulary.size)
     # Ours looks the first layer's input product up in a per-call table instead (model.step).
     flops_per_char = reference_flops - 2 * model.embedding_dim * 4 * model.lstm_units
-    size = f"emb {model.embedding_dim}, LSTM {model.lstm_units}"
+    size_text = f"emb {model.embedding_dim}, LSTM {model.lstm_units}"
     # Weights every step reads whatever the batch (first-layer input rows come from a table).
-    weight_bytes = 4 * (model.lstm_units * 4 * model.lstm_units
-                        + model.lstm_units * vocabulary.size)
+    weight_bytes = roofline.step_weight_bytes(model.lstm_units, vocabulary.size)
     rows = []
-    for name in blocks:
-        if name == "reference":
-            continue
-        n = int(name.rsplit("=", 1)[1])
-        streamed = rates[name] / n * weight_bytes / 1e9  # GB/s of weights read
-        rows.append(row(f"{name}, {size}", "chars/s", rates[name], rates["reference"],
-                        flops_per_unit=flops_per_char,
-                        reference_flops_per_unit=reference_flops, target=20.0 if n == 1 else 200.0,
-                        note=(f"weights read at {streamed:.1f} GB/s = "
-                              f"{100 * streamed / bandwidth:.0f}% of memory bandwidth"
-                              if n == 1 else ""),
-                        details={"weights_gb_per_s": streamed, "memory_gbps": bandwidth,
-                                 "chars": counts[name], "seconds": seconds[name],
-                                 "first_call_s": first[name],
-                                 "reference_chars": counts["reference"],
-                                 "reference_seconds": seconds["reference"]}))
+    for case in generated:
+        n = int(case.split()[-1 if case.startswith("SavedModel") else 1].split("=")[1])
+        constrained = "constrain=" in case
+        unconstrained_case = case.split(" constrain=")[0]
+        streamed = rates[case] / n * weight_bytes / 1e9  # GB/s of weights read
+        loop = ("XLA loop" if sampler.uses_xla(n) else "graph loop") \
+            if case.startswith("ours") else "graph loop, no XLA"
+        notes = [loop]
+        if n == 1:
+            notes.append(f"{100 * rates[case] / roof:.0f}% of the batch-1 roof: {roof:,.0f} "
+                         f"steps/s, {roof_kind} matvec chain; weights read at "
+                         f"{streamed:.1f} GB/s")
+        if constrained:
+            notes.append(f"reference: {unconstrained_case}")
+        details = {"chars": counts[case], "seconds": seconds[case], "first_call_s": first[case],
+                   "xla": loop == "XLA loop", "weights_gb_per_s": streamed,
+                   "memory_gbps": bandwidth, "matmul_gflops": matmul,
+                   "batch1_roof_steps_per_s": roofs, "batch1_roof_percent": (
+                       100 * rates[case] / roof if n == 1 else None),
+                   "matmul_roof_percent": 100 * rates[case] * flops_per_char / 1e9 / matmul,
+                   "reference_chars": counts["reference"],
+                   "reference_seconds": seconds["reference"]}
+        if constrained:
+            rows.append(row(f"{case}, {size_text}", "chars/s", rates[case],
+                            rates[unconstrained_case], flops_per_unit=flops_per_char,
+                            target=CONSTRAINED_TARGET, note="; ".join(notes),
+                            details=details))
+        else:
+            rows.append(row(f"{case}, {size_text}", "chars/s", rates[case], rates["reference"],
+                            flops_per_unit=flops_per_char,
+                            reference_flops_per_unit=reference_flops,
+                            target=20.0 if n == 1 else 200.0, note="; ".join(notes),
+                            details=details))
     rows[-1]["details"]["export_seconds"] = export_seconds
-    return {"rows": rows, "matmul_gflops": matmul, "memory_gbps": bandwidth}
+    return {"rows": rows, "matmul_gflops": matmul, "memory_gbps": bandwidth,
+            "batch1_roof_steps_per_s": roof}

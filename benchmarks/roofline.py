@@ -1,17 +1,32 @@
-"""The machine's dense float32 matmul rate, measured in the same process as each benchmark.
+"""The machine's roofs, measured in the same process as each benchmark.
 
-Every benchmark divides its model FLOPs per second by this rate, so a figure reads as "x% of
-what this machine's best kernel does": near 100% nothing is left to win; far below it, the work
-is bound by memory traffic or overhead (small matrices, recurrences, elementwise ops).
-FLOPs are counted for matrix products and convolutions only (2 per multiply-add); a backward
-pass costs twice its forward pass, so a training step is counted as 3x the forward FLOPs.
+* The dense float32 matmul rate. Every benchmark divides its model FLOPs per second by it, so
+  a figure reads as "x% of what this machine's best kernel does": near 100% nothing is left to
+  win; far below it, the work is bound by memory traffic or overhead (small matrices,
+  recurrences, elementwise ops). FLOPs are counted for matrix products and convolutions only
+  (2 per multiply-add); a backward pass costs twice its forward pass, so a training step is
+  counted as 3x the forward FLOPs.
+* The batch-1 generation roof: the matrix-vector products one generated character needs (the
+  LSTM's recurrent kernel, units x 4*units, and the output layer, units x vocabulary), chained
+  step after step in a `tf.while_loop` with nothing else in the loop. At batch 1 a character
+  reads every one of those weights once for 2 FLOPs each, so this chain, not the matmul rate,
+  bounds it; and the weights of a step stay in cache (17 MB at 1024 units), so a streaming
+  read far larger than the caches is not that roof either. Measured both as a graph
+  (TensorFlow's kernels) and compiled with XLA (XLA's own matrix-vector product); the faster
+  one is the roof.
+* The streaming read rate of an array far larger than the caches (for reference).
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import time
 
 import tensorflow as tf
+
+from tfcreative.abc_notation import TUNE_SEPARATOR
+from tfcreative.music.config import COURSE
+from tfcreative.music.vocabulary import CharVocabulary
 
 
 def matmul_gflops(size: int = 2048, repetitions: int = 5) -> float:
@@ -45,6 +60,58 @@ def memory_gbps(megabytes: int = 256, repetitions: int = 5) -> float:
     return megabytes * 2**20 / best / 1e9
 
 
+def bundled_vocabulary() -> CharVocabulary:
+    """The vocabulary of the bundled corpus: the output layer's size in the music benchmarks."""
+    corpus = importlib.resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc"
+    return CharVocabulary.from_texts([corpus.read_text(encoding="utf-8"), TUNE_SEPARATOR])
+
+
+def matvec_chain(units: int, vocab_size: int, jit_compile: bool):
+    """`chain(steps)`: the batch-1 generation roof (module docstring) as a tf.function.
+
+    Each step multiplies h [1, units] by the recurrent kernel [units, 4*units] and by the
+    output kernel [units, vocab_size]; the next h is tanh of the four gate blocks' sum, so
+    every weight is read every step (a slice of the product could let XLA read a quarter) and
+    step t+1 waits for step t, as in generation. The logits are carried, so they are computed.
+    Each side reads the recurrent kernel in the layout it reads fastest, as generation does:
+    TensorFlow's kernels (oneDNN) as stored, XLA transposed.
+    """
+    recurrent = tf.Variable(tf.random.normal([units, 4 * units], stddev=units ** -0.5))
+    if jit_compile:
+        recurrent = tf.Variable(tf.transpose(recurrent))
+    output = tf.Variable(tf.random.normal([units, vocab_size], stddev=units ** -0.5))
+
+    def chain(steps):
+        def body(step, h, logits):
+            gates = tf.matmul(h, recurrent, transpose_b=jit_compile)
+            logits = tf.matmul(h, output)
+            h = tf.tanh(tf.reduce_sum(tf.reshape(gates, [-1, 4, units]), axis=1))
+            return step + 1, h, logits
+
+        _, h, logits = tf.while_loop(
+            lambda step, *_: step < steps, body,
+            (tf.constant(0), tf.fill([1, units], 0.5), tf.zeros([1, vocab_size])))
+        return tf.reduce_sum(h) + tf.reduce_sum(logits)
+
+    return tf.function(chain, jit_compile=jit_compile)
+
+
+def step_weight_bytes(units: int, vocab_size: int) -> int:
+    """Bytes of weights one batch-1 step reads: the recurrent and output kernels, float32."""
+    return 4 * (units * 4 * units + units * vocab_size)
+
+
+def matvec_chain_blocks(units: int, vocab_size: int, steps: int) -> dict:
+    """{"graph": block, "XLA": block}: each block runs `steps` steps of `matvec_chain` (traced
+    and compiled here), for `_harness.alternate` next to the generation it bounds."""
+    blocks = {}
+    for name, jit_compile in (("graph", False), ("XLA", True)):
+        chain = matvec_chain(units, vocab_size, jit_compile)
+        chain(tf.constant(steps)).numpy()
+        blocks[name] = (lambda chain=chain: chain(tf.constant(steps)).numpy())
+    return blocks
+
+
 def lstm_forward_flops(batch: int, steps: int, embedding_dim: int, units: int,
                        num_layers: int, vocab_size: int) -> float:
     """Matmul FLOPs of MusicLSTM over [batch, steps] ids (embedding lookups are free)."""
@@ -76,15 +143,26 @@ def keras_forward_flops(model, input_shapes: list) -> float:
 
 
 def run(quick: bool) -> dict:
+    from benchmarks._harness import alternate, row
+
     size = 1024 if quick else 2048
     rate = matmul_gflops(size)
-    from benchmarks._harness import row
-
     line = row(f"tf.matmul {size}x{size} float32", "GFLOP/s", rate, None,
                details={"size": size})
     line["ours_gflops"] = rate
+    units, steps = (64, 200) if quick else (COURSE.lstm_units, 1000)
+    vocab_size = bundled_vocabulary().size
+    seconds = alternate(matvec_chain_blocks(units, vocab_size, steps), 3 if quick else 7)
+    weight_bytes = step_weight_bytes(units, vocab_size)
+    chains = [row(f"batch-1 roof: LSTM {units} recurrent + output matvec chain "
+                  f"({units}x{4 * units} + {units}x{vocab_size} float32) in a tf.while_loop, "
+                  f"{name}", "steps/s", steps / seconds[name], None,
+                  note=f"weights read at {steps / seconds[name] * weight_bytes / 1e9:.1f} GB/s",
+                  details={"units": units, "vocab_size": vocab_size, "steps": steps,
+                           "seconds": seconds[name], "weight_bytes": weight_bytes})
+              for name in seconds]
     megabytes = 64 if quick else 256
     bandwidth = memory_gbps(megabytes)
     memory = row(f"tf.reduce_sum over {megabytes} MiB float32", "GB/s read", bandwidth, None,
                  details={"megabytes": megabytes})
-    return {"rows": [line, memory], "matmul_gflops": rate, "memory_gbps": bandwidth}
+    return {"rows": [line, *chains, memory], "matmul_gflops": rate, "memory_gbps": bandwidth}

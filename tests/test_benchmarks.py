@@ -3,6 +3,7 @@ figures and ratios. No timing assertions: speed targets live in the benchmarks' 
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -36,5 +37,15 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
                 assert row["ours_gflops"] > 0, row
     cases = {row["case"].split(",")[0] for b in report["benchmarks"] for row in b["rows"]}
     assert {"ours N=1", "ours N=16", "ours N=64", "SavedModel generate N=64",
+            "ours N=1 constrain=meter", "ours N=64 constrain=meter",
             "SavedModel serving_default", "TF.js in Chromium"} <= cases
+    roofs = [row for row in report["benchmarks"][0]["rows"]
+             if row["case"].startswith("batch-1 roof")]
+    assert [row["case"].rsplit(", ", 1)[1] for row in roofs] == ["graph", "XLA"]
+    generation = next(b for b in report["benchmarks"] if b["name"] == "music_generation")
+    assert generation["batch1_roof_steps_per_s"] > 0
+    for row in generation["rows"]:
+        if re.search(r"N=1\b", row["case"]):  # batch 1 has the batch-1 roof
+            assert row["details"]["batch1_roof_percent"] > 0, row
+        assert row["details"]["matmul_roof_percent"] > 0, row
     assert "| music_training |" in result.stdout  # the printed table

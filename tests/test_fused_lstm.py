@@ -75,7 +75,7 @@ def test_music_model_uses_it_on_cpu_and_keeps_keras_for_dropout():
     assert not fused_lstm.supports(_layer(activation="relu"))
 
 
-def test_step_with_the_input_table_equals_the_keras_cell_step():
+def test_step_with_the_input_table_and_transposed_kernel_equals_the_keras_cell_step():
     keras.utils.set_random_seed(4)
     model = MusicLSTM(CharVocabulary("abcdefg\n"), 6, 10, num_layers=2)
     model.lstm_layers[0].cell.bias.assign(np.linspace(-1, 1, 40))
@@ -84,7 +84,15 @@ def test_step_with_the_input_table_equals_the_keras_cell_step():
     states = [tuple(tf.constant(rng.normal(size=(3, 10)), tf.float32) for _ in range(2))
               for _ in range(2)]
     expected_logits, expected_states = model.step(ids, states)
-    logits, new_states = model.step(ids, states, model.input_table())
-    np.testing.assert_allclose(logits.numpy(), expected_logits.numpy(), rtol=1e-5, atol=1e-6)
-    for a, b in zip(tf.nest.flatten(expected_states), tf.nest.flatten(new_states), strict=True):
-        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
+    table = model.input_table()
+    transposed = model.transposed_kernel()
+    assert transposed.shape == (40, 10)
+    for logits, new_states in (model.step(ids, states, table),
+                               model.step(ids, states, table, transposed),  # XLA's layout
+                               tf.function(model.step, jit_compile=True)(ids, states, table,
+                                                                         transposed)):
+        np.testing.assert_allclose(logits.numpy(), expected_logits.numpy(), rtol=1e-5,
+                                   atol=1e-6)
+        for a, b in zip(tf.nest.flatten(expected_states), tf.nest.flatten(new_states),
+                        strict=True):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)

@@ -1,11 +1,21 @@
-"""Generation: seeded, batched == single, stops at the end of a tune, compiled, correct odds."""
+"""Generation: seeded, batched == single, stops at the end of a tune, compiled (graph and XLA,
+same tunes), correct odds."""
+
+import logging
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tests.conftest import make_tiny_model
-from tfcreative.music.sampler import TuneSampler, per_row_uniform, sample_next
+from tfcreative.errors import InvalidArgument
+from tfcreative.music.sampler import (
+    XLA_MAX_BATCH,
+    TuneSampler,
+    per_row_uniform,
+    sample_next,
+    xla_capacity,
+)
 from tfcreative.music.vocabulary import CharVocabulary, UnknownCharacterError
 
 
@@ -38,12 +48,63 @@ def test_every_tune_starts_with_the_seed_and_respects_max_length(sampler):
         assert "\n\n" not in tune.abc
 
 
-def test_the_loop_is_one_compiled_graph_traced_once(sampler):
-    sampler.generate(num_tunes=2, max_length=30, seed=0)
-    sampler.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=80, seed=1)
-    assert sampler._compiled_loop.experimental_get_tracing_count() == 1
-    graph = sampler._compiled_loop.get_concrete_function().graph
-    assert any(op.type in ("While", "StatelessWhile") for op in graph.get_operations())
+def test_the_loop_is_one_compiled_graph_traced_once(trained_tiny_model):
+    graph = TuneSampler(trained_tiny_model, jit_compile=False)
+    graph.generate(num_tunes=2, max_length=30, seed=0)
+    graph.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=80, seed=1)
+    assert graph._compiled_loop.experimental_get_tracing_count() == 1
+    function = graph._compiled_loop.get_concrete_function().graph
+    assert any(op.type in ("While", "StatelessWhile") for op in function.get_operations())
+    assert not graph._xla_loops
+    # XLA: one traced loop per token buffer size, whatever the batch, seed and max_length
+    xla = TuneSampler(trained_tiny_model, jit_compile=True)
+    xla.generate(num_tunes=2, max_length=30, seed=0)
+    xla.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=60, seed=1)
+    (loop,) = xla._xla_loops.values()
+    assert loop.experimental_get_tracing_count() == 1
+    library = loop.get_concrete_function().graph.as_graph_def().library
+    assert any(f.attr["_XlaMustCompile"].b for f in library.function)
+
+
+@pytest.mark.parametrize("constrain", [None, "meter"])
+def test_the_xla_loop_samples_what_the_graph_loop_samples(trained_tiny_model, constrain):
+    xla = TuneSampler(trained_tiny_model, jit_compile=True)
+    graph = TuneSampler(trained_tiny_model, jit_compile=False)
+    # (one batch size and token buffer: an XLA compilation of the constrained loop is slow)
+    for kwargs in ({"seed": 3}, {"seed": 7, "top_k": 5}, {"seed": 11, "temperature": 0.7}):
+        tunes = xla.generate(num_tunes=2, max_length=300, constrain=constrain, **kwargs)
+        assert tunes == graph.generate(num_tunes=2, max_length=300, constrain=constrain,
+                                       **kwargs)
+        assert len({t.abc for t in tunes}) == len(tunes)
+    assert xla._xla_loops and not graph._xla_loops
+
+
+def test_auto_uses_xla_for_few_tunes_and_falls_back_where_it_cannot_compile(
+        trained_tiny_model, monkeypatch, caplog):
+    sampler = TuneSampler(trained_tiny_model)  # jit_compile="auto"
+    assert sampler.uses_xla(1) and sampler.uses_xla(XLA_MAX_BATCH)
+    assert not sampler.uses_xla(XLA_MAX_BATCH + 1)
+    assert [xla_capacity(n) for n in (1, 64, 65, 1000, 1024, 1025)] == [64, 64, 128, 1024,
+                                                                         1024, 2048]
+
+    def no_xla(constrain, capacity):
+        def loop(*args):
+            raise tf.errors.UnimplementedError(None, None, "XLA is not available here")
+        return loop
+
+    expected = TuneSampler(trained_tiny_model, jit_compile=False).generate(max_length=40,
+                                                                           seed=2)
+    monkeypatch.setattr(sampler, "_xla_loop", no_xla)
+    with caplog.at_level(logging.WARNING, logger="tfcreative.music.sampler"):
+        assert sampler.generate(max_length=40, seed=2) == expected
+    assert "XLA could not compile the sampling loop" in caplog.text
+    assert not sampler.uses_xla(1)  # and it does not try again
+    strict = TuneSampler(trained_tiny_model, jit_compile=True)
+    monkeypatch.setattr(strict, "_xla_loop", no_xla)
+    with pytest.raises(tf.errors.UnimplementedError):
+        strict.generate(max_length=40, seed=2)
+    with pytest.raises(InvalidArgument, match="jit_compile"):
+        TuneSampler(trained_tiny_model, jit_compile="yes")
 
 
 def _forced_model(vocab, favourite):
@@ -90,6 +151,22 @@ def test_sampling_follows_softmax_with_temperature():
     top2 = sample_next(tf.repeat(logits, 2000, axis=0), tf.range(2000, dtype=tf.int64),
                        tf.constant(0), tf.constant(1.0), tf.constant(2)).numpy()
     assert set(top2) == {1, 2}
+
+
+def test_top_k_keeps_the_k_best_eagerly_and_under_xla():
+    logits = tf.random.stateless_normal([40, 12], seed=[1, 2])
+    seeds = tf.range(40, dtype=tf.int64)
+    compiled = tf.function(sample_next, jit_compile=True)
+    for k in (0, 1, 3, 11, 12, 20):
+        args = (logits, seeds, tf.constant(4), tf.constant(1.0), tf.constant(k))
+        draws = sample_next(*args).numpy()
+        np.testing.assert_array_equal(compiled(*args).numpy(), draws)
+        # id 0 (OOV) is never drawn; the others are drawn from the k best
+        best = np.argsort(-logits.numpy()[:, 1:], axis=1)[:, :k if 0 < k < 11 else 11] + 1
+        assert all(d in row for d, row in zip(draws, best, strict=True))
+        if k == 1:
+            np.testing.assert_array_equal(draws, best[:, 0])
+    assert compiled.experimental_get_tracing_count() == 1
 
 
 def test_per_row_noise_is_uniform_and_independent_of_the_batch():
