@@ -130,7 +130,7 @@ def music_body(abc: str) -> str:
     """The tune's music: the text after its header, without whitespace, line continuations
     (a `\\` ending a line), back quotes (beaming spacers, ignored by ABC programs) and text
     fields (`N:`, `W:`, `T:`, ... lines in the body). The same tune filed under another number
-    or title, with other notes, or laid out on other lines gives the same text: it is what
+    or title, with other `N:` notes, or laid out on other lines gives the same text: it is what
     de-duplication compares and what the data set's split hashes."""
     lines = abc.split("\n")
     header_end = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), 0)
