@@ -94,3 +94,54 @@ def test_bundled_corpus_parses_completely(irish_builder):
     assert len(result.tunes) == 804  # 806 blank-line blocks, two of them split headers
     assert result.repaired == 2 and result.num_skipped == 0
     assert all(abc_notation.has_required_headers(t.abc) for t in result.tunes)
+
+
+def test_music_body_leaves_out_layout_numbers_titles_and_notes():
+    written = "X:1\nT:Reel\nZ:me\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|dfed cAGF:|\n"
+    variants = [
+        "X:7\nT:Another Title\nN:from a book\nM:4/4\nL:1/8\nK:D\n|: dAFA dAFA | dfed cAGF :|",
+        "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|\\\ndfed cAGF:|",  # line continuation
+        "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:dA`FA dA``FA|\ndfed\ncAGF:|",  # beaming spacers
+        "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|\nN:second half\ndfed cAGF:|\nW:words",
+    ]
+    for variant in variants:
+        assert abc_notation.music_body(variant) == abc_notation.music_body(written), variant
+    assert abc_notation.music_body(written) == "|:dAFAdAFA|dfedcAGF:|"
+    other_notes = written.replace("cAGF", "cAGE")
+    assert abc_notation.music_body(other_notes) != abc_notation.music_body(written)
+
+
+def test_note_sequence_keeps_only_the_pitches():
+    plain = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\nGAB c2d|e3 ^f2g|\n"
+    ornamented = ('X:2\nT:t\nM:6/8\nL:1/8\nK:G\n"G"G>AB !trill!c-c/d/|{f}e3 (~^f2g)|]\n'
+                  "K:D\n")
+    assert abc_notation.note_sequence(plain) == "GABcde^fg"
+    assert abc_notation.note_sequence(ornamented) == abc_notation.note_sequence(plain)
+    assert abc_notation.note_sequence(plain.replace("e3", "e,3")) == "GABcde,^fg"
+    assert abc_notation.note_sequence("X:1\nT:t\nK:C\n[K:G] [CEG]2 z2 x2 [M:3/4]|") == "CEG"
+
+
+def test_split_provenance_keeps_what_to_play_and_moves_who_and_where():
+    tune = ("X: 12\nT: The Reel\nT:Second title\nC:Trad.\nB: O'Neill's 12\nZ: Transcribed by "
+            "A. Person, a@b.c\nN: collected by X\nR:reel\nM: C|\nL:1/8\nQ:1/2=100\nI: :: ::\n"
+            "K: D\n|:dAFA dAFA|\nP:B\ndfed cAGF:|")
+    abc, provenance = abc_notation.split_provenance(tune)
+    assert abc == ("X:12\nT:The Reel\nT:Second title\nR:reel\nM:C|\nL:1/8\nQ:1/2=100\nK:D\n"
+                   "|:dAFA dAFA|\nP:B\ndfed cAGF:|")
+    assert provenance == ("C:Trad.\nB: O'Neill's 12\nZ: Transcribed by A. Person, a@b.c\n"
+                          "N: collected by X\nI: :: ::")
+    assert abc_notation.music_body(abc) == abc_notation.music_body(tune)
+    assert abc_notation.split_provenance(TUNE) == (TUNE, "")
+
+
+def test_a_header_line_that_lost_its_field_letter_is_dropped_and_counted():
+    """Aird's Airs has eight such lines ("3/8=120" for "Q:3/8=120", a stray "N")."""
+    broken = "X:20\nT:Jollity.\nM:6/8\nL:1/8\n3/8=120\nN\nZ:J. C.\nK:D\nded A2G|F2A d3|"
+    result = parse_abc_text(broken + "\n\n" + TUNE)
+    assert [t.reference for t in result.tunes] == ["20", "1"]
+    assert result.tunes[0].abc == "X:20\nT:Jollity.\nM:6/8\nL:1/8\nZ:J. C.\nK:D\nded A2G|F2A d3|"
+    assert result.malformed_header_lines == 2 and result.num_skipped == 0
+    # music before the K: line (no field after it) is not a header line: still no tune
+    result = parse_abc_text("X:5\nT:No key\nM:4/4\nabc|\nK:G\ndef|")
+    assert result.tunes == [] and result.malformed_header_lines == 0
+    assert result.skipped == {"no K: key line ending the header": 1}

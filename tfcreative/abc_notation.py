@@ -18,6 +18,16 @@ REQUIRED_HEADERS = ("X", "T", "M", "L", "K")
 # joins tunes with it, and generation stops when the model writes it.
 TUNE_SEPARATOR = "\n\n"
 
+# Information fields that are text about the tune, not its music (abc standard 2.1 §3.1:
+# area, book, composer, discography, file, group, history, notes, origin, source, title, words,
+# transcription, remark). In the body they are left out of `music_body`.
+TEXT_FIELDS = frozenset("ABCDFGHNOSTWZrw")
+# Header fields that say what to play and how (reference, title, meter, unit length, tempo,
+# parts, voices, rhythm, key; user symbols and macros): `split_provenance` keeps these in the
+# tune and moves every other header line (who transcribed it, notes, book, source, composer,
+# instructions...) out of it.
+TUNE_FIELDS = frozenset("XTMLQPVRKUm")
+
 _FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 
@@ -46,6 +56,8 @@ class ParseResult:
     skipped: collections.Counter
     repaired: int = 0  # tunes whose header and music were split by a stray blank line
     encoding: str = "utf-8"
+    # lines inside a header that are not fields (a field letter or its colon lost), dropped
+    malformed_header_lines: int = 0
 
     @property
     def num_skipped(self) -> int:
@@ -115,11 +127,63 @@ def header_fields(abc: str) -> dict[str, str]:
 
 
 def music_body(abc: str) -> str:
-    """The tune's music without its header and without any whitespace: the same tune filed
-    under another number or title (or laid out on other lines) gives the same text."""
+    """The tune's music: the text after its header, without whitespace, line continuations
+    (a `\\` ending a line), back quotes (beaming spacers, ignored by ABC programs) and text
+    fields (`N:`, `W:`, `T:`, ... lines in the body). The same tune filed under another number
+    or title, with other `N:` notes, or laid out on other lines gives the same text: it is what
+    de-duplication compares and what the data set's split hashes."""
     lines = abc.split("\n")
     header_end = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), 0)
-    return "".join("".join(lines[header_end:]).split())
+    music = []
+    for line in lines[header_end:]:
+        field = _FIELD_LINE.match(line)
+        if field and field.group(1) in TEXT_FIELDS:
+            continue
+        line = line.rstrip()
+        music.append(line[:-1] if line.endswith("\\") else line)
+    return "".join("".join(music).replace("`", "").split())
+
+
+_NOT_NOTES = re.compile(r'"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|\{[^}]*\}|\[[A-Za-z]:[^\]\n]*\]')
+NOTE = re.compile(r"[_^=]*[A-Ga-g][,']*")  # one note's pitch
+_NOTE_AND_TIE = re.compile(r"([_^=]*)([A-Ga-g][,']*)[\d/]*(-?)")
+
+
+def note_sequence(abc: str) -> str:
+    """The pitches of the tune's music in order (accidentals and octave marks kept), and
+    nothing else: no lengths, rests, bar lines, slurs, grace notes, decorations, chord symbols
+    or annotations; a note tied to the same pitch counts once. Two transcriptions of one tune
+    that differ only in how they write rhythm, ornaments or bars have the same sequence (tune
+    books file one tune twice, under two titles, like that)."""
+    lines = abc.split("\n")
+    header_end = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), 0)
+    music = "\n".join(line for line in lines[header_end:] if not _FIELD_LINE.match(line))
+    notes, tied_to = [], None
+    for accidental, pitch, tie in _NOTE_AND_TIE.findall(_NOT_NOTES.sub("", music)):
+        if pitch != tied_to:
+            notes.append(accidental + pitch)
+        tied_to = pitch if tie else None
+    return "".join(notes)
+
+
+def split_provenance(abc: str) -> tuple[str, str]:
+    """(the tune, its provenance): header lines of `TUNE_FIELDS` stay in the tune, written
+    `F:value` (no space after the colon); every other header line (`Z:` transcription, `N:`
+    notes, `B:` book, `S:` source, `C:` composer, `I:` instructions, ...) goes, as written, to
+    the provenance text, one per line. The music after `K:` is unchanged.
+
+    A model trained on the tune text then learns tunes, not transcribers' names, e-mail
+    addresses or page numbers it would attach to tunes it writes."""
+    lines = abc.split("\n")
+    header_end = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), 0)
+    tune, provenance = [], []
+    for line in lines[:header_end]:
+        field = _FIELD_LINE.match(line)
+        if field and field.group(1) in TUNE_FIELDS:
+            tune.append(f"{field.group(1)}:{field.group(2).strip()}")
+        else:
+            provenance.append(line)
+    return "\n".join(tune + lines[header_end:]), "\n".join(provenance)
 
 
 def has_required_headers(abc: str) -> bool:
@@ -129,6 +193,22 @@ def has_required_headers(abc: str) -> bool:
 
 
 _NO_MUSIC = "no music after the K: line"
+
+
+def _drop_malformed_header_lines(block: list[str]) -> tuple[list[str], int]:
+    """Drops lines inside a header that are not fields: a line before the first `K:` line
+    with a field line after it (not only `K:`), such as `3/8=120` for `Q:3/8=120` or `N bars
+    13 and 21 ...` (real collections hold a few). Music never stands before `K:`, so these
+    lines belong to no part of the tune. Returns (block, lines dropped)."""
+    if not block[0].startswith("X:"):
+        return block, 0
+    key = next((i for i, line in enumerate(block) if line.startswith("K:")), None)
+    if key is None:
+        return block, 0
+    last_field = max((i for i in range(key) if _FIELD_LINE.match(block[i])), default=0)
+    kept = [line for i, line in enumerate(block)
+            if i >= last_field or _FIELD_LINE.match(line)]
+    return kept, len(block) - len(kept)
 
 
 def _parse_block(block: list[str]) -> Tune | str:
@@ -158,11 +238,12 @@ def parse_abc_text(text: str) -> ParseResult:
     """Splits ABC text into tunes; malformed blocks are counted in `skipped` by reason."""
     tunes: list[Tune] = []
     skipped: collections.Counter = collections.Counter()
-    repaired = 0
+    repaired = malformed = 0
     blocks = _blocks(_clean_lines(text))
     index = 0
     while index < len(blocks):
-        block = blocks[index]
+        block, dropped = _drop_malformed_header_lines(blocks[index])
+        malformed += dropped
         index += 1
         parsed = _parse_block(block)
         if parsed == _NO_MUSIC and index < len(blocks) and _is_headerless_music(blocks[index]):
@@ -174,7 +255,8 @@ def parse_abc_text(text: str) -> ParseResult:
             tunes.append(parsed)
         else:
             skipped[parsed] += 1
-    return ParseResult(tunes=tunes, skipped=skipped, repaired=repaired)
+    return ParseResult(tunes=tunes, skipped=skipped, repaired=repaired,
+                       malformed_header_lines=malformed)
 
 
 def _is_headerless_music(block: list[str]) -> bool:

@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable, Iterable
 
 import importlib_resources
 import tensorflow_datasets as tfds
 from etils import epath
 
 from tfcreative import abc_notation
+from tfcreative.datasets.abc_tunes import music21_collections
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_CONFIG = "irish_folk"  # the corpus shipped in the package
 MANUAL_CONFIG = "manual"  # your own files, through TFDS's manual_dir
+COMBINED_CONFIG = "combined"  # the bundled corpus and music21's public-domain books
+# The combined config's collections, in de-duplication order: a tune whose music an earlier
+# tune has is dropped, so the bundled corpus keeps all its (distinct) tunes and its splits.
+COMBINED_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
 HELD_OUT_PERCENT = {"validation": 10, "test": 10}  # the rest is train
 ABC_SUFFIXES = (".abc",)
+_MIT_HOMEPAGE = "https://github.com/MITDeepLearning/introtodeeplearning"
+_MUSIC21_HOMEPAGE = "https://www.music21.org/music21docs/about/referenceCorpus.html"
 
 
 def split_of(abc: str) -> str:
-    """"train", "validation" or "test", by a hash of the tune's music (header and spacing
-    left out): deterministic, independent of file order, and the same tune filed twice under
-    other numbers or titles always lands on the same side."""
+    """"train", "validation" or "test", by a hash of the tune's music (`music_body`: header,
+    spacing and notes left out): deterministic, independent of file order, and the same tune
+    filed twice under other numbers or titles always lands on the same side."""
     bucket = int(hashlib.sha256(abc_notation.music_body(abc).encode("utf-8")).hexdigest()[:8],
                  16) % 100
     for split, percent in HELD_OUT_PERCENT.items():
@@ -51,6 +60,82 @@ def find_abc_files(root: epath.Path) -> list[epath.Path]:
     return sorted(found)
 
 
+@dataclasses.dataclass(frozen=True)
+class SourceTune:
+    """A tune as read: where from (collection, file, position in the file) and its text."""
+
+    collection: str
+    source: str  # the file, relative to the collection's folder
+    index: int
+    tune: abc_notation.Tune
+    provenance: str  # header lines outside abc_notation.TUNE_FIELDS, one per line
+
+
+# Tunes with fewer notes than this are compared by their music only: short fragments may
+# share their notes by chance (the shortest tune of the combined corpus has 24 notes, the
+# shortest pair with the same notes 62).
+MIN_NOTES_TO_COMPARE = 32
+
+
+def duplicate_keys(abc: str) -> dict[str, str]:
+    """What two tunes must share to be the same tune: "music", the music as written
+    (abc_notation.music_body: numbers, titles, notes, spacing, line breaks left out), or
+    "notes", the pitches in order (abc_notation.note_sequence: the same tune written with
+    other rhythm notation, ornaments or bar lines; tunes of MIN_NOTES_TO_COMPARE notes or
+    more)."""
+    keys = {"music": abc_notation.music_body(abc)}
+    notes = abc_notation.note_sequence(abc)
+    if len(abc_notation.NOTE.findall(notes)) >= MIN_NOTES_TO_COMPARE:
+        keys["notes"] = notes
+    return keys
+
+
+def deduplicate(items: Iterable, keys: Callable[[object], dict[str, str]]
+                ) -> tuple[list, list[tuple]]:
+    """(kept, dropped): the items in order, each dropped that shares a key with an earlier
+    kept item; dropped holds (item, the kept item it repeats, the key's name)."""
+    first: dict = {}
+    kept, dropped = [], []
+    for item in items:
+        item_keys = keys(item)
+        match = next(((name, first[(name, k)]) for name, k in item_keys.items()
+                      if (name, k) in first), None)
+        if match:
+            dropped.append((item, match[1], match[0]))
+            continue
+        kept.append(item)
+        for name, k in item_keys.items():
+            first[(name, k)] = item
+    return kept, dropped
+
+
+def _keys(item: SourceTune) -> dict[str, str]:
+    return duplicate_keys(item.tune.abc)
+
+
+@dataclasses.dataclass(eq=False)
+class AbcTunesConfig(tfds.core.BuilderConfig):
+    """Which collections a config reads, in de-duplication order, and whether its tune texts
+    leave provenance (`Z:` transcriber, `N:` notes, `B:` book, ...) to the `provenance`
+    feature (abc_notation.split_provenance) or keep the tune as written."""
+
+    collections: tuple[str, ...] = ()
+    without_provenance: bool = False
+    license: str = ""
+    homepage: str = _MIT_HOMEPAGE
+
+
+def _music21_config(collection: music21_collections.Music21Collection) -> AbcTunesConfig:
+    return AbcTunesConfig(
+        name=collection.config,
+        description=f"{collection.title}: {collection.description} Read from the installed "
+                    "music21 (no download).",
+        collections=(collection.config,), without_provenance=True, homepage=_MUSIC21_HOMEPAGE,
+        license="Public domain (published before 1930); the ABC transcriptions are "
+                "distributed in music21's corpus with their encoders' permission "
+                f"(tfcreative/data/{collection.config}/LICENSE.md).")
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for folk tunes in ABC notation."""
 
@@ -60,20 +145,40 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     code_path = epath.Path(__file__)
     pkg_dir_path = epath.Path(__file__).parent
 
-    VERSION = tfds.core.Version("1.1.0")
+    VERSION = tfds.core.Version("1.2.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release.",
         "1.1.0": "Train / validation / test (80/10/10) by a hash of each tune's music, so the "
                  "same tune under another number or title never sits on both sides.",
+        "1.2.0": "Duplicates removed before splitting: a tune whose music (abc_notation."
+                 "music_body: spacing, line breaks, titles, numbers and notes left out) an "
+                 "earlier tune has is dropped (irish_folk: 2 training tunes, the second "
+                 "'Planxty Drury' and 'Turnpike'; validation and test unchanged). Configs "
+                 "oneills_1850, ryans_mammoth, airds_airs (public-domain books in music21's "
+                 "corpus) and combined. Features `collection` and `provenance`.",
     }
     BUILDER_CONFIGS = [
-        tfds.core.BuilderConfig(
+        AbcTunesConfig(
             name=BUNDLED_CONFIG,
-            description="804 Irish folk tunes (MIT 6.S191 music lab, MIT licence), bundled.",
+            description="804 Irish folk tunes (MIT 6.S191 music lab, MIT licence), bundled; "
+                        "802 once two repeated tunes are dropped.",
+            collections=(BUNDLED_CONFIG,), license="MIT (tfcreative/data/irish_folk/LICENSE.md)",
         ),
-        tfds.core.BuilderConfig(
+        AbcTunesConfig(
             name=MANUAL_CONFIG,
             description="Your own .abc files: every *.abc under manual_dir (or one file).",
+            collections=(MANUAL_CONFIG,),
+        ),
+        *(_music21_config(c) for c in music21_collections.COLLECTIONS.values()),
+        AbcTunesConfig(
+            name=COMBINED_CONFIG,
+            description="The bundled Irish corpus, O'Neill's 1850, Ryan's Mammoth Collection "
+                        "and Aird's Airs together, each tune once (the first occurrence in "
+                        "that order), tune texts without provenance lines.",
+            collections=COMBINED_COLLECTIONS, without_provenance=True,
+            homepage=_MUSIC21_HOMEPAGE,
+            license="The bundled corpus: MIT; the rest: public domain (see each collection's "
+                    "LICENSE.md under tfcreative/data/).",
         ),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
@@ -95,43 +200,108 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     "key": tfds.features.Text(doc="K: field."),
                     "reference": tfds.features.Text(doc="X: field."),
                     "source_file": tfds.features.Text(doc="File the tune came from."),
+                    "collection": tfds.features.Text(
+                        doc="The collection (config name) the tune came from."),
+                    "provenance": tfds.features.Text(
+                        doc="Header lines other than X T M L Q P V R K U m (transcriber, "
+                            "notes, book, source, ...); in configs that keep tunes as "
+                            "written, `abc` holds them too."),
                 }
             ),
             supervised_keys=None,
-            homepage="https://github.com/MITDeepLearning/introtodeeplearning",
+            homepage=self.builder_config.homepage,
+            license=self.builder_config.license or None,
+            metadata=tfds.core.MetadataDict(),
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-        if self.builder_config.name == BUNDLED_CONFIG:
-            root = bundled_corpus_path()
-        else:
-            root = epath.Path(dl_manager.manual_dir)
-        tunes = self._read_tunes(root)
+        config = self.builder_config
+        tunes: list[SourceTune] = []
+        for name in config.collections:
+            tunes.extend(self._read_collection(name, dl_manager))
+        kept, dropped = deduplicate(tunes, keys=_keys)
+        for tune, original, key in dropped:
+            logger.debug("abc_tunes/%s: dropped %s X:%s %r: same %s as %s X:%s %r",
+                         config.name, tune.source, tune.tune.reference, tune.tune.title, key,
+                         original.source, original.tune.reference, original.tune.title)
         by_split = {"train": [], "validation": [], "test": []}
-        for tune in tunes:
-            by_split[split_of(tune[2].abc)].append(tune)
+        for tune in kept:
+            by_split[split_of(tune.tune.abc)].append(tune)
         if not by_split["train"]:  # a handful of tunes that all hashed out: train on them
-            by_split = {"train": tunes, "validation": [], "test": []}
-        logger.info("abc_tunes/%s: %s tunes", self.builder_config.name,
+            by_split = {"train": kept, "validation": [], "test": []}
+        self._record_counts(tunes, kept, dropped, by_split)
+        logger.info("abc_tunes/%s: %s tunes", config.name,
                     ", ".join(f"{len(v)} {k}" for k, v in by_split.items()))
         empty = [split for split, items in by_split.items() if not items]
         if empty:  # TFDS cannot write an empty split
             logger.warning("abc_tunes/%s: %d tunes, too few for a %s split (about 1 in 10 "
-                           "tunes goes to each)", self.builder_config.name, len(tunes),
-                           " or ".join(empty))
+                           "tunes goes to each)", config.name, len(kept), " or ".join(empty))
         return {split: self._generate_examples(items)
                 for split, items in by_split.items() if items}
 
-    def _read_tunes(self, root: epath.Path) -> list[tuple[str, int, abc_notation.Tune]]:
-        """Every tune under `root`. Files without a tune are skipped, named and counted (real
-        collections hold format includes and notes); it is an error when nothing holds a tune,
-        or when `root` is a single file without one."""
-        files = find_abc_files(root)
+    def _record_counts(self, tunes, kept, dropped, by_split) -> None:
+        """Per collection, in the log and in `info.metadata["collections"]`: tunes read,
+        duplicates dropped by kind (same music, same notes) and by where the kept tune is (the
+        same collection, an earlier one), tunes kept, their characters, split sizes."""
+        kinds = [f"same_{key}_{where}" for key in ("music", "notes")
+                 for where in ("within", "of_earlier")]
+        counts = {name: {"tunes_read": 0, **dict.fromkeys(kinds, 0), "tunes": 0,
+                         "characters": 0, "splits": {"train": 0, "validation": 0, "test": 0}}
+                  for name in self.builder_config.collections}
+        for tune in tunes:
+            counts[tune.collection]["tunes_read"] += 1
+        for tune, original, key in dropped:
+            where = "within" if tune.collection == original.collection else "of_earlier"
+            counts[tune.collection][f"same_{key}_{where}"] += 1
+        for tune in kept:
+            counts[tune.collection]["tunes"] += 1
+            counts[tune.collection]["characters"] += len(tune.tune.abc)
+        for split, items in by_split.items():
+            for tune in items:
+                counts[tune.collection]["splits"][split] += 1
+        for name, c in counts.items():
+            logger.info("abc_tunes/%s: %s: %d tunes read; duplicates dropped: %d same music, "
+                        "%d same notes as a tune of %s, %d same music, %d same notes as an "
+                        "earlier collection's; %d kept (%d characters; %d / %d / %d train / "
+                        "validation / test)", self.builder_config.name, name, c["tunes_read"],
+                        c["same_music_within"], c["same_notes_within"], name,
+                        c["same_music_of_earlier"], c["same_notes_of_earlier"], c["tunes"],
+                        c["characters"], *c["splits"].values())
+        self.info.metadata["collections"] = counts
+        if any(name in music21_collections.COLLECTIONS for name in counts):
+            self.info.metadata["music21_version"] = music21_collections.music21_version()
+
+    def _read_collection(self, name: str,
+                         dl_manager: tfds.download.DownloadManager) -> list[SourceTune]:
+        if name == BUNDLED_CONFIG:
+            root = bundled_corpus_path()
+            return self._read_tunes(name, root, [root])
+        if name == MANUAL_CONFIG:
+            root = epath.Path(dl_manager.manual_dir)
+            return self._read_tunes(name, root, find_abc_files(root))
+        collection = music21_collections.COLLECTIONS[name]
+        root = music21_collections.corpus_folder(collection)
+        files = [path for path in find_abc_files(root)
+                 if path.name not in collection.second_transcriptions]
+        if collection.second_transcriptions:
+            logger.info("%s: skipped %d file(s) that transcribe the same tunes as another "
+                        "file (read that one): %s", root, len(collection.second_transcriptions),
+                        ", ".join(f"{skipped} ({kept})" for skipped, kept
+                                  in collection.second_transcriptions.items()))
+        return self._read_tunes(name, root, files, source_prefix=f"{collection.folder}/")
+
+    def _read_tunes(self, collection: str, root: epath.Path, files: list[epath.Path],
+                    source_prefix: str = "") -> list[SourceTune]:
+        """Every tune in `files` (under `root`). Files without a tune are skipped, named and
+        counted (real collections hold format includes and notes); it is an error when
+        nothing holds a tune, or when `root` is a single file without one."""
         if not files:
             raise ValueError(f"{root}: no *.abc files found (searched recursively).")
+        without_provenance = self.builder_config.without_provenance
         tunes = []
         skipped: collections.Counter = collections.Counter()
         files_without_tunes = []
+        malformed = 0
         for path in files:
             source = path.name if path == root else str(path.relative_to(root))
             try:
@@ -147,29 +317,45 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             if result.repaired:
                 logger.warning("%s: joined %d tune(s) whose header and music were split by a "
                                "blank line", path, result.repaired)
+            if result.malformed_header_lines:
+                logger.warning("%s: dropped %d line(s) inside tune headers that are not "
+                               "fields (before K:, e.g. a field letter lost)", path,
+                               result.malformed_header_lines)
+            malformed += result.malformed_header_lines
             for reason, count in result.skipped.items():
                 logger.warning("%s: skipped %d block(s): %s", path, count, reason)
             skipped.update(result.skipped)
-            tunes.extend((source, i, tune) for i, tune in enumerate(result.tunes))
+            for index, tune in enumerate(result.tunes):
+                abc, provenance = abc_notation.split_provenance(tune.abc)
+                if without_provenance:
+                    tune = dataclasses.replace(tune, abc=abc)
+                tunes.append(SourceTune(collection, source_prefix + source, index, tune,
+                                        provenance))
         if not tunes:
             raise abc_notation.NoTunesError(
                 f"{root}: none of its {len(files)} *.abc files holds an ABC tune "
                 f"({', '.join(files_without_tunes)}). Expected tunes that start with an 'X:' "
                 "line and whose header ends with a 'K:' line, followed by music.")
-        logger.info("abc_tunes/%s: read %d tunes from %d file(s); skipped %d file(s) without "
-                    "a tune and %d block(s)", self.builder_config.name, len(tunes),
+        logger.info("abc_tunes/%s: %s: read %d tunes from %d file(s); skipped %d file(s) "
+                    "without a tune and %d block(s); dropped %d malformed header line(s)",
+                    self.builder_config.name, collection, len(tunes),
                     len(files) - len(files_without_tunes), len(files_without_tunes),
-                    sum(skipped.values()))
+                    sum(skipped.values()), malformed)
         return tunes
 
-    def _generate_examples(self, tunes):
-        for source, index, tune in tunes:
-            yield f"{source}#{index}", {
+    def _generate_examples(self, tunes: list[SourceTune]):
+        several = len(self.builder_config.collections) > 1
+        for item in tunes:
+            tune = item.tune
+            key = f"{item.source}#{item.index}"
+            yield (f"{item.collection}/{key}" if several else key), {
                 "abc": tune.abc,
                 "title": tune.title,
                 "meter": tune.meter,
                 "unit_note_length": tune.unit_note_length,
                 "key": tune.key,
                 "reference": tune.reference,
-                "source_file": source,
+                "source_file": item.source,
+                "collection": item.collection,
+                "provenance": item.provenance,
             }
