@@ -17,7 +17,6 @@ its bar before the Gumbel-max draw. It too works row by row, so the reproducibil
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
@@ -28,19 +27,10 @@ from tfcreative.errors import InvalidArgument
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
 from tfcreative.music.meter import MeterConstraint
 from tfcreative.music.model import MusicLSTM
+from tfcreative.music.tune import GeneratedTune, Tunes
 from tfcreative.music.vocabulary import OOV_ID
 
 CONSTRAINTS = (None, "meter")
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratedTune:
-    abc: str
-    seed: int  # generate(..., num_tunes=1, seed=this) reproduces the tune
-    complete: bool  # False when max_length cut the tune before it ended
-    # generate(constrain=...) only: the tracker gave this tune up (a seed it cannot follow,
-    # or no allowed character at some step), so part of it was sampled unconstrained
-    unconstrained_fallback: bool = False
 
 
 def _mix32(x):
@@ -168,8 +158,9 @@ class TuneSampler:
         top_k: int = 0,
         seed: int | None = None,
         constrain: str | None = None,
-    ) -> list[GeneratedTune]:
-        """Samples `num_tunes` tunes in parallel, each starting with `seed_text`.
+    ) -> Tunes:
+        """Samples `num_tunes` tunes in parallel, each starting with `seed_text`: a list of
+        `GeneratedTune`s (a `Tunes` list, shown as a gallery in a notebook).
 
         max_length: most characters generated after the seed; a tune ends earlier when the model
         writes a blank line (the end of a tune). top_k=0 samples from the whole vocabulary.
@@ -201,9 +192,9 @@ class TuneSampler:
             tf.constant(top_k, tf.int32),
         )
         fallback = fallback[0].numpy() if fallback else np.zeros(num_tunes, bool)
-        return [self._finish(seed_text, column, int(row_seed), bool(fell_back))
-                for column, row_seed, fell_back in zip(tokens.numpy().T, row_seeds, fallback,
-                                                       strict=True)]
+        return Tunes(self._finish(seed_text, column, int(row_seed), bool(fell_back))
+                     for column, row_seed, fell_back in zip(tokens.numpy().T, row_seeds, fallback,
+                                                            strict=True))
 
     def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int,
                 fallback: bool = False) -> GeneratedTune:
