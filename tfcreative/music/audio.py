@@ -6,9 +6,11 @@ tempo from `Q:`, 120 crotchets a minute without one), read back with music21's o
 so a WAV file plays exactly what the `.mid` file holds. The synthesizer is the Python twin of
 the demo page's (`web/tune_player.js`): a band-limited triangle wave per note with a plucked
 envelope (5 ms attack, a decay while held, 40 ms release), so notebooks and the page sound
-alike. Chosen by measurement over pretty_midi's sine synthesizer (no envelope: clicks at every
-note boundary) and soundfont players (a system library or a soundfont download):
-`python -m benchmarks.wav_synths`.
+alike. Measured against pretty_midi's synthesizer (`python -m benchmarks.wav_synths`, the
+corpus and probe tunes): both give the right pitches, note lengths and tempo from `Q:`, fall
+silent after the last note and make no clicks; pretty_midi adds 6.1 MB to the install (a
+soundfont it ships for FluidSynth) and sounds sine waves unlike the page's; soundfont players
+need a system library (FluidSynth, PortAudio) and a soundfont download.
 """
 
 from __future__ import annotations
