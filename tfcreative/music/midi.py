@@ -19,12 +19,12 @@ import contextlib
 import copy
 import dataclasses
 import io
-import os
-import tempfile
 import warnings
 
 import music21
 from music21 import bar, note, repeat, stream, tempo
+
+from tfcreative.files import write_bytes_atomically
 
 ABC_VERSION_LINE = "%abc-2.1\n"
 
@@ -98,13 +98,5 @@ def abc_to_midi(abc: str) -> MidiTune:
 def write_midi(abc: str, path: str) -> MidiTune:
     """Writes the tune's MIDI file to `path` (whole or not at all)."""
     tune = abc_to_midi(abc)
-    folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", suffix=".mid",
-                                     delete=False) as f:
-        try:
-            f.write(tune.data)
-        except BaseException:
-            os.unlink(f.name)
-            raise
-    os.replace(f.name, path)
+    write_bytes_atomically(path, tune.data)
     return tune

@@ -24,7 +24,6 @@ same tokens (benchmarks/music_generation.py measures them side by side).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 
@@ -36,6 +35,7 @@ from tfcreative.errors import InvalidArgument
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
 from tfcreative.music.meter import MeterConstraint
 from tfcreative.music.model import MusicLSTM
+from tfcreative.music.tune import GeneratedTune, Tunes
 from tfcreative.music.vocabulary import OOV_ID
 
 CONSTRAINTS = (None, "meter")
@@ -45,16 +45,6 @@ CONSTRAINTS = (None, "meter")
 XLA_MAX_BATCH = 4
 
 logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratedTune:
-    abc: str
-    seed: int  # generate(..., num_tunes=1, seed=this) reproduces the tune
-    complete: bool  # False when max_length cut the tune before it ended
-    # generate(constrain=...) only: the tracker gave this tune up (a seed it cannot follow,
-    # or no allowed character at some step), so part of it was sampled unconstrained
-    unconstrained_fallback: bool = False
 
 
 def _mix32(x):
@@ -269,8 +259,9 @@ class TuneSampler:
         top_k: int = 0,
         seed: int | None = None,
         constrain: str | None = None,
-    ) -> list[GeneratedTune]:
-        """Samples `num_tunes` tunes in parallel, each starting with `seed_text`.
+    ) -> Tunes:
+        """Samples `num_tunes` tunes in parallel, each starting with `seed_text`: a list of
+        `GeneratedTune`s (a `Tunes` list, shown as a gallery in a notebook).
 
         max_length: most characters generated after the seed; a tune ends earlier when the model
         writes a blank line (the end of a tune). top_k=0 samples from the whole vocabulary.
@@ -300,9 +291,9 @@ class TuneSampler:
                   tf.constant(temperature, tf.float32),
                   tf.constant(top_k, tf.int32))
         tokens, fallback = self._sample(inputs, num_tunes, max_length, constrain)
-        return [self._finish(seed_text, column, int(row_seed), bool(fell_back))
-                for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,
-                                                       strict=True)]
+        return Tunes(self._finish(seed_text, column, int(row_seed), bool(fell_back))
+                     for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,
+                                                            strict=True))
 
     def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int,
                 fallback: bool = False) -> GeneratedTune:

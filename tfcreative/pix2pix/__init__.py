@@ -11,6 +11,8 @@ _LAZY = {
     "Pix2PixTrainConfig": "tfcreative.pix2pix.config",
     "train": "tfcreative.pix2pix.training",
     "fcn_scores": "tfcreative.pix2pix.fcn_score",
+    "show_translations": "tfcreative.pix2pix.display",
+    "translation_grid": "tfcreative.pix2pix.display",
 }
 
 __all__ = [*_LAZY, "load_model"]
