@@ -26,7 +26,7 @@ RECIPES = {
         "description": "Character-level LSTM over ABC folk tunes: the bundled Irish corpus and "
                        "three public-domain collections shipped in music21 (O'Neill's 1850, "
                        "Ryan's Mammoth, Aird's Airs), de-duplicated.",
-        "train": ["music", "train", "--abc-collection", "combined", "--embedding-dim", "256",
+        "train": ["music", "train", "--collection", "combined", "--embedding-dim", "256",
                   "--lstm-units", "768", "--batch-size", "32", "--seq-length", "100",
                   "--learning-rate", "5e-3", "--dropout", "0.1", "--epochs", "1000",
                   "--seed", "0"],
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
             evaluation = {}
             for constrain in ("none", "meter"):
                 for temperature in ("1.0", "0.8"):
-                    run([*tf, "music", "evaluate", "--model", best, "--abc-collection",
+                    run([*tf, "music", "evaluate", "--model", best, "--collection",
                          "combined", "--num-tunes", "100", "--max-length", "1500",
                          "--random-seed", "0", "--temperature", temperature, "--constrain",
                          constrain, "--json", result, *data], log)

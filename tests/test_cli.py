@@ -234,3 +234,31 @@ def test_generate_keeps_every_bar_in_time_by_default(run_dir, tmp_path):
     for text in default:
         report = bar_report(text.rstrip("\n"), vocabulary)
         assert report.followed and report.violations == 0, text
+
+
+def test_train_and_evaluate_on_another_collection(tmp_path, tfds_dir, capsys):
+    run = str(tmp_path / "run")
+    assert main(["music", "train", "--collection", "airds_airs", "--run-dir", run,
+                 "--data-dir", tfds_dir, "--epochs", "1", "--steps-per-epoch", "2",
+                 *TINY]) == 0
+    assert json.load(open(os.path.join(run, "config.json")))["collection"] == "airds_airs"
+    capsys.readouterr()
+    assert main(["music", "evaluate", "--model", run, "--collection", "airds_airs",
+                 "--data-dir", tfds_dir, "--num-tunes", "2", "--max-length", "40",
+                 "--seq-length", "20", "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    # Aird's Airs: ~1,180 entries, de-duplicated, 10% held out for test
+    held_out = int(out.split("Test (")[1].split()[0])
+    assert 80 < held_out < 140, out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["music", "train", "--collection", "session"], "--collection: invalid choice: 'session'"),
+    (["music", "train", "--collection", "irish_folk", "--abc", "x.abc"],
+     "--abc: not allowed with argument --collection"),
+])
+def test_collection_flag_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err

@@ -100,6 +100,15 @@ def test_missing_path_and_file_without_tunes_are_clear_errors(tmp_path):
     assert os.path.exists(folder / "readme.txt")
 
 
+def test_a_collection_is_one_of_the_configs_and_not_with_your_own_files(tmp_path):
+    assert pipeline.COLLECTIONS == ("irish_folk", "oneills_1850", "ryans_mammoth", "airds_airs",
+                                    "combined")
+    with pytest.raises(ValueError, match="collection: expected one of irish_folk, .*got 'x'"):
+        pipeline.prepare_tune_builder(collection="x")
+    with pytest.raises(ValueError, match="collection: give a collection or your own tunes"):
+        pipeline.prepare_tune_builder(abc_path=str(tmp_path), collection="irish_folk")
+
+
 def test_a_tune_filed_twice_under_other_headers_is_one_example(irish_builder):
     """The bundled corpus files two tunes twice under other numbers or titles ("Planxty
     Drury" X:18/X:23, "Paddy on the Turnpike"/"Turnpike" X:282/X:368): the second of each pair

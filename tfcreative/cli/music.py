@@ -28,10 +28,16 @@ def add_parser(subparsers) -> None:
 
 
 def _add_data_flags(parser) -> None:
-    add_flag(parser, "--abc", argument="abc_path", metavar="PATH", default=None,
+    from tfcreative.music.pipeline import COLLECTIONS
+
+    source = parser.add_mutually_exclusive_group()
+    add_flag(source, "--abc", argument="abc_path", metavar="PATH", default=None,
              help="your own tunes: a .abc file or a folder searched recursively for *.abc "
-                  "(TFDS config abc_tunes/manual). Default: the bundled Irish folk corpus "
-                  "(abc_tunes/irish_folk)")
+                  "(TFDS config abc_tunes/manual)")
+    add_flag(source, "--collection", default=None, choices=COLLECTIONS,
+             help="a tune collection (the abc_tunes config of that name): the bundled Irish "
+                  "corpus, a public-domain book shipped in music21, or all of them combined "
+                  "(default: irish_folk)")
     add_flag(parser, "--data-dir", default=None,
              help="TFDS data directory where the prepared dataset is stored "
                   "(default: TFDS's own, ~/tensorflow_datasets)")
@@ -123,7 +129,8 @@ def _train(args) -> int:
                 f"Generate: tfcreative music generate --model {run_dir}")
 
     return train_command(args, MusicTrainConfig, train, load_model, "music",
-                         {"abc_path": args.abc_path, "data_dir": args.data_dir}, next_steps)
+                         {"abc_path": args.abc_path, "data_dir": args.data_dir,
+                          "collection": args.collection}, next_steps)
 
 
 def default_tunes_dir(model_path: str) -> str:
@@ -161,7 +168,8 @@ def _evaluate(args) -> int:
     from tfcreative.music.novelty import NoveltyReport, TrainingTunes, novelty_report
 
     model = load_model(args.path)
-    builder = pipeline.prepare_tune_builder(abc_path=args.abc_path, data_dir=args.data_dir)
+    builder = pipeline.prepare_tune_builder(abc_path=args.abc_path, data_dir=args.data_dir,
+                                            collection=args.collection)
     split, caveat = report_split(builder)
     loss = held_out_loss(model, builder, split, args.seq_length, args.batch_size)
     print(f"{split.capitalize()} ({builder.info.splits[split].num_examples} held-out tunes"

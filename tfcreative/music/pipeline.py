@@ -16,7 +16,7 @@ import tensorflow_datasets as tfds
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # registers abc_tunes
-from tfcreative.errors import ArgumentPathNotFound
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 from tfcreative.music.vocabulary import CharVocabulary
 
 logger = logging.getLogger(__name__)
@@ -26,16 +26,31 @@ BUNDLED_DATASET = f"{_BUILDER.name}/{abc_tunes_dataset_builder.BUNDLED_CONFIG}"
 MANUAL_DATASET = f"{_BUILDER.name}/{abc_tunes_dataset_builder.MANUAL_CONFIG}"
 
 
-def prepare_tune_builder(
-    abc_path: str | None = None, data_dir: str | None = None
-) -> tfds.core.DatasetBuilder:
-    """Builds (or reuses) the TFDS dataset: the bundled corpus, or the user's `.abc` files.
+# The abc_tunes configs a `collection` may name (`manual` is chosen by passing abc_path).
+COLLECTIONS = tuple(config.name for config in _BUILDER.BUILDER_CONFIGS
+                    if config.name != abc_tunes_dataset_builder.MANUAL_CONFIG)
 
-    A user's own files are re-read on every call (FORCE_REDOWNLOAD), since they may have
-    changed since the last build; the bundled corpus is prepared once per data_dir.
+
+def prepare_tune_builder(
+    abc_path: str | None = None, data_dir: str | None = None, collection: str | None = None
+) -> tfds.core.DatasetBuilder:
+    """Builds (or reuses) the TFDS dataset: a collection (default: the bundled corpus), or the
+    user's `.abc` files.
+
+    collection: an abc_tunes config (`COLLECTIONS`: irish_folk, music21's public-domain books,
+    combined); not with abc_path. A user's own files are re-read on every call
+    (FORCE_REDOWNLOAD), since they may have changed since the last build; a collection is
+    prepared once per data_dir.
     """
+    if collection is not None and collection not in COLLECTIONS:
+        raise InvalidArgument("collection", f"expected one of {', '.join(COLLECTIONS)}, got "
+                                            f"{collection!r}")
+    if abc_path is not None and collection is not None:
+        raise InvalidArgument("collection", "give a collection or your own tunes (abc_path), "
+                                            "not both")
     if abc_path is None:
-        builder = tfds.builder(BUNDLED_DATASET, data_dir=data_dir)
+        name = f"{_BUILDER.name}/{collection or abc_tunes_dataset_builder.BUNDLED_CONFIG}"
+        builder = tfds.builder(name, data_dir=data_dir)
         builder.download_and_prepare()
         return builder
     abc_path = os.path.abspath(os.path.expanduser(abc_path))

@@ -46,15 +46,17 @@ def build_model(vocabulary, config: MusicTrainConfig) -> MusicLSTM:
 def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
           data_dir: str | None = None, verbose: int | str = "auto",
           model: MusicLSTM | None = None, strategy=None,
-          callbacks: list | None = None) -> MusicLSTM:
-    """Trains on the bundled corpus (or `abc_path`) and writes the run directory.
+          callbacks: list | None = None, collection: str | None = None) -> MusicLSTM:
+    """Trains on the bundled corpus (or another `collection`, or your `abc_path` files: see
+    pipeline.prepare_tune_builder) and writes the run directory.
 
     Pass `model` (e.g. one loaded with keras.models.load_model, in `strategy`'s scope) to
     continue training it. `strategy` defaults to make_strategy(config.strategy).
     """
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
-        builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir)
+        builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir,
+                                                collection=collection)
         train_texts = pipeline.tune_texts(builder, "train")
         if model is None:
             with strategy.scope():
@@ -65,6 +67,6 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
         return TrainingPlan(model, data, steps,
                             _validation_data(builder, model.vocabulary, config), "loss")
 
-    settings = {**dataclasses.asdict(config), "abc_path": abc_path}
+    settings = {**dataclasses.asdict(config), "abc_path": abc_path, "collection": collection}
     return run_training(run_dir, config, settings, make_plan, strategy=strategy,
                         verbose=verbose, callbacks=callbacks)
