@@ -1,7 +1,8 @@
 """The paper's Pix2Pix ablations on synthetic_facades at 128 px, at an equal wall-clock budget.
 
     python -m experiments.pix2pix_ablations train --minutes 20      # trains every variant
-    python -m experiments.pix2pix_ablations evaluate                # the tables, on test
+    python -m experiments.pix2pix_ablations evaluate --fcn-score    # the tables, on test
+    python -m experiments.pix2pix_ablations evaluate --fcn-score --paper-inference
 
 Losses (Isola et al. 2017, Table 1): L1 only, cGAN only (lambda 0), L1 + an unconditional GAN
 (D sees the output only), L1 + cGAN (the paper's). Discriminator receptive field (Table 2):
@@ -82,7 +83,9 @@ def steps_and_epochs(folder: str) -> tuple[int, int]:
 
 
 def evaluate(out: str, data_dir: str | None, extra: list[str]) -> None:
-    tables = {"losses": list(LOSSES), "patches": list(PATCHES)}
+    # --paper-inference (dropout on, batch statistics at test time) writes tables of its own
+    suffix = "_paper_inference" if "--paper-inference" in extra else ""
+    tables = {f"losses{suffix}": list(LOSSES), f"patches{suffix}": list(PATCHES)}
     for table, names in tables.items():
         folders = [run_dir(out, n) for n in names if os.path.exists(run_dir(out, n))]
         if not folders:

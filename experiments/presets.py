@@ -21,13 +21,17 @@ import sys
 import tempfile
 import time
 
+# Sizes: a preset folder holds the weights twice in float16 (weights.npz for Keras, tfjs/ for
+# the page) and must stay under 10 MB: LSTM 512 (3.3 MB of weights) and a 256 px U-Net with
+# ngf 12 (3.8 MB; ngf 14 would make the folder 10.7 MB). Budget: 50 minutes on one CPU core
+# each, so both train at once on a 2-core machine.
 RECIPES = {
     "folk": {
         "description": "Character-level LSTM over ABC folk tunes: the bundled Irish corpus and "
                        "three public-domain collections shipped in music21 (O'Neill's 1850, "
                        "Ryan's Mammoth, Aird's Airs), de-duplicated.",
         "train": ["music", "train", "--collection", "combined", "--embedding-dim", "256",
-                  "--lstm-units", "768", "--batch-size", "32", "--seq-length", "100",
+                  "--lstm-units", "512", "--batch-size", "32", "--seq-length", "100",
                   "--learning-rate", "5e-3", "--dropout", "0.1", "--epochs", "1000",
                   "--seed", "0"],
         "minutes": 50.0,
@@ -37,7 +41,7 @@ RECIPES = {
                        "label maps of the 12 CMP facade classes to facade photos, 256 px, "
                        "trained on synthetic_facades.",
         "train": ["pix2pix", "train", "--dataset", "synthetic_facades", "--image-size", "256",
-                  "--ngf", "16", "--ndf", "16", "--batch-size", "1", "--epochs", "1000",
+                  "--ngf", "12", "--ndf", "16", "--batch-size", "1", "--epochs", "1000",
                   "--seed", "0"],
         "minutes": 50.0,
     },
@@ -123,7 +127,8 @@ def main(argv=None) -> int:
     folder = save_preset(
         model, os.path.join(args.out, args.preset), recipe["description"],
         recipe={"command": f"python -m experiments.presets {args.preset}",
-                "train": " ".join(["tfcreative", *train]), "minutes": minutes,
+                "train": " ".join(["tfcreative", *recipe["train"], "--minutes", str(minutes)]),
+                "minutes": minutes,
                 "training_seconds": round(trained), "steps": int(model.optimizer.iterations),
                 "checkpoint": "best validation loss"},
         evaluation=evaluation)

@@ -115,6 +115,13 @@ def test_evaluate_compares_models_side_by_side(runs, pairs_dir, tmp_path, capsys
     assert set(numbers) == {"gan", "l1"}
     for result in numbers.values():
         assert result["pairs"] >= 1 and 0 <= result["l1"] <= 1 and result["psnr"] > 0
+    # The grid shows what was measured: --paper-inference draws with dropout on.
+    assert main(["pix2pix", "evaluate", "--model", str(runs / "gan"), "--pairs",
+                 str(pairs_dir), "--data-dir", str(runs / "tfds"), "--grid",
+                 str(tmp_path / "p.png"), "--grid-rows", "1", "--paper-inference"]) == 0
+    paper = tf.io.decode_png((tmp_path / "p.png").read_bytes()).numpy()
+    assert paper.shape == (32, 3 * 32, 3)
+    assert np.abs(paper[:, 32:64].astype(int) - grid.numpy()[:, 32:64].astype(int)).max() > 0
 
 
 def test_music_model_is_refused_by_pix2pix_commands(tmp_path, capsys):

@@ -57,3 +57,49 @@ def test_the_command_line_takes_a_preset_for_a_model(music_preset, tmp_path, cap
     assert "holds a MusicLSTM model, not a Pix2Pix" in capsys.readouterr().err
     assert main(["music", "generate", "--model", "no-such-preset"]) == 2
     assert "no such file, run directory or preset" in capsys.readouterr().err
+
+
+SHIPPED = {"folk": MusicLSTM, "synthetic_facades": Pix2Pix}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_the_shipped_presets_load_by_name_and_fit_in_10_mb(name):
+    assert set(presets.list_presets()) == set(SHIPPED)
+    folder = presets.preset_folder(name)
+    size = sum(os.path.getsize(os.path.join(root, f))
+               for root, _, files in os.walk(folder) for f in files)
+    assert size <= 10_000_000, f"{name}: {size:,} bytes"
+    assert {"config.json", "metadata.json", "weights.npz", "tfjs"} <= set(os.listdir(folder))
+    metadata = presets.read_metadata(name)
+    assert metadata["recipe"]["command"] == f"python -m experiments.presets {name}"
+    assert metadata["evaluation"]  # measured on the test split when it was made
+    model = SHIPPED[name].from_preset(name)
+    assert isinstance(model, SHIPPED[name])
+
+
+def test_generate_without_a_model_uses_the_folk_preset(tmp_path):
+    assert main(["music", "generate", "--num-tunes", "2", "--max-length", "200", "--no-midi",
+                 "--out-dir", str(tmp_path)]) == 0
+    tunes = [open(tmp_path / name).read() for name in sorted(os.listdir(tmp_path))]
+    assert len(tunes) == 2 and all(t.startswith("X:1\nT:") for t in tunes)
+
+
+def test_serve_without_models_serves_the_presets_tf_js_models():
+    import json
+    import threading
+    import urllib.request
+
+    from tfcreative.cli.serve import MUSIC_PRESET, PIX2PIX_PRESET, _preset_tfjs
+    from tfcreative.serve import make_server
+
+    server = make_server("127.0.0.1", 0, {"music": _preset_tfjs(MUSIC_PRESET),
+                                          "pix2pix": _preset_tfjs(PIX2PIX_PRESET)})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        for kind in ("music", "pix2pix"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/models/{kind}/model.json") as r:
+                assert json.load(r)["format"] == "graph-model"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -213,11 +213,11 @@ def _evaluate(args) -> int:
                     scorers[size] = fcn_score.load_or_train_scorer(
                         builder, model.image_size, direction=args.direction)
                 results[name].update(scorers[size].score_generator(run, data, what=name))
-        if args.grid:
-            inputs, targets = next(iter(pipeline.make_test_dataset(
-                builder, model.image_size, args.grid_rows, split, cache=False,
-                direction=args.direction)))
-            columns.append(model(inputs, training=False))
+            if args.grid:  # drawn as the numbers were measured (--paper-inference or not)
+                inputs, targets = next(iter(pipeline.make_test_dataset(
+                    builder, model.image_size, args.grid_rows, split, cache=False,
+                    direction=args.direction)))
+                columns.append(run(inputs))
     names = list(results)
     if scorers:
         results[fcn_score.REAL_PHOTOS] = next(iter(scorers.values())).score_real_photos(data)
