@@ -75,7 +75,8 @@ def outputs_of(notebook, kind: str) -> list:
 def test_both_notebooks_are_tested_and_start_with_the_switch():
     import nbformat
 
-    assert sorted(os.listdir(EXAMPLES)) == ["music_generation.ipynb", "pix2pix.ipynb"]
+    assert sorted(os.listdir(EXAMPLES)) == ["music_generation.ipynb", "pix2pix.ipynb",
+                                            "presets.ipynb"]
     for name in os.listdir(EXAMPLES):
         notebook = nbformat.read(os.path.join(EXAMPLES, name), as_version=4)
         settings = next(c for c in notebook.cells if c.cell_type == "code")
@@ -143,4 +144,33 @@ def test_pix2pix_notebook_shows_its_grids(run_notebook, monkeypatch):
     assert grids == [[["label map", "photo"], [32] * 2 * rows],
                      [["input", "output", "target"], [32] * 3 * rows],
                      [["input", "output", "target"], [32] * 3 * rows]]
+    assert not errors
+
+
+@pytest.mark.slow
+@needs_jupyter
+@needs_browser
+def test_presets_notebook_plays_the_shipped_models(run_notebook, monkeypatch):
+    notebook, _, page_file = run_notebook("presets.ipynb", monkeypatch)
+    [scores] = [o for o in outputs_of(notebook, "text/plain")
+                if "'oneills_1850'" in o["data"]["text/plain"]]
+    assert "'irish_folk'" in scores["data"]["text/plain"]
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        page, errors, _ = open_offline(browser, page_file)
+        wait_until_rendered(page)
+        noteheads = page.evaluate("[...document.querySelectorAll('.tfcreative-tune')].map("
+                                  "e => e.querySelectorAll('svg .abcjs-note').length)")
+        players = page.evaluate(PLAYERS)
+        grids = page.evaluate("[...document.querySelectorAll('.tfcreative-translations')].map("
+                              "t => [...t.querySelectorAll('img')].map(i => i.naturalWidth))")
+        browser.close()
+    assert len(noteheads) == 3 and min(noteheads) > 0, noteheads  # a gallery of 2, one more
+    assert sum(p["className"] == "tfcreative-audio" for p in players) == 1
+    assert all(p["controls"] and p["duration"] > 1 for p in players)
+    assert grids == [[256] * 3 * 2]  # input | output | target, NUM_SHOWN rows, at 256 px
     assert not errors
