@@ -128,3 +128,25 @@ def test_the_command_lines_entry_module_loads_no_tensorflow():
         "import json, sys\nimport tfcreative.cli.main  # noqa: F401\n"
         "print(json.dumps({'tensorflow': 'tensorflow' in sys.modules}))")
     assert out == {"tensorflow": False}
+
+
+# Imports a user may write first in a fresh process. `import keras` anywhere registers our model
+# classes (a post-import hook), which imports the model modules in the middle of whatever module
+# imported keras: a cycle the static graph above cannot see.
+FIRST_IMPORTS = ["tfcreative", "tfcreative.presets", "tfcreative.saving", "tfcreative.music",
+                 "tfcreative.pix2pix", "tfcreative.music.tune", "tfcreative.datasets",
+                 "tfcreative.export", "tfcreative.serve", "tfcreative.training"]
+
+
+def test_every_public_module_can_be_imported_first():
+    import subprocess
+    import sys
+
+    processes = {name: subprocess.Popen(
+        [sys.executable, "-c", f"import {name}, keras; import tfcreative.presets as p; "
+                               "assert p.list_presets()"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}) for name in FIRST_IMPORTS}
+    failures = {name: p.communicate()[1].strip().splitlines()[-1:]
+                for name, p in processes.items() if p.wait() != 0}
+    assert not failures, failures

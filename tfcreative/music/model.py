@@ -19,12 +19,14 @@ import math
 import keras
 import tensorflow as tf
 
+# a module import, not `from tfcreative.presets import ...`: importing keras inside presets.py
+# registers the model classes (tfcreative/__init__.py), so this module may load mid-way.
+from tfcreative import presets
 from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.music import fused_lstm
 from tfcreative.music.config import COURSE
 from tfcreative.music.vocabulary import CharVocabulary
-from tfcreative.presets import load_preset
 
 
 @keras.saving.register_keras_serializable(package="tfcreative")
@@ -171,7 +173,7 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
     def from_preset(cls, preset: str) -> MusicLSTM:
         """A trained model shipped with tfcreative (`tfcreative.presets.list_presets()`, e.g.
         "folk") or a preset folder, compiled with the course's Adam for further training."""
-        model = load_preset(preset, expected=cls)
+        model = presets.load_preset(preset, expected=cls)
         model.compile(optimizer=keras.optimizers.Adam(COURSE.learning_rate))
         return model
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+# a module import, not `from tfcreative.presets import ...`: importing keras inside presets.py
+# registers the model classes (tfcreative/__init__.py), so this module may load mid-way.
+from tfcreative import presets
 from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.pix2pix.config import GAN_MODES, PAPER
-from tfcreative.presets import load_preset
 
 
 def default_optimizer():
@@ -166,7 +168,7 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
     def from_preset(cls, preset: str) -> Pix2Pix:
         """A trained model shipped with tfcreative (`tfcreative.presets.list_presets()`, e.g.
         "synthetic_facades") or a preset folder, compiled with the paper's optimizers."""
-        model = load_preset(preset, expected=cls)
+        model = presets.load_preset(preset, expected=cls)
         model.compile()
         return model
 
