@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-import tempfile
 
 import keras
 import numpy as np
@@ -47,6 +45,7 @@ import tensorflow as tf
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
 from tfcreative.export import warmup
+from tfcreative.files import folder_written_whole
 from tfcreative.music.config import DEFAULT_SEED_TEXT
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.sampler import sample_tokens
@@ -215,13 +214,7 @@ def export_saved_model(model, base_dir: str, name: str | None = None,
     if os.path.exists(target):
         raise FileExistsError(f"{target} exists: a served version is never overwritten; "
                               "pick another version or leave it out to use the next one")
-    os.makedirs(model_dir, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir)
-    try:
+    with folder_written_whole(target) as scratch:
         write_saved_model(serving, scratch)
         warmup.write_warmup_requests(scratch, name, serving.examples)
-        os.rename(scratch, target)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     return target

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 
 import tensorflow as tf
@@ -22,6 +21,7 @@ import tensorflow as tf
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
 from tfcreative.export.saved_model import ServingGraph, serving_graph, write_saved_model
+from tfcreative.files import folder_written_whole
 from tfcreative.music.model import MusicLSTM
 from tfcreative.pix2pix.model import Pix2Pix
 
@@ -116,10 +116,7 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):
         raise FileExistsError(f"{out_dir} exists: choose a new folder for the TF.js model")
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".tmp-tfjs-", dir=parent)
-    try:
+    with folder_written_whole(out_dir) as staging:
         with tempfile.TemporaryDirectory(prefix="tfcreative-savedmodel-") as scratch:
             # Only the one signature: the converter freezes the whole SavedModel, and the
             # music model's `generate` (lookup table, string ops) cannot be frozen for TF.js.
@@ -135,10 +132,6 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
         metadata["output_nodes"] = _output_nodes(staging, metadata["outputs"])
         with open(os.path.join(staging, "tfcreative.json"), "w") as f:
             json.dump({**metadata, "quantization": quantization}, f, indent=2)
-        os.rename(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 
 
@@ -19,4 +22,37 @@ def write_bytes_atomically(path: str, data: bytes) -> None:
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def folder_written_whole(folder: str, replace: bool = False):
+    """Yields an empty scratch folder beside `folder`: when the block ends without an error,
+    the scratch folder is renamed to `folder`, else removed, so `folder` is never seen half
+    written. replace: an existing `folder` is moved aside first and then deleted (otherwise the
+    caller makes sure it does not exist). The folder gets the permissions any new folder gets
+    (the umask's), unlike a tempfile.mkdtemp folder (owner only): a SavedModel version or a data
+    cache must stay readable by the server or user that reads it."""
+    folder = os.path.abspath(folder)
+    parent = os.path.dirname(folder)
+    os.makedirs(parent, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(folder)}-", dir=parent)
+    try:
+        os.chmod(scratch, 0o777 & ~_umask())
+        yield scratch
+        if replace and os.path.exists(folder):
+            old = tempfile.mkdtemp(prefix=f".old-{os.path.basename(folder)}-", dir=parent)
+            os.rename(folder, os.path.join(old, "folder"))
+            os.rename(scratch, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(scratch, folder)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
         raise

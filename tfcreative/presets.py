@@ -15,13 +15,12 @@ from __future__ import annotations
 import importlib.resources
 import json
 import os
-import shutil
-import tempfile
 
 import keras
 import numpy as np
 
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.files import folder_written_whole
 
 METADATA, CONFIG, WEIGHTS, TFJS = "metadata.json", "config.json", "weights.npz", "tfjs"
 PRECISIONS = ("float16", "float32")
@@ -92,10 +91,7 @@ def save_preset(model: keras.Model, folder: str, description: str,
     if precision not in PRECISIONS:
         raise InvalidArgument("precision", f"expected one of {PRECISIONS}, got {precision!r}")
     folder = os.path.abspath(folder)
-    parent = os.path.dirname(folder)
-    os.makedirs(parent, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix=".tmp-preset-", dir=parent)
-    try:
+    with folder_written_whole(folder, replace=True) as scratch:
         with open(os.path.join(scratch, CONFIG), "w", encoding="utf-8") as f:
             json.dump(keras.saving.serialize_keras_object(model), f)
         np.savez_compressed(os.path.join(scratch, WEIGHTS), **{
@@ -104,14 +100,4 @@ def save_preset(model: keras.Model, folder: str, description: str,
         with open(os.path.join(scratch, METADATA), "w", encoding="utf-8") as f:
             json.dump({"class": type(model).__name__, "description": description,
                        "precision": precision, **metadata}, f, indent=2)
-        if os.path.exists(folder):  # replace: move the old one aside first
-            old = tempfile.mkdtemp(prefix=".old-preset-", dir=parent)
-            os.rename(folder, os.path.join(old, "preset"))
-            os.rename(scratch, folder)
-            shutil.rmtree(old)
-        else:
-            os.rename(scratch, folder)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     return folder

@@ -23,13 +23,12 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
 from tfcreative.errors import InvalidArgument
+from tfcreative.files import folder_written_whole
 from tfcreative.pix2pix import pipeline
 from tfcreative.pix2pix.config import image_shape
 from tfcreative.pix2pix.label_maps import LabelPalette, palette_for
@@ -248,23 +247,9 @@ def load_cached(directory: str, expected_recipe: dict) -> tuple[keras.Model, dic
 def save_cache(model: keras.Model, info: dict, directory: str) -> str:
     """Writes model.keras and info.json to a temporary folder beside `directory`, then renames
     it into place (replacing an older cache of the same name)."""
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-fcn-", dir=parent)
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the data folder is not
+    with folder_written_whole(directory, replace=True) as tmp:
         model.save(os.path.join(tmp, MODEL_FILE))
         with open(os.path.join(tmp, INFO_FILE), "w") as f:
             json.dump(info, f, indent=2)
-        if os.path.exists(directory):
-            old = tempfile.mkdtemp(prefix=".old-fcn-", dir=parent)
-            os.replace(directory, os.path.join(old, "cache"))
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
