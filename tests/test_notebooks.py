@@ -4,6 +4,7 @@ as a user shares a notebook) shows, in Debian's headless Chromium with the netwo
 RequireJS's `define` present (nbconvert's page loads RequireJS when online), sheet music with
 SVG noteheads, working audio players and the Pix2Pix image grids."""
 
+import contextlib
 import os
 import time
 
@@ -67,6 +68,26 @@ def run_notebook(tmp_path_factory, tfds_dir):
     return run
 
 
+# Per sheet-music block of the page: how many noteheads abcjs drew.
+NOTEHEADS = ("[...document.querySelectorAll('.tfcreative-tune')].map("
+             "e => e.querySelectorAll('svg .abcjs-note').length)")
+
+
+@contextlib.contextmanager
+def offline_page(page_file):
+    """(page, errors): the notebook's HTML export open in headless Chromium, network cut."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page, errors, _ = open_offline(browser, page_file)
+            yield page, errors
+        finally:
+            browser.close()
+
+
 def outputs_of(notebook, kind: str) -> list:
     return [o for cell in notebook.cells if cell.cell_type == "code"
             for o in cell.get("outputs", []) if kind in o.get("data", {})]
@@ -98,19 +119,12 @@ def test_music_notebook_shows_and_sounds_its_tunes(run_notebook, monkeypatch):
     for name in ("model.keras", "tune_01.mid", "tune_01.wav", "tune_04.mid", "tune_04.wav"):
         assert (work / "runs" / "music_lab" / name).stat().st_size > 0, name
 
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        page, errors, _ = open_offline(browser, page_file)
+    with offline_page(page_file) as (page, errors):
         wait_until_rendered(page)
-        noteheads = page.evaluate("[...document.querySelectorAll('.tfcreative-tune')].map("
-                                  "e => e.querySelectorAll('svg .abcjs-note').length)")
+        noteheads = page.evaluate(NOTEHEADS)
         # the training tune, the gallery of 4, the single tune
         assert len(noteheads) == 6 and min(noteheads) > 0, noteheads
         players = page.evaluate(PLAYERS)
-        browser.close()
     sheet_players = [p for p in players if p["className"] == "tfcreative-tune-audio"]
     python_players = [p for p in players if p["className"] == "tfcreative-audio"]
     assert len(sheet_players) == 6 and len(python_players) == 1
@@ -130,16 +144,10 @@ def test_pix2pix_notebook_shows_its_grids(run_notebook, monkeypatch):
                  o["data"]["text/plain"]]
     assert "'ssim'" in metrics["data"]["text/plain"]
 
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        page, errors, _ = open_offline(browser, page_file)
+    with offline_page(page_file) as (page, errors):
         grids = page.evaluate("[...document.querySelectorAll('.tfcreative-translations')].map("
                               "t => [[...t.querySelectorAll('th')].map(h => h.textContent),"
                               " [...t.querySelectorAll('img')].map(i => i.naturalWidth)])")
-        browser.close()
     rows = 4  # NUM_SHOWN
     assert grids == [[["label map", "photo"], [32] * 2 * rows],
                      [["input", "output", "target"], [32] * 3 * rows],
@@ -156,19 +164,12 @@ def test_presets_notebook_plays_the_shipped_models(run_notebook, monkeypatch):
                 if "'oneills_1850'" in o["data"]["text/plain"]]
     assert "'irish_folk'" in scores["data"]["text/plain"]
 
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        page, errors, _ = open_offline(browser, page_file)
+    with offline_page(page_file) as (page, errors):
         wait_until_rendered(page)
-        noteheads = page.evaluate("[...document.querySelectorAll('.tfcreative-tune')].map("
-                                  "e => e.querySelectorAll('svg .abcjs-note').length)")
+        noteheads = page.evaluate(NOTEHEADS)
         players = page.evaluate(PLAYERS)
         grids = page.evaluate("[...document.querySelectorAll('.tfcreative-translations')].map("
                               "t => [...t.querySelectorAll('img')].map(i => i.naturalWidth))")
-        browser.close()
     assert len(noteheads) == 3 and min(noteheads) > 0, noteheads  # a gallery of 2, one more
     assert sum(p["className"] == "tfcreative-audio" for p in players) == 1
     assert all(p["controls"] and p["duration"] > 1 for p in players)
