@@ -24,6 +24,7 @@ import os
 import keras
 import numpy as np
 
+from tfcreative.files import file_written_whole
 from tfcreative.keras_hooks import (
     BackupAndRestoreWithExtraState,
     restored_epoch,
@@ -123,11 +124,11 @@ class BackupAndRestoreRandomState(BackupAndRestoreWithExtraState):
         state = {"epoch": self._current_epoch,
                  "seed_states": [np.asarray(v.numpy()).tolist()
                                  for v in seed_generator_states(self.model)]}
-        with open(path + ".tmp", "w") as f:
-            json.dump(state, f)
-        if self.double_checkpoint and os.path.exists(path):
-            os.replace(path, path + ".bkp")
-        os.replace(path + ".tmp", path)
+        with file_written_whole(path) as temporary:
+            with open(temporary, "w") as f:
+                json.dump(state, f)
+            if self.double_checkpoint and os.path.exists(path):
+                os.replace(path, path + ".bkp")
 
     def load_extra_state(self):
         epoch = restored_epoch(self.model)

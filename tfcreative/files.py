@@ -9,20 +9,28 @@ import tempfile
 import uuid
 
 
-def write_bytes_atomically(path: str, data: bytes) -> None:
-    """Writes `data` to a temporary file beside `path`, then renames it into place: a crash
-    leaves the previous file (or none), never a truncated one. The file gets the permissions
-    any new file gets (the umask's), unlike a tempfile.mkstemp file (owner only)."""
+@contextlib.contextmanager
+def file_written_whole(path: str):
+    """Yields a temporary path beside `path` (ending in `path`'s name, so its suffix too):
+    when the block ends without an error, that file is renamed to `path`, else removed. A
+    crash leaves the previous file (or none), never a truncated one."""
     folder = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
     try:
-        with open(temporary, "xb") as f:
-            f.write(data)
+        yield temporary
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Writes `data` to `path` whole or not at all (`file_written_whole`). The file gets the
+    permissions any new file gets (the umask's), unlike a tempfile.mkstemp file (owner
+    only)."""
+    with file_written_whole(path) as temporary, open(temporary, "xb") as f:
+        f.write(data)
 
 
 def _umask() -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import zipfile
 
 import keras
 
 from tfcreative import presets
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
+from tfcreative.files import file_written_whole
 
 
 def save_model_atomically(model: keras.Model, path: str) -> str:
@@ -20,17 +20,9 @@ def save_model_atomically(model: keras.Model, path: str) -> str:
     """
     if not path.endswith(".keras"):
         raise ValueError(f"model path must end in .keras, got {path!r}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
-    os.close(fd)
-    try:
-        model.save(tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with file_written_whole(path) as temporary:  # ends in .keras too, as model.save wants
+        model.save(temporary)
     return path
 
 

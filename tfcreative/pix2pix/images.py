@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import tensorflow as tf
+
+from tfcreative.files import write_bytes_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +54,9 @@ def to_uint8(image) -> np.ndarray:
 
 
 def write_png(path: str, image_uint8: np.ndarray) -> None:
-    tf.io.write_file(path, tf.io.encode_png(image_uint8))
+    """Writes the image as a PNG file, whole or not at all (its folder made if need be)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_bytes_atomically(path, tf.io.encode_png(image_uint8).numpy())
 
 
 def make_grid(inputs, outputs, targets) -> np.ndarray:

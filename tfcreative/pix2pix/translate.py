@@ -90,7 +90,6 @@ def translate_paths(model, inputs: list[str], out_dir: str,
             name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
             used.add(name)
             target = os.path.join(out_dir, name)
-            write_png(target + ".tmp", translate_image(model.generator, pixels, run))
-            os.replace(target + ".tmp", target)
+            write_png(target, translate_image(model.generator, pixels, run))  # whole or not
             done.append((path, target))
     return done
