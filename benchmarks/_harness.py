@@ -15,15 +15,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
 
-def alternate(blocks: dict, repetitions: int) -> dict[str, float]:
-    """Runs each `blocks[name]()` once per repetition, in turn; median seconds per block."""
+def alternate_rounds(blocks: dict, repetitions: int) -> dict[str, list[float]]:
+    """Runs each `blocks[name]()` once per repetition, in turn; every block's seconds, round
+    by round (a ratio of two blocks taken within each round sees the same load on both)."""
     seconds: dict[str, list[float]] = {name: [] for name in blocks}
     for _ in range(repetitions):
         for name, block in blocks.items():
             start = time.perf_counter()
             block()
             seconds[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in seconds.items()}
+    return seconds
+
+
+def alternate(blocks: dict, repetitions: int) -> dict[str, float]:
+    """Runs each `blocks[name]()` once per repetition, in turn; median seconds per block."""
+    return {name: statistics.median(values)
+            for name, values in alternate_rounds(blocks, repetitions).items()}
 
 
 def interleaved_fit_callback(steps_per_block: int, reference_block):

@@ -10,24 +10,29 @@ counted are those kept in the tunes.
 
 Roofs, timed in the same alternation as ours: at N = 1, the batch-1 roof of `roofline` (the
 recurrent and output matrix-vector products chained in a while loop, the faster of graph and
-XLA); batched, the float32 matmul rate (GFLOP/s column).
+XLA); batched, the float32 matmul rate (GFLOP/s column) and, at N = 64, the batch-64 step
+roof (the same two products for 64 rows, chained, graph: oneDNN). A diagnostic row chains
+those products with the LSTM cell's element-wise maths in TensorFlow's kernels (a step
+without the input lookup and the sampling). A share of a roof is taken round by round (ours
+and the roof timed back to back) and reported as the median with its range over the rounds.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 
 import keras
 import tensorflow as tf
 
 from benchmarks import references, roofline
-from benchmarks._harness import alternate, row, timed
+from benchmarks._harness import alternate_rounds, row, timed
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.sampler import DEFAULT_SEED_TEXT, TuneSampler
 
 FULL = {"embedding_dim": 256, "lstm_units": 1024, "reference_chars": 100, "single_chars": 1000,
-        "batched_chars": 400, "repetitions": 5, "matmul_size": 2048}
+        "batched_chars": 400, "repetitions": 9, "matmul_size": 2048}
 QUICK = {"embedding_dim": 32, "lstm_units": 64, "reference_chars": 20, "single_chars": 100,
          "batched_chars": 50, "repetitions": 2, "matmul_size": 1024}
 BATCHES = (1, 16, 64)
@@ -76,9 +81,15 @@ def run(quick: bool) -> dict:
     product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
     blocks["matmul"] = lambda: product(a, b).numpy()
     chain_steps = length(1)
-    for kind, block in roofline.matvec_chain_blocks(model.lstm_units, vocabulary.size,
-                                                    chain_steps).items():
+    for kind, block in roofline.step_chain_blocks(model.lstm_units, vocabulary.size,
+                                                  chain_steps).items():
         blocks[f"roof {kind}"] = block
+    wide = max(BATCHES)
+    blocks[f"roof N={wide}"] = roofline.step_chain_blocks(
+        model.lstm_units, vocabulary.size, length(wide), wide, kinds=("graph",))["graph"]
+    blocks[f"cell N={wide}"] = roofline.step_chain_blocks(
+        model.lstm_units, vocabulary.size, length(wide), wide, kinds=("graph",),
+        cell=True)["graph"]
 
     with tempfile.TemporaryDirectory(prefix="tfcreative-bench-") as scratch:
         from tfcreative.export.saved_model import export_saved_model
@@ -96,7 +107,8 @@ def run(quick: bool) -> dict:
         for n in (1, 64):
             blocks[f"SavedModel generate N={n}"] = (lambda n=n: saved_model_block(n))
         first = {name: timed(block) for name, block in blocks.items()}  # warm-up, tracing
-        seconds = alternate(blocks, settings["repetitions"])
+        rounds = alternate_rounds(blocks, settings["repetitions"])
+    seconds = {name: statistics.median(values) for name, values in rounds.items()}
 
     matmul = 2 * size**3 / seconds["matmul"] / 1e9
     roofs = {kind: chain_steps / seconds[f"roof {kind}"] for kind in ("graph", "XLA")}
@@ -111,7 +123,33 @@ def run(quick: bool) -> dict:
     size_text = f"emb {model.embedding_dim}, LSTM {model.lstm_units}"
     # Weights every step reads whatever the batch (first-layer input rows come from a table).
     weight_bytes = roofline.step_weight_bytes(model.lstm_units, vocabulary.size)
+    wide_chars = wide * length(wide)  # characters one block of a batch-64 chain steps
+
+    def share(case, roof_block, roof_chars):
+        """100 x ours' rate / the roof's rate, round by round: (median, lowest, highest)."""
+        shares = [100 * (counts[case] / ours) / (roof_chars / theirs)
+                  for ours, theirs in zip(rounds[case], rounds[roof_block], strict=True)]
+        return statistics.median(shares), min(shares), max(shares)
+
+    def share_text(shares, roof_name):
+        median, low, high = shares
+        return (f"{median:.0f}% of the {roof_name} ({low:.0f}–{high:.0f}% over "
+                f"{settings['repetitions']} rounds)")
+
     rows = []
+    for block, role, text in (
+            (f"roof N={wide}", "roof",
+             f"batch-{wide} roof: LSTM {model.lstm_units} recurrent + output products for "
+             f"{wide} rows ({wide}x{model.lstm_units} by {model.lstm_units}x"
+             f"{4 * model.lstm_units} + {model.lstm_units}x{vocabulary.size} float32) chained "
+             f"in a tf.while_loop, graph"),
+            (f"cell N={wide}", "diagnostic",
+             f"diagnostic, not a roof: the batch-{wide} chain with the LSTM cell's element-wise "
+             f"maths in TensorFlow's kernels")):
+        rows.append(row(text, "chars/s", wide_chars / seconds[block], None,
+                        flops_per_unit=flops_per_char,
+                        details={"role": role, "batch": wide, "steps": length(wide),
+                                 "seconds": seconds[block], "matmul_gflops": matmul}))
     for case in generated:
         n = int(case.split()[-1 if case.startswith("SavedModel") else 1].split("=")[1])
         constrained = "constrain=" in case
@@ -120,17 +158,22 @@ def run(quick: bool) -> dict:
         loop = ("XLA loop" if sampler.uses_xla(n) else "graph loop") \
             if case.startswith("ours") else "graph loop, no XLA"
         notes = [loop]
+        shares = None
         if n == 1:
-            notes.append(f"{100 * rates[case] / roof:.0f}% of the batch-1 roof: {roof:,.0f} "
-                         f"steps/s, {roof_kind} matvec chain; weights read at "
-                         f"{streamed:.1f} GB/s")
+            shares = share(case, f"roof {roof_kind}", chain_steps)
+            notes.append(f"{share_text(shares, 'batch-1 roof')}: {roof:,.0f} steps/s, "
+                         f"{roof_kind} matvec chain; weights read at {streamed:.1f} GB/s")
+        elif n == wide:
+            shares = share(case, f"roof N={wide}", wide_chars)
+            notes.append(share_text(shares, f"batch-{wide} step roof"))
         if constrained:
             notes.append(f"reference: {unconstrained_case}")
         details = {"chars": counts[case], "seconds": seconds[case], "first_call_s": first[case],
                    "xla": loop == "XLA loop", "weights_gb_per_s": streamed,
                    "memory_gbps": bandwidth, "matmul_gflops": matmul,
-                   "batch1_roof_steps_per_s": roofs, "batch1_roof_percent": (
-                       100 * rates[case] / roof if n == 1 else None),
+                   "batch1_roof_steps_per_s": roofs,
+                   # median, lowest and highest over the rounds; at N = 64: of its step roof
+                   "roof_percent": shares, "roof_rounds": settings["repetitions"],
                    "matmul_roof_percent": 100 * rates[case] * flops_per_char / 1e9 / matmul,
                    "reference_chars": counts["reference"],
                    "reference_seconds": seconds["reference"]}

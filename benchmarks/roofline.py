@@ -14,6 +14,10 @@
   read far larger than the caches is not that roof either. Measured both as a graph
   (TensorFlow's kernels) and compiled with XLA (XLA's own matrix-vector product); the faster
   one is the roof.
+* The batch-N step roof (music_generation, N = 64): the same chain with N rows, i.e. the two
+  matrix products of one step of N tunes, [N x units] by [units x 4*units] and by
+  [units x vocabulary]. Products this narrow run below the 2048^2 matmul rate; this row says
+  how far, so a generation figure can be read against the products it cannot avoid.
 * The streaming read rate of an array far larger than the caches (for reference).
 """
 
@@ -66,15 +70,21 @@ def bundled_vocabulary() -> CharVocabulary:
     return CharVocabulary.from_texts([corpus.read_text(encoding="utf-8"), TUNE_SEPARATOR])
 
 
-def matvec_chain(units: int, vocab_size: int, jit_compile: bool):
-    """`chain(steps)`: the batch-1 generation roof (module docstring) as a tf.function.
+def step_chain(units: int, vocab_size: int, jit_compile: bool, batch: int = 1,
+               cell: bool = False):
+    """`chain(steps)`: a generation roof (module docstring) as a tf.function.
 
-    Each step multiplies h [1, units] by the recurrent kernel [units, 4*units] and by the
+    Each step multiplies h [batch, units] by the recurrent kernel [units, 4*units] and by the
     output kernel [units, vocab_size]; the next h is tanh of the four gate blocks' sum, so
     every weight is read every step (a slice of the product could let XLA read a quarter) and
     step t+1 waits for step t, as in generation. The logits are carried, so they are computed.
     Each side reads the recurrent kernel in the layout it reads fastest, as generation does:
-    TensorFlow's kernels (oneDNN) as stored, XLA transposed.
+    TensorFlow's kernels (oneDNN) as stored, XLA transposed. At batch 1 these are
+    matrix-vector products (the batch-1 roof); at batch N, the products of one step of N tunes.
+
+    cell=True: a diagnostic, not a roof: the next (h, c) come from the LSTM cell's own
+    element-wise maths (sigmoid gates, tanh candidate, c = f*c + i*g, h = o*tanh(c)) instead,
+    i.e. a generation step without the input lookup and the sampling.
     """
     recurrent = tf.Variable(tf.random.normal([units, 4 * units], stddev=units ** -0.5))
     if jit_compile:
@@ -82,16 +92,22 @@ def matvec_chain(units: int, vocab_size: int, jit_compile: bool):
     output = tf.Variable(tf.random.normal([units, vocab_size], stddev=units ** -0.5))
 
     def chain(steps):
-        def body(step, h, logits):
+        def body(step, h, c, logits):
             gates = tf.matmul(h, recurrent, transpose_b=jit_compile)
             logits = tf.matmul(h, output)
-            h = tf.tanh(tf.reduce_sum(tf.reshape(gates, [-1, 4, units]), axis=1))
-            return step + 1, h, logits
+            if cell:
+                i, f, g, o = tf.split(gates, 4, axis=-1)
+                c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+                h = tf.sigmoid(o) * tf.tanh(c)
+            else:
+                h = tf.tanh(tf.reduce_sum(tf.reshape(gates, [-1, 4, units]), axis=1))
+            return step + 1, h, c, logits
 
-        _, h, logits = tf.while_loop(
+        _, h, c, logits = tf.while_loop(
             lambda step, *_: step < steps, body,
-            (tf.constant(0), tf.fill([1, units], 0.5), tf.zeros([1, vocab_size])))
-        return tf.reduce_sum(h) + tf.reduce_sum(logits)
+            (tf.constant(0), tf.fill([batch, units], 0.5), tf.zeros([batch, units]),
+             tf.zeros([batch, vocab_size])))
+        return tf.reduce_sum(h) + tf.reduce_sum(c) + tf.reduce_sum(logits)
 
     return tf.function(chain, jit_compile=jit_compile)
 
@@ -101,12 +117,19 @@ def step_weight_bytes(units: int, vocab_size: int) -> int:
     return 4 * (units * 4 * units + units * vocab_size)
 
 
-def matvec_chain_blocks(units: int, vocab_size: int, steps: int) -> dict:
-    """{"graph": block, "XLA": block}: each block runs `steps` steps of `matvec_chain` (traced
-    and compiled here), for `_harness.alternate` next to the generation it bounds."""
+def step_flops(batch: int, units: int, vocab_size: int) -> float:
+    """Matmul FLOPs of one `step_chain` step: the recurrent and output products."""
+    return 2.0 * batch * units * (4 * units + vocab_size)
+
+
+def step_chain_blocks(units: int, vocab_size: int, steps: int, batch: int = 1,
+                      kinds=("graph", "XLA"), cell: bool = False) -> dict:
+    """{kind: block}: each block runs `steps` steps of `step_chain` (traced and compiled
+    here), for `_harness.alternate` next to the generation it bounds. kinds: "graph" and/or
+    "XLA"."""
     blocks = {}
-    for name, jit_compile in (("graph", False), ("XLA", True)):
-        chain = matvec_chain(units, vocab_size, jit_compile)
+    for name in kinds:
+        chain = step_chain(units, vocab_size, name == "XLA", batch, cell)
         chain(tf.constant(steps)).numpy()
         blocks[name] = (lambda chain=chain: chain(tf.constant(steps)).numpy())
     return blocks
@@ -152,7 +175,7 @@ def run(quick: bool) -> dict:
     line["ours_gflops"] = rate
     units, steps = (64, 200) if quick else (COURSE.lstm_units, 1000)
     vocab_size = bundled_vocabulary().size
-    seconds = alternate(matvec_chain_blocks(units, vocab_size, steps), 3 if quick else 7)
+    seconds = alternate(step_chain_blocks(units, vocab_size, steps), 3 if quick else 7)
     weight_bytes = step_weight_bytes(units, vocab_size)
     chains = [row(f"batch-1 roof: LSTM {units} recurrent + output matvec chain "
                   f"({units}x{4 * units} + {units}x{vocab_size} float32) in a tf.while_loop, "

@@ -32,7 +32,7 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
                 assert not os.environ.get("CI"), row
                 continue
             assert row["ours"] > 0, row
-            if benchmark["name"] != "roofline":
+            if benchmark["name"] != "roofline" and not row["details"].get("role"):
                 assert row["reference"] > 0 and row["ratio"] > 0, row
                 assert row["ours_gflops"] > 0, row
     cases = {row["case"].split(",")[0] for b in report["benchmarks"] for row in b["rows"]}
@@ -44,8 +44,12 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
     assert [row["case"].rsplit(", ", 1)[1] for row in roofs] == ["graph", "XLA"]
     generation = next(b for b in report["benchmarks"] if b["name"] == "music_generation")
     assert generation["batch1_roof_steps_per_s"] > 0
-    for row in generation["rows"]:
-        if re.search(r"N=1\b", row["case"]):  # batch 1 has the batch-1 roof
-            assert row["details"]["batch1_roof_percent"] > 0, row
+    roles = [row["details"].get("role") for row in generation["rows"]]
+    assert roles[:2] == ["roof", "diagnostic"] and not any(roles[2:]), roles
+    for row in generation["rows"][2:]:
+        if re.search(r"N=(1|64)\b", row["case"]):  # batch 1 and 64 have their step roofs
+            median, low, high = row["details"]["roof_percent"]
+            assert 0 < low <= median <= high, row
+            assert "% of the batch-" in row["note"], row
         assert row["details"]["matmul_roof_percent"] > 0, row
     assert "| music_training |" in result.stdout  # the printed table
