@@ -53,6 +53,14 @@ def presets_dir() -> str:
                         "tfcreative", "presets")
 
 
+def data_arguments(train: list[str]) -> dict:
+    """The data flags of a recipe's train command, as the preset's metadata records them
+    (`tfcreative music evaluate` scores a preset on the tunes it was trained on)."""
+    flags = {"--collection": "collection", "--dataset": "dataset"}
+    return {flags[flag]: value for flag, value in zip(train[:-1], train[1:], strict=True)
+            if flag in flags}
+
+
 def run(command: list[str], log: str) -> None:
     print(" ".join(command), flush=True)
     with open(log, "a") as f:
@@ -131,7 +139,7 @@ def main(argv=None) -> int:
                 "minutes": minutes,
                 "training_seconds": round(trained), "steps": int(model.optimizer.iterations),
                 "checkpoint": "best validation loss"},
-        evaluation=evaluation)
+        data=data_arguments(recipe["train"]), evaluation=evaluation)
     from tfcreative.export.tfjs import export_tfjs
 
     export_tfjs(model, os.path.join(folder, "tfjs"), quantization="float16")

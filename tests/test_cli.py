@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -60,10 +61,13 @@ def test_generate_is_reproducible_from_the_cli(run_dir, tmp_path):
 def test_evaluate_prints_loss_and_validity_table_and_writes_json(run_dir, tfds_dir,
                                                                   tmp_path, capsys):
     out = tmp_path / "eval.json"
-    assert main(["music", "evaluate", "--model", run_dir, "--abc", DUMMY_ABC_DIR,
+    # no --abc: the tunes the run was trained on, as its config.json records them
+    assert main(["music", "evaluate", "--model", run_dir,
                  "--data-dir", tfds_dir, "--num-tunes", "4", "--max-length", "60",
                  "--seq-length", "20", "--batch-size", "2", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert f"Data: --abc {os.path.abspath(DUMMY_ABC_DIR)}, what {run_dir} was trained on" \
+        in printed
     assert "Test (1 held-out tunes): loss" in printed
     assert "generated" in printed and "corpus" in printed
     numbers = json.loads(out.read_text())
@@ -74,6 +78,30 @@ def test_evaluate_prints_loss_and_validity_table_and_writes_json(run_dir, tfds_d
     assert "copies 4 bars of one training tune" in printed
     assert set(numbers["novelty"]) == {"generated", "test tunes"}
     assert numbers["novelty"]["generated"]["num_tunes"] == 4
+
+
+def test_what_a_model_was_trained_on_is_read_from_its_run_or_preset(run_dir, tmp_path):
+    from tfcreative.saving import recorded_settings
+
+    recorded = os.path.abspath(DUMMY_ABC_DIR)
+    for path in (run_dir, os.path.join(run_dir, "model.keras"),
+                 os.path.join(run_dir, "checkpoints", "best.keras")):
+        assert recorded_settings(path)["abc_path"] == recorded, path
+    shutil.copy(os.path.join(run_dir, "model.keras"), tmp_path / "copied.keras")
+    assert recorded_settings(str(tmp_path / "copied.keras")) is None
+    assert recorded_settings("folk") == {"collection": "combined"}
+
+
+def test_evaluate_names_recorded_tunes_that_are_gone(run_dir, tmp_path, capsys):
+    moved = tmp_path / "moved-run"
+    moved.mkdir()
+    shutil.copy(os.path.join(run_dir, "model.keras"), moved)
+    settings = json.load(open(os.path.join(run_dir, "config.json")))
+    (moved / "config.json").write_text(json.dumps({**settings, "abc_path": "/gone/tunes"}))
+    assert main(["music", "evaluate", "--model", str(moved)]) == 2
+    err = capsys.readouterr().err
+    assert f"--model: {moved} was trained on --abc /gone/tunes, which is not there any " \
+           "more: give --abc or --collection" in err and "Traceback" not in err
 
 
 def test_training_continues_from_a_saved_model(run_dir, tfds_dir, tmp_path):

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from experiments.presets import RECIPES, data_arguments
 from tests.conftest import make_tiny_model, random_ids
 from tests.test_pix2pix_model import pairs, tiny_pix2pix
 from tfcreative import presets
@@ -72,6 +73,8 @@ def test_the_shipped_presets_load_by_name_and_fit_in_10_mb(name):
     assert {"config.json", "metadata.json", "weights.npz", "tfjs"} <= set(os.listdir(folder))
     metadata = presets.read_metadata(name)
     assert metadata["recipe"]["command"] == f"python -m experiments.presets {name}"
+    # the data its recipe trained on, which `music evaluate` scores it on by default
+    assert metadata["data"] == data_arguments(RECIPES[name]["train"])
     assert metadata["evaluation"]  # measured on the test split when it was made
     model = SHIPPED[name].from_preset(name)
     assert isinstance(model, SHIPPED[name])
@@ -106,7 +109,6 @@ def test_serve_without_models_serves_the_presets_tf_js_models():
 
 
 def test_the_recipes_are_commands_the_cli_accepts():
-    from experiments.presets import RECIPES
     from tfcreative.cli.main import build_parser
 
     for name, recipe in RECIPES.items():

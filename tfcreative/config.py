@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
+RUN_SETTINGS = "config.json"  # a run directory's record of its settings and data arguments
 
 
 @dataclasses.dataclass

@@ -18,7 +18,7 @@ import os
 
 import tensorflow as tf
 
-from tfcreative.config import STRATEGIES
+from tfcreative.config import RUN_SETTINGS, STRATEGIES
 from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import in_multi_worker_mode
 
@@ -86,7 +86,7 @@ def prepare_run_dir(run_dir: str, strategy: tf.distribute.Strategy,
     out_dir = worker_run_dir(run_dir, strategy)
     os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
     if chief:
-        with open(os.path.join(run_dir, "config.json"), "w") as f:
+        with open(os.path.join(run_dir, RUN_SETTINGS), "w") as f:
             json.dump(settings, f, indent=2)
     return chief, out_dir
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import zipfile
@@ -9,6 +10,7 @@ import zipfile
 import keras
 
 from tfcreative import presets
+from tfcreative.config import RUN_SETTINGS
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 from tfcreative.files import file_written_whole
 
@@ -74,6 +76,29 @@ def load_keras_model(path: str) -> keras.Model:
         reason = str(error).split("\n", 1)[0][:200]
         raise InvalidArgument("path", f"{path}: not a .keras file Keras can load ({reason})") \
             from None
+
+
+def recorded_settings(path: str) -> dict | None:
+    """What a model was trained with, where that was recorded: for a run directory, its
+    model.keras or a checkpoint in its checkpoints/ folder, the run's config.json (settings
+    and data arguments); for a preset, its metadata's "data". None for anything else, e.g. a
+    .keras file copied out of its run."""
+    if _names_a_preset(path):
+        return presets.read_metadata(path).get("data")
+    path = os.path.abspath(os.path.expanduser(path))
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    candidates = [folder]
+    if os.path.basename(folder) == "checkpoints":
+        candidates.append(os.path.dirname(folder))
+    for run_dir in candidates:
+        try:
+            with open(os.path.join(run_dir, RUN_SETTINGS), encoding="utf-8") as f:
+                settings = json.load(f)
+        except (OSError, ValueError):  # none there, or not a run's record
+            continue
+        if isinstance(settings, dict):
+            return settings
+    return None
 
 
 def load_model_of_type(path: str, model_class: type) -> keras.Model:

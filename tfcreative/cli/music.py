@@ -6,7 +6,13 @@ import dataclasses
 import json
 import os
 
-from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
+from tfcreative.cli.common import (
+    CommandError,
+    add_flag,
+    add_training_flags,
+    help_formatter,
+    train_command,
+)
 from tfcreative.music.config import (
     COURSE,
     DEFAULT_CONSTRAINT,
@@ -155,6 +161,25 @@ def _generate(args) -> int:
     return 0
 
 
+def _evaluation_data(args) -> dict:
+    """--abc or --collection; without either, the tunes the model was trained on where its run
+    directory or preset recorded them (said in a line), else the bundled corpus."""
+    from tfcreative.saving import recorded_settings
+
+    if args.abc_path or args.collection:
+        return {"abc_path": args.abc_path, "collection": args.collection}
+    recorded = recorded_settings(args.path) or {}
+    abc_path, collection = recorded.get("abc_path"), recorded.get("collection")
+    if abc_path and not os.path.exists(abc_path):
+        raise CommandError(f"--model: {args.path} was trained on --abc {abc_path}, which is not "
+                           f"there any more: give --abc or --collection")
+    if abc_path or collection:
+        flag = f"--abc {abc_path}" if abc_path else f"--collection {collection}"
+        print(f"Data: {flag}, what {args.path} was trained on (--abc or --collection to "
+              f"choose other tunes)")
+    return {"abc_path": abc_path, "collection": collection}
+
+
 def _evaluate(args) -> int:
     from tfcreative.music import load_model, pipeline
     from tfcreative.music.evaluation import (
@@ -168,8 +193,8 @@ def _evaluate(args) -> int:
     from tfcreative.music.novelty import NoveltyReport, TrainingTunes, novelty_report
 
     model = load_model(args.path)
-    builder = pipeline.prepare_tune_builder(abc_path=args.abc_path, data_dir=args.data_dir,
-                                            collection=args.collection)
+    data = _evaluation_data(args)
+    builder = pipeline.prepare_tune_builder(**data, data_dir=args.data_dir)
     split, caveat = report_split(builder)
     loss = held_out_loss(model, builder, split, args.seq_length, args.batch_size)
     print(f"{split.capitalize()} ({builder.info.splits[split].num_examples} held-out tunes"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 
 import keras
 
@@ -67,6 +68,8 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
         return TrainingPlan(model, data, steps,
                             _validation_data(builder, model.vocabulary, config), "loss")
 
-    settings = {**dataclasses.asdict(config), "abc_path": abc_path, "collection": collection}
+    # (the absolute path: `music evaluate` finds the tunes again from any folder)
+    settings = {**dataclasses.asdict(config), "collection": collection,
+                "abc_path": os.path.abspath(os.path.expanduser(abc_path)) if abc_path else None}
     return run_training(run_dir, config, settings, make_plan, strategy=strategy,
                         verbose=verbose, callbacks=callbacks)
