@@ -19,23 +19,25 @@ from tfcreative.music import pipeline
 from tfcreative.music.config import MusicTrainConfig
 from tfcreative.music.training import build_model
 
-# batches: (batch size, steps per block); blocks of ours and the reference alternate.
+# cases: (batch size, steps per block, dropout); blocks of ours and the reference alternate.
+# With dropout the reference is the course's model with Keras's own LSTM input dropout.
 FULL = {"embedding_dim": 256, "lstm_units": 1024, "seq_length": 100,
-        "batches": ((8, 2), (64, 1)), "repetitions": 3}
+        "cases": ((8, 2, 0.0), (64, 1, 0.0), (8, 2, 0.1)), "repetitions": 3}
 QUICK = {"embedding_dim": 32, "lstm_units": 64, "seq_length": 20,
-         "batches": ((8, 2), (32, 2)), "repetitions": 2}
+         "cases": ((8, 2, 0.0), (32, 2, 0.0), (8, 2, 0.1)), "repetitions": 2}
 
 
-def measure(texts, vocabulary, settings, batch_size, steps_per_block) -> dict:
+def measure(texts, vocabulary, settings, batch_size, steps_per_block, dropout) -> dict:
     config = MusicTrainConfig(embedding_dim=settings["embedding_dim"],
                               lstm_units=settings["lstm_units"],
-                              seq_length=settings["seq_length"], batch_size=batch_size)
+                              seq_length=settings["seq_length"], batch_size=batch_size,
+                              dropout=dropout)
     data = pipeline.make_dataset(texts, vocabulary, config.seq_length, batch_size,
                                  shuffle=True, seed=0).repeat()
     keras.utils.set_random_seed(0)
     ours = build_model(vocabulary, config)
     course = references.course_music_model(vocabulary.size, config.embedding_dim,
-                                           config.lstm_units)
+                                           config.lstm_units, dropout=dropout)
     references.copy_music_weights(ours, course)
     course_step = references.course_train_step(
         course, keras.optimizers.Adam(config.learning_rate))
@@ -59,7 +61,9 @@ def measure(texts, vocabulary, settings, batch_size, steps_per_block) -> dict:
     flops = 3 * roofline.lstm_forward_flops(batch_size, config.seq_length, config.embedding_dim,
                                             config.lstm_units, 1, vocabulary.size)
     return row(f"emb {config.embedding_dim}, LSTM {config.lstm_units}, seq "
-               f"{config.seq_length}, batch {batch_size}", "chars/s", chars / ours_step,
+               f"{config.seq_length}, batch {batch_size}"
+               + (f", dropout {dropout} (reference: Keras's LSTM dropout)" if dropout else ""),
+               "chars/s", chars / ours_step,
                chars / reference_step, flops_per_unit=flops / chars, target=1.3,
                details={"first_block_s_incl_tracing": {"ours": ours_first,
                                                        "reference": reference_first},
@@ -74,6 +78,5 @@ def run(quick: bool) -> dict:
         builder = pipeline.prepare_tune_builder(data_dir=data_dir)
         texts = pipeline.tune_texts(builder, "train")
         vocabulary = pipeline.build_vocabulary(texts)
-        rows = [measure(texts, vocabulary, settings, batch, steps)
-                for batch, steps in settings["batches"]]
+        rows = [measure(texts, vocabulary, settings, *case) for case in settings["cases"]]
     return {"rows": rows, "matmul_gflops": matmul}

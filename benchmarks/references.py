@@ -21,14 +21,18 @@ import tensorflow as tf
 # -- music ----------------------------------------------------------------------------------
 
 def course_music_model(vocab_size: int, embedding_dim: int, lstm_units: int,
-                       batch_size: int | None = None, stateful: bool = False) -> keras.Model:
-    """The notebook's `build_model` (stateful=True with a fixed batch for its generation)."""
+                       batch_size: int | None = None, stateful: bool = False,
+                       dropout: float = 0.0) -> keras.Model:
+    """The notebook's `build_model` (stateful=True with a fixed batch for its generation).
+
+    dropout: not in the notebook: Keras's own input dropout on its LSTM, the reference for
+    training with dropout (ours: `MusicLSTM(dropout=...)`, the same maths)."""
     return keras.Sequential([
         keras.Input((None,), batch_size=batch_size, dtype="int32"),
         keras.layers.Embedding(vocab_size, embedding_dim),
         keras.layers.LSTM(lstm_units, return_sequences=True, stateful=stateful,
                           recurrent_initializer="glorot_uniform",
-                          recurrent_activation="sigmoid"),
+                          recurrent_activation="sigmoid", dropout=dropout),
         keras.layers.Dense(vocab_size),
     ])
 

@@ -68,11 +68,38 @@ def test_gradient_is_right_inside_a_compiled_function():
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6)
 
 
-def test_music_model_uses_it_on_cpu_and_keeps_keras_for_dropout():
+def test_music_model_uses_it_on_cpu_with_input_dropout_and_keeps_keras_otherwise():
     vocabulary = CharVocabulary("abc\n")
     assert fused_lstm.supports(MusicLSTM(vocabulary, 4, 8).lstm_layers[0])
-    assert not fused_lstm.supports(MusicLSTM(vocabulary, 4, 8, dropout=0.1).lstm_layers[0])
+    assert fused_lstm.supports(MusicLSTM(vocabulary, 4, 8, dropout=0.1).lstm_layers[0])
+    assert not fused_lstm.supports(_layer(recurrent_dropout=0.1))
     assert not fused_lstm.supports(_layer(activation="relu"))
+
+
+def test_input_dropout_masks_the_inputs_as_keras_does_and_only_in_training(monkeypatch):
+    layer, plain = _layer(dropout=0.3), _layer()  # the same weights, with and without
+    assert fused_lstm.supports(layer)
+    rng = np.random.default_rng(6)
+    x = tf.constant(rng.normal(size=(3, 7, 5)), tf.float32)
+    # one mask per sequence, the same at every step (keras_hooks.lstm_input_dropout_mask)
+    mask = tf.constant((rng.random((3, 5)) > 0.3) / 0.7, tf.float32)
+    monkeypatch.setattr(fused_lstm, "lstm_input_dropout_mask", lambda cell, step: mask)
+
+    def run(lstm, inputs, fn):
+        with tf.GradientTape() as tape:
+            out = fn(lstm, inputs)
+            loss = tf.reduce_sum(tf.square(out[0])) + tf.reduce_sum(out[2])
+        return out, tape.gradient(loss, lstm.trainable_variables)
+
+    got, got_grads = run(layer, x, lambda lstm, inputs: fused_lstm.lstm_sequence(
+        lstm, inputs, training=True))
+    expected, expected_grads = run(plain, x * mask[:, None], lambda lstm, inputs: lstm(
+        inputs, training=True))
+    for a, b in zip([*expected, *expected_grads], [*got, *got_grads], strict=True):
+        np.testing.assert_allclose(tf.convert_to_tensor(b).numpy(),
+                                   tf.convert_to_tensor(a).numpy(), rtol=1e-4, atol=1e-5)
+    inference = fused_lstm.lstm_sequence(layer, x, training=False)[0]
+    np.testing.assert_allclose(inference.numpy(), plain(x)[0].numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_step_with_the_input_table_and_transposed_kernel_equals_the_keras_cell_step():

@@ -85,3 +85,30 @@ def test_seed_generator_states_are_found_by_their_variable_names():
     lstm.build((None, 4, 3))
     assert len(keras_hooks.seed_generator_states(model)) == 1
     assert len([v for v in lstm.variables if v.path.endswith("seed_generator_state")]) == 1
+
+
+def test_lstm_input_dropout_mask_is_one_fresh_mask_per_sequence_as_keras_draws_it():
+    keras.utils.set_random_seed(0)
+    layer = keras.layers.LSTM(4, dropout=0.25)
+    layer.build((None, None, 64))
+    assert layer.cell.implementation == 2  # one mask for the four gates
+    step_input = tf.ones([32, 64])
+    first = keras_hooks.lstm_input_dropout_mask(layer.cell, step_input).numpy()
+    second = keras_hooks.lstm_input_dropout_mask(layer.cell, step_input).numpy()
+    assert first.shape == (32, 64)
+    assert set(np.unique(first)) <= {0.0, np.float32(1 / 0.75)}
+    assert 0.2 < (first == 0).mean() < 0.3
+    assert (first != second).any()  # reset: the next sequence gets its own mask
+    # Keras's own LSTM draws the mask the same way: one per sequence, kept for every step.
+    # With no recurrent weights and a closed forget gate, a step's output depends on its
+    # masked input only: equal across the steps of a row, different between rows.
+    units = layer.cell.units
+    sequence_layer = keras.layers.LSTM(units, dropout=0.25, return_sequences=True)
+    sequence_layer.build((None, None, 64))
+    kernel, _, bias = sequence_layer.get_weights()
+    bias[units:2 * units] = -100.0
+    sequence_layer.set_weights([np.random.default_rng(0).normal(size=kernel.shape),
+                                np.zeros((units, 4 * units)), bias])
+    out = sequence_layer(tf.ones([2, 3, 64]), training=True).numpy()
+    np.testing.assert_allclose(out[:, 1:], np.repeat(out[:, :1], 2, axis=1), atol=1e-6)
+    assert not np.allclose(out[0], out[1])

@@ -73,6 +73,20 @@ def seed_generator_states(model: keras.Model) -> list:
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
+def lstm_input_dropout_mask(cell, step_input):
+    """The input dropout mask an LSTM cell applies in training: [batch, features], drawn from
+    the cell's own seed generator, one per sequence (the same at every step).
+
+    Hook: `DropoutRNNCell.get_dropout_mask(step_input)` then `reset_dropout_mask()` (Keras
+    3.15, not exported), as `keras.layers.LSTM.inner_loop` uses them before its cuDNN kernel;
+    with implementation 2 (the default without recurrent dropout) one mask serves all four
+    gates.
+    """
+    mask = cell.get_dropout_mask(step_input)
+    cell.reset_dropout_mask()  # a new mask for the next sequence, as the RNN layer does
+    return mask
+
+
 class BackupAndRestoreWithExtraState(keras.callbacks.BackupAndRestore):
     """BackupAndRestore that saves and loads extra state right after its own files.
 

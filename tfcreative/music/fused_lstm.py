@@ -10,12 +10,16 @@ weights, gradients equal to float32 rounding (tests/test_fused_lstm.py); on the 
 a training step at the course configuration runs several times faster (benchmarks/).
 
 Gate layout is Keras's [i, f, c, o] (sigmoid gates, tanh candidate and output), no peepholes.
+Input dropout (the layer's `dropout`) is Keras's too: in training one mask per sequence,
+drawn by the cell, multiplies the inputs at every step (`keras_hooks.lstm_input_dropout_mask`).
 """
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from tfcreative.keras_hooks import lstm_input_dropout_mask
 
 
 def _gates(z):
@@ -110,7 +114,8 @@ def supports(lstm: keras.layers.LSTM) -> bool:
     cell = lstm.cell
     return (cell.activation is keras.activations.tanh
             and cell.recurrent_activation is keras.activations.sigmoid
-            and cell.use_bias and not cell.dropout and not cell.recurrent_dropout
+            and cell.use_bias and not cell.recurrent_dropout
+            and (not cell.dropout or cell.implementation == 2)
             and not lstm.go_backwards and not tf.config.list_logical_devices("GPU")
             and not isinstance(tf.distribute.get_strategy(), tf.distribute.TPUStrategy))
 
@@ -123,6 +128,8 @@ def lstm_sequence(lstm: keras.layers.LSTM, inputs, initial_state=None, training=
     """
     cell = lstm.cell
     dtype = inputs.dtype
+    if training and cell.dropout:
+        inputs = inputs * tf.cast(lstm_input_dropout_mask(cell, inputs[:, 0, :]), dtype)[:, None]
     kernel = tf.cast(cell.kernel, dtype)
     recurrent_kernel = tf.cast(cell.recurrent_kernel, dtype)
     projected = tf.einsum("btf,fg->btg", inputs, kernel) + tf.cast(cell.bias, dtype)
