@@ -117,11 +117,6 @@ def step_weight_bytes(units: int, vocab_size: int) -> int:
     return 4 * (units * 4 * units + units * vocab_size)
 
 
-def step_flops(batch: int, units: int, vocab_size: int) -> float:
-    """Matmul FLOPs of one `step_chain` step: the recurrent and output products."""
-    return 2.0 * batch * units * (4 * units + vocab_size)
-
-
 def step_chain_blocks(units: int, vocab_size: int, steps: int, batch: int = 1,
                       kinds=("graph", "XLA"), cell: bool = False) -> dict:
     """{kind: block}: each block runs `steps` steps of `step_chain` (traced and compiled

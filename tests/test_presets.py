@@ -80,6 +80,18 @@ def test_the_shipped_presets_load_by_name_and_fit_in_10_mb(name):
     assert isinstance(model, SHIPPED[name])
 
 
+def test_tunes_of_a_preset_go_to_the_current_folder_not_into_a_folder_of_its_name(
+        tmp_path, monkeypatch, music_preset):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folk").mkdir()  # the user's own folder, named like the preset
+    for model in ("folk", music_preset[1]):
+        assert main(["music", "generate", "--model", model, "--num-tunes", "1",
+                     "--max-length", "20", "--no-midi"]) == 0
+    assert os.listdir(tmp_path / "folk") == []
+    assert "tunes" not in os.listdir(music_preset[1])
+    assert os.listdir(tmp_path / "tunes") == ["tune_01.abc"]
+
+
 def test_generate_without_a_model_uses_the_folk_preset(tmp_path):
     assert main(["music", "generate", "--num-tunes", "2", "--max-length", "200", "--no-midi",
                  "--out-dir", str(tmp_path)]) == 0

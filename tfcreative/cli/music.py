@@ -92,7 +92,8 @@ def _add_generate(commands) -> None:
              help="a .keras file, a run directory or a preset's name (default: "
                   f"{DEFAULT_PRESET}, the folk-tune model shipped with the package)")
     add_flag(p, "--out-dir", default=None,
-             help="where tune_NN.abc/.mid go (default: <run dir>/tunes, or ./tunes)")
+             help="where tune_NN.abc/.mid go (default: <run dir>/tunes for a run directory, "
+                  "else ./tunes)")
     _add_sampling_flags(p, num_tunes=5)
     add_flag(p, "--no-midi", action="store_true", help="write .abc files only")
     p.set_defaults(handler=_generate)
@@ -140,7 +141,11 @@ def _train(args) -> int:
 
 
 def default_tunes_dir(model_path: str) -> str:
-    return os.path.join(model_path, "tunes") if os.path.isdir(model_path) else "tunes"
+    """<run dir>/tunes for a run directory; ./tunes for anything else (a .keras file, a preset,
+    whatever folder of that name the current directory holds)."""
+    if os.path.isfile(os.path.join(os.path.expanduser(model_path), "model.keras")):
+        return os.path.join(model_path, "tunes")
+    return "tunes"
 
 
 def _sample(model, args):
