@@ -138,6 +138,27 @@ def test_help_explains_every_flag():
     for flag in ("--abc", "--lstm-units", "--seq-length", "--batch-size", "--minutes",
                  "--from-model", "--run-dir"):
         assert flag in out
+    # choices read from the library when this help is printed (cli.common.LazyChoices)
+    assert "(irish_folk, oneills_1850, ryans_mammoth, airds_airs, combined)" in \
+        " ".join(out.split())
+
+
+def test_help_version_and_bad_flags_answer_without_loading_tensorflow():
+    script = """
+import sys
+from tfcreative.cli.main import main
+for argv, status in ((["--help"], 0), (["music", "--help"], 0), (["pix2pix", "--help"], 0),
+                     (["--version"], 0), (["music", "generate", "--num-tunes", "x"], 2)):
+    try:
+        main(argv)
+    except SystemExit as exit_:
+        assert exit_.code == status, (argv, exit_.code)
+print("tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == "False False"
 
 
 @pytest.mark.slow

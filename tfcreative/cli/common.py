@@ -4,6 +4,7 @@ translation of the library's argument names into flag names in error messages.""
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import contextlib
 import dataclasses
 import logging
@@ -18,6 +19,27 @@ from tfcreative.config import STRATEGIES, TrainConfig
 
 class CommandError(Exception):
     """Bad input on the command line: printed as one line, exit status 2."""
+
+
+class LazyChoices(collections.abc.Sequence):
+    """A flag's choices that live in the library (e.g. the TFDS builders' configs), read on
+    first use: when a value is checked or the flag's --help is printed. Building the parser
+    then imports no TensorFlow, so `tfcreative --help` answers at once."""
+
+    def __init__(self, load):
+        self._load = load
+        self._names = None
+
+    def _all(self) -> tuple:
+        if self._names is None:
+            self._names = tuple(self._load())
+        return self._names
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 @contextlib.contextmanager
@@ -68,6 +90,11 @@ def quiet_libraries() -> None:
     # Loading a model saved before its first training step: Keras has no optimizer slots to
     # restore yet and says so; harmless.
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+
+
+def quiet_progress_bars() -> None:
+    """No progress bars while TFDS prepares a data set (it imports TensorFlow: called once the
+    command line is parsed)."""
     import tensorflow_datasets as tfds
 
     tfds.disable_progress_bar()

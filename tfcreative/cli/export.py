@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 
-from tfcreative.cli.common import add_flag, help_formatter
-from tfcreative.export.tfjs import QUANTIZATIONS
+from tfcreative.cli.common import LazyChoices, add_flag, help_formatter
+
+
+def _quantizations():
+    from tfcreative.export.tfjs import QUANTIZATIONS
+
+    return QUANTIZATIONS
 
 
 def add_parser(subparsers) -> None:
@@ -24,8 +29,10 @@ def add_parser(subparsers) -> None:
     add_flag(p, "--base-dir", default="exported", help="TF Serving model base directory")
     add_flag(p, "--out-dir", default=None,
              help="tfjs: the model folder to create (default: <base-dir>/tfjs/<name>)")
-    add_flag(p, "--quantize", argument="quantization", default="float32", choices=QUANTIZATIONS,
-             help="tfjs: weight precision (float16 halves the download, uint8 quarters)")
+    add_flag(p, "--quantize", argument="quantization", default="float32",
+             choices=LazyChoices(_quantizations), metavar="PRECISION",
+             help="tfjs: weight precision, %(choices)s (float16 halves the download, uint8 "
+                  "quarters)")
     add_flag(p, "--name", default=None,
              help="model name (folder under --base-dir; default: music or pix2pix)")
     add_flag(p, "--version", type=int, default=None,

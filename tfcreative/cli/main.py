@@ -12,14 +12,20 @@ import logging
 import sys
 
 from tfcreative import __version__
-from tfcreative.cli.common import CommandError, native_stderr_muted, quiet_libraries
+from tfcreative.cli.common import (
+    CommandError,
+    native_stderr_muted,
+    quiet_libraries,
+    quiet_progress_bars,
+)
 from tfcreative.errors import InvalidArgument, WrongModelType
 
 VERBOSE_FLAGS = ("-v", "--verbose")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # The commands' modules load TensorFlow (their flags' choices come from the library).
+    # No TensorFlow import here: flags whose choices come from the library read them when a
+    # value is checked or their --help is printed (common.LazyChoices).
     from tfcreative.cli import export, music, pix2pix, quickstart, serve
 
     parser = argparse.ArgumentParser(
@@ -67,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     if not verbose:
         quiet_libraries()
     with contextlib.nullcontext() if verbose else native_stderr_muted():
+        # --help, --version and bad flags end here, before TensorFlow loads (a flag's
+        # choices may load it, inside this block too).
+        args = build_parser().parse_args(argv)
         import tensorflow  # noqa: F401  (its C++ start-up lines are written as it loads)
 
-        args = build_parser().parse_args(argv)
+        if not verbose:
+            quiet_progress_bars()
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")
         return _run(args)

@@ -8,6 +8,7 @@ import os
 
 from tfcreative.cli.common import (
     CommandError,
+    LazyChoices,
     add_flag,
     add_training_flags,
     help_formatter,
@@ -33,17 +34,22 @@ def add_parser(subparsers) -> None:
     _add_evaluate(commands)
 
 
-def _add_data_flags(parser) -> None:
+def _collections():
     from tfcreative.music.pipeline import COLLECTIONS
 
+    return COLLECTIONS
+
+
+def _add_data_flags(parser) -> None:
     source = parser.add_mutually_exclusive_group()
     add_flag(source, "--abc", argument="abc_path", metavar="PATH", default=None,
              help="your own tunes: a .abc file or a folder searched recursively for *.abc "
                   "(TFDS config abc_tunes/manual)")
-    add_flag(source, "--collection", default=None, choices=COLLECTIONS,
-             help="a tune collection (the abc_tunes config of that name): the bundled Irish "
-                  "corpus, a public-domain book shipped in music21, or all of them combined "
-                  "(default: irish_folk)")
+    add_flag(source, "--collection", default=None, choices=LazyChoices(_collections),
+             metavar="NAME",
+             help="a tune collection, the abc_tunes config of that name (%(choices)s): the "
+                  "bundled Irish corpus, a public-domain book shipped in music21, or all of "
+                  "them combined (default: irish_folk)")
     add_flag(parser, "--data-dir", default=None,
              help="TFDS data directory where the prepared dataset is stored "
                   "(default: TFDS's own, ~/tensorflow_datasets)")

@@ -6,8 +6,15 @@ import argparse
 import json
 import os
 
-from tfcreative.cli.common import add_flag, add_training_flags, help_formatter, train_command
+from tfcreative.cli.common import (
+    LazyChoices,
+    add_flag,
+    add_training_flags,
+    help_formatter,
+    train_command,
+)
 from tfcreative.pix2pix.config import (
+    DEFAULT_DATASET,
     DEFAULT_PRESET,
     DIRECTIONS,
     DISCRIMINATORS,
@@ -16,7 +23,6 @@ from tfcreative.pix2pix.config import (
     PAPER,
     image_shape,
 )
-from tfcreative.pix2pix.pipeline import DATASETS, DEFAULT_DATASET
 
 
 def add_parser(subparsers) -> None:
@@ -46,10 +52,17 @@ def _add_direction_flag(parser) -> None:
                   "synthetic_facades)")
 
 
+def _datasets():
+    from tfcreative.pix2pix.pipeline import DATASETS
+
+    return DATASETS
+
+
 def _add_data_flags(parser) -> None:
-    add_flag(parser, "--dataset", default=DEFAULT_DATASET, choices=DATASETS,
-             help="TFDS config pix2pix/<name>: synthetic_facades is generated offline; the "
-                  "others download the paper's archives")
+    add_flag(parser, "--dataset", default=DEFAULT_DATASET, choices=LazyChoices(_datasets),
+             metavar="NAME",
+             help="TFDS config pix2pix/NAME (%(choices)s): synthetic_facades is generated "
+                  "offline; the others download the paper's archives")
     add_flag(parser, "--pairs", argument="manual_dir", metavar="DIR", default=None,
              help="your own pairs instead (pix2pix/manual): A/ and B/ folders with matching "
                   "names, or side-by-side A|B images; optional train/, val/, test/ subfolders")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from tfcreative import presets
 from tfcreative.cli.common import add_flag, help_formatter
 from tfcreative.music.config import DEFAULT_PRESET as MUSIC_PRESET
 from tfcreative.pix2pix.config import DEFAULT_PRESET as PIX2PIX_PRESET
@@ -72,6 +71,8 @@ def _serve(args) -> int:
 
 
 def _preset_tfjs(name: str) -> str:
+    from tfcreative import presets  # (imports Keras: not while the parser is built)
+
     folder = os.path.join(presets.preset_folder(name), presets.TFJS)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"preset {name!r} has no TF.js model ({folder}); pass --models")

@@ -14,6 +14,7 @@ from tfcreative.errors import InvalidArgument
 
 NORMS = ("batch", "sync_batch", "instance", "none")
 DEFAULT_PRESET = "synthetic_facades"  # what `pix2pix translate` and the demo use by default
+DEFAULT_DATASET = "synthetic_facades"  # what `pix2pix train` and `evaluate` read by default
 GAN_MODES = ("vanilla", "lsgan")  # BCE on logits (the paper) | least squares (Mao et al.)
 DISCRIMINATORS = ("patch", "pixel")  # PatchGAN of n_layers | 1×1 PixelGAN
 DIRECTIONS = ("AtoB", "BtoA")  # A: the left half / A/ folder of a pair, B: the right / B/

@@ -16,9 +16,8 @@ import tensorflow_datasets as tfds
 # Importing the builder module registers "pix2pix" with TFDS.
 from tfcreative.datasets.pix2pix import pix2pix_dataset_builder  # noqa: F401
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
-from tfcreative.pix2pix.config import DIRECTIONS, image_shape
+from tfcreative.pix2pix.config import DEFAULT_DATASET, DIRECTIONS, image_shape
 
-DEFAULT_DATASET = "synthetic_facades"
 # Data sets by name (pix2pix/<name>); "manual" (your folder) is chosen by passing manual_dir.
 DATASETS = tuple(c.name for c in pix2pix_dataset_builder.Builder.BUILDER_CONFIGS
                  if c.kind != "manual")
