@@ -11,6 +11,7 @@ import dataclasses
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
 RUN_SETTINGS = "config.json"  # a run directory's record of its settings and data arguments
+RUN_MODEL = "model.keras"  # a finished run directory's final model
 
 
 @dataclasses.dataclass

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from tfcreative.config import RUN_SETTINGS, STRATEGIES
 from tfcreative.errors import InvalidArgument
+from tfcreative.files import file_written_whole
 from tfcreative.keras_hooks import in_multi_worker_mode
 
 
@@ -86,7 +87,9 @@ def prepare_run_dir(run_dir: str, strategy: tf.distribute.Strategy,
     out_dir = worker_run_dir(run_dir, strategy)
     os.makedirs(os.path.join(out_dir, "checkpoints"), exist_ok=True)
     if chief:
-        with open(os.path.join(run_dir, RUN_SETTINGS), "w") as f:
+        # whole or not at all: `music evaluate` reads it back (saving.recorded_settings)
+        with file_written_whole(os.path.join(run_dir, RUN_SETTINGS)) as temporary, \
+                open(temporary, "w") as f:
             json.dump(settings, f, indent=2)
     return chief, out_dir
 

@@ -10,7 +10,7 @@ import zipfile
 import keras
 
 from tfcreative import presets
-from tfcreative.config import RUN_SETTINGS
+from tfcreative.config import RUN_MODEL, RUN_SETTINGS
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 from tfcreative.files import file_written_whole
 
@@ -28,11 +28,16 @@ def save_model_atomically(model: keras.Model, path: str) -> str:
     return path
 
 
+def is_run_directory(path: str) -> bool:
+    """A finished run directory: a folder holding the run's model.keras."""
+    return os.path.isfile(os.path.join(os.path.expanduser(path), RUN_MODEL))
+
+
 def resolve_model_path(path: str) -> str:
     """A .keras file, or a run directory holding model.keras; clear error otherwise."""
     path = os.path.expanduser(path)
     if os.path.isdir(path):
-        candidate = os.path.join(path, "model.keras")
+        candidate = os.path.join(path, RUN_MODEL)
         if not os.path.isfile(candidate):
             raise ArgumentPathNotFound(
                 "path", f"{path}: directory has no model.keras (is it a finished run directory?)")
@@ -52,7 +57,7 @@ _UNKNOWN_CLASS = re.compile(r"Could not locate class '([^']+)'")
 def _names_a_preset(path: str) -> bool:
     """A preset's name or folder, and not a .keras file or run directory of that name."""
     return presets.is_preset(path) and not os.path.isfile(path) and \
-        not os.path.isfile(os.path.join(path, "model.keras"))
+        not is_run_directory(path)
 
 
 def load_keras_model(path: str) -> keras.Model:

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from tfcreative import distribute, fault_tolerance
 from tfcreative.callbacks import TimeBudget
-from tfcreative.config import TrainConfig
+from tfcreative.config import RUN_MODEL, TrainConfig
 from tfcreative.saving import save_model_atomically
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def run_training(run_dir: str, config: TrainConfig, settings: dict,
         validation_data=None if validation is None else distribute.shard_by_data(validation),
         epochs=config.total_epochs, shuffle=False, steps_per_epoch=plan.steps_per_epoch,
         verbose=verbose)
-    save_model_atomically(plan.model, os.path.join(out_dir, "model.keras"))
+    save_model_atomically(plan.model, os.path.join(out_dir, RUN_MODEL))
     if not chief:
         shutil.rmtree(out_dir, ignore_errors=True)
     return plan.model
