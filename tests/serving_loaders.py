@@ -2,29 +2,48 @@
 tfcreative (a shadow `tfcreative` package on PYTHONPATH raises ImportError), so the exported
 graphs are shown to need none of our code.
 
-Three loaders:
+Four loaders:
 * "object": `tf.saved_model.load(path).signatures[name](**inputs)`, Python's object-based loader.
 * "session": `tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)`: imports the MetaGraph,
   runs the saver's restore op and the init op, then feeds the signature's tensors by name. This
   is what TF Serving's C++ `LoadSavedModel` does.
 * "saved_model_cli": TensorFlow's own `saved_model_cli run` executable (the session loader too),
   inputs from .npy files, outputs saved with --outdir.
+* "capi": the C++ `LoadSavedModel` itself, which TF Serving's SavedModelBundle uses, through
+  TensorFlow's C API (`TF_LoadSessionFromSavedModel`, `TF_SessionRun`): tests/capi_loader.c,
+  built with gcc against the TensorFlow wheel's `libtensorflow_cc.so.2` and headers; no Python
+  in that process. It feeds and fetches the tensors the SignatureDef names, read here from
+  saved_model.pb.
 
-Inputs and outputs travel as .npy files, so dtypes are exact (strings: object arrays of bytes).
+Inputs and outputs travel as .npy files (capi_loader: its own "tensor files", see the .c file),
+so dtypes are exact (strings: object arrays of bytes).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+import pytest
 
-LOADERS = ("object", "session", "saved_model_cli")
+LOADERS = ("object", "session", "saved_model_cli", "capi")
+
+needs_gcc = pytest.mark.skipif(
+    shutil.which("gcc") is None and not os.environ.get("CI"),
+    reason="gcc not installed (apt-get install gcc): it builds the C API loader; CI never skips")
+# LOADERS for pytest.mark.parametrize: the C API loader needs gcc.
+LOADER_PARAMS = [pytest.param(name, marks=needs_gcc) if name == "capi" else name
+                 for name in LOADERS]
+CAPI_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "capi_loader.c")
 
 _SHADOW = """raise ImportError("tfcreative is hidden from this process: the SavedModel must not "
                   "need it")
@@ -104,6 +123,8 @@ def run_requests(loader: str, path: str,
         if loader == "saved_model_cli":
             for job in jobs:
                 _saved_model_cli(path, job, env)
+        elif loader == "capi":
+            _capi_loader(path, jobs, env)
         else:
             job_file = os.path.join(work, "job.json")
             with open(job_file, "w") as f:
@@ -134,10 +155,101 @@ def _saved_model_cli(path: str, job: dict, env: dict) -> None:
             f.write(result.stderr[-4000:] or f"exit status {result.returncode}")
 
 
+# -- the C API loader ---------------------------------------------------------------------
+
+@functools.cache
+def capi_loader_path() -> str:
+    """tests/capi_loader.c built with gcc against the TensorFlow wheel, once per test run.
+    gold links against the 1.2 GB libtensorflow_cc.so.2 in ~2 s (GNU ld: 7-13 s, 0.9 GB)."""
+    import tensorflow as tf
+
+    build = tempfile.mkdtemp(prefix="tfcreative-capi-")
+    atexit.register(shutil.rmtree, build, True)
+    binary, lib = os.path.join(build, "capi_loader"), tf.sysconfig.get_lib()
+    linker = ["-fuse-ld=gold"] if shutil.which("ld.gold") else []
+    result = subprocess.run(
+        ["gcc", "-std=c11", "-Wall", CAPI_SOURCE, "-o", binary, "-I" + tf.sysconfig.get_include(),
+         "-L" + lib, "-l:libtensorflow_cc.so.2", "-l:libtensorflow_framework.so.2",
+         "-Wl,-rpath," + lib, *linker], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return binary
+
+
+def signature_tensors(path: str, signature: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(inputs, outputs): key -> graph tensor name ("op:index"), from the "serve" MetaGraph's
+    SignatureDef in saved_model.pb, as TF Serving reads them."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    meta_graph, = [m for m in saved_model.meta_graphs if "serve" in m.meta_info_def.tags]
+    sig = meta_graph.signature_def[signature]
+    return ({k: v.name for k, v in sig.inputs.items()},
+            {k: v.name for k, v in sig.outputs.items()})
+
+
+def _capi_loader(path: str, jobs: list[dict], env: dict) -> None:
+    """One capi_loader process loads the SavedModel once and runs every job."""
+    command = [capi_loader_path(), path, "serve"]
+    for job in jobs:
+        inputs, outputs = signature_tensors(path, job["signature"])
+        assert set(inputs) == set(job["inputs"]), (sorted(job["inputs"]), sorted(inputs))
+        os.makedirs(job["outdir"])
+        for key, npy in job["inputs"].items():
+            tensor_file = os.path.splitext(npy)[0] + ".tensor"
+            write_tensor_file(tensor_file, np.load(npy, allow_pickle=True))
+            command += ["feed", inputs[key], tensor_file]
+        for key, tensor in outputs.items():
+            command += ["fetch", tensor, os.path.join(job["outdir"], key + ".tensor")]
+        command += ["run", os.path.join(job["outdir"], "error.txt")]
+    result = subprocess.run(command, env=env, cwd="/", capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+_NUMERIC = ("float32", "float64", "int32", "int64", "uint8", "bool")
+
+
+def write_tensor_file(path: str, value) -> None:
+    """capi_loader's input: "DTYPE RANK DIM...\n", then the elements (strings: a native uint64
+    length, then the bytes)."""
+    value = np.asarray(value)
+    is_string = value.dtype.kind in "OSU"
+    dtype = "string" if is_string else value.dtype.name
+    assert dtype in (*_NUMERIC, "string"), f"capi_loader does not take {dtype} tensors"
+    with open(path, "wb") as f:
+        f.write(" ".join(map(str, [dtype, value.ndim, *value.shape])).encode() + b"\n")
+        if is_string:
+            for item in value.ravel():
+                data = item.encode() if isinstance(item, str) else bytes(item)
+                f.write(struct.pack("=Q", len(data)) + data)
+        else:
+            f.write(np.ascontiguousarray(value).tobytes())
+
+
+def read_tensor_file(path: str) -> np.ndarray:
+    """capi_loader's output (the format above); strings as an object array of bytes."""
+    with open(path, "rb") as f:
+        dtype, rank, *dims = f.readline().decode().split()
+        shape = tuple(int(d) for d in dims)
+        assert int(rank) == len(shape) and dtype in (*_NUMERIC, "string"), path
+        if dtype != "string":
+            return np.frombuffer(f.read(), dtype=dtype).reshape(shape)
+        strings = np.empty(math.prod(shape), dtype=object)
+        for i in range(strings.size):
+            size, = struct.unpack("=Q", f.read(8))
+            strings[i] = f.read(size)
+        assert not f.read(), f"{path}: more data than its shape holds"
+        return strings.reshape(shape)
+
+
 def _read_outputs(outdir: str) -> dict | LoaderError:
     error = os.path.join(outdir, "error.txt")
     if os.path.exists(error):
         with open(error) as f:
             return LoaderError(f.read())
-    return {name[:-4]: np.load(os.path.join(outdir, name), allow_pickle=True)
-            for name in sorted(os.listdir(outdir)) if name.endswith(".npy")}
+    read = {".npy": lambda file: np.load(file, allow_pickle=True), ".tensor": read_tensor_file}
+    return {stem: read[extension](os.path.join(outdir, stem + extension))
+            for stem, extension in map(os.path.splitext, sorted(os.listdir(outdir)))
+            if extension in read}

@@ -1,7 +1,9 @@
-"""SavedModel export: every signature of both models runs under the three loaders a deployer
-uses (Python's object loader, TF Serving's session loader, `saved_model_cli run`), in processes
-that cannot import tfcreative, and gives what the Keras model gives. Also: TF Serving's layout,
-atomic versions, the warm-up file, and only serving weights in the checkpoint."""
+"""SavedModel export: every signature of both models runs under the four loaders a deployer
+uses (Python's object loader, TF Serving's session loader, `saved_model_cli run`, and the C++
+`LoadSavedModel` TF Serving is built on, through the C API), in processes that cannot import
+tfcreative, and gives what the Keras model gives; so do both shipped presets' exports under the
+C++ loader. Also: TF Serving's layout, atomic versions, the warm-up file, and only serving
+weights in the checkpoint."""
 
 import os
 
@@ -10,8 +12,9 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import make_tiny_model
-from tests.serving_loaders import LOADERS, LoaderError, run_requests
+from tests.serving_loaders import LOADER_PARAMS, LoaderError, needs_gcc, run_requests
 from tests.test_pix2pix_model import tiny_pix2pix
+from tfcreative import presets
 from tfcreative.cli.main import main
 from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.export import warmup
@@ -70,7 +73,7 @@ MUSIC_GENERATE = {"seed_text": np.array(b"X:1\nT:", dtype=object), "num_tunes": 
                   "random_seed": np.int64(11)}
 
 
-@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("loader", LOADER_PARAMS)
 def test_music_signatures_under_every_loader(music, loader):
     model, path = music
     ids = np.array([1, 2], np.int32)
@@ -102,7 +105,7 @@ def test_music_signatures_under_every_loader(music, loader):
     assert "not trained on" in str(refused)
 
 
-@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("loader", LOADER_PARAMS)
 def test_pix2pix_signatures_under_every_loader(pix2pix, loader):
     model, path = pix2pix
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
@@ -118,6 +121,66 @@ def test_pix2pix_signatures_under_every_loader(pix2pix, loader):
         expected = translate_image(model.generator, image.astype(np.float32) / 255.0)
         assert output.shape == expected.shape
         assert np.abs(output.astype(int) - expected.astype(int)).max() <= 1
+
+
+@needs_gcc
+def test_the_cpp_loader_refuses_the_old_tf_module_export(tmp_path):
+    """The route export replaced (a tf.Module holding the Keras model, `tf.saved_model.save`)
+    loads in Python but not in TF Serving: the C++ loader restores Keras's copies of the
+    variables and leaves the ones the graph reads uninitialised."""
+    model = make_tiny_model(VOCAB, units=8)
+    holder = tf.Module()
+    holder.model = model
+    holder.logits = tf.function(lambda ids: {"logits": model(ids)},
+                                input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    tf.saved_model.save(holder, str(tmp_path), signatures={"logits": holder.logits})
+    refused, = run_requests("capi", str(tmp_path), [("logits", {"ids": np.ones((1, 3), "int32")})])
+    assert isinstance(refused, LoaderError)
+    assert str(refused).startswith("FAILED_PRECONDITION: Could not find variable")
+
+
+@pytest.fixture(scope="module")
+def shipped_exports(tmp_path_factory):
+    """Both shipped presets exported as a user does (`tfcreative export --model <preset>`)."""
+    base = str(tmp_path_factory.mktemp("serving"))
+    for preset in ("folk", "synthetic_facades"):
+        assert main(["export", "--model", preset, "--base-dir", base, "--name", preset]) == 0
+    return {preset: os.path.join(base, preset, "1") for preset in ("folk", "synthetic_facades")}
+
+
+@pytest.mark.slow
+@needs_gcc
+def test_the_shipped_presets_under_tf_servings_cpp_loader(shipped_exports):
+    """All five signatures of the shipped presets' exports, through the C API loader only (the
+    other loaders run the tiny models above)."""
+    folk = presets.load_preset("folk")
+    request = {**MUSIC_GENERATE, "num_tunes": np.int32(2), "max_length": np.int32(150)}
+    ids = np.array([folk.vocabulary.size - 1, 1], np.int32)
+    h, c = np.random.default_rng(3).normal(size=(2, 1, 2, folk.lstm_units)).astype(np.float32)
+    generated, in_meter, stepped = run_requests("capi", shipped_exports["folk"], [
+        ("generate", request), ("generate_meter", request), ("step", {"ids": ids, "h": h, "c": c})])
+    sampler = TuneSampler(folk)
+    for outputs, constrain in ((generated, None), (in_meter, "meter")):
+        expected = sampler.generate("X:1\nT:", num_tunes=2, max_length=150, temperature=0.9,
+                                    seed=11, constrain=constrain)
+        assert [s.decode() for s in outputs["abc"]] == [t.abc for t in expected]
+        assert outputs["complete"].tolist() == [t.complete for t in expected]
+    assert in_meter["unconstrained"].tolist() == [t.unconstrained_fallback for t in expected]
+    logits, [(h1, c1)] = folk.step(tf.constant(ids), [(h[0], c[0])])
+    for key, value in (("logits", logits), ("h", h1[None]), ("c", c1[None])):
+        np.testing.assert_allclose(stepped[key], value.numpy(), atol=1e-4)
+
+    facades = presets.load_preset("synthetic_facades")
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 256, 256, 3)).astype(np.float32)
+    labels, _ = synthetic_facades.facade_pair(0, 0, 300)
+    png = np.array([tf.io.encode_png(labels[:200]).numpy()], dtype=object)
+    floats, encoded = run_requests("capi", shipped_exports["synthetic_facades"], [
+        ("serving_default", {"input_image": x}), ("translate_png", {"image_bytes": png})])
+    np.testing.assert_allclose(floats["output_image"], facades.generator(x).numpy(), atol=1e-4)
+    output = tf.io.decode_png(encoded["output_bytes"][0]).numpy()
+    expected = translate_image(facades.generator, labels[:200].astype(np.float32) / 255.0)
+    assert output.shape == expected.shape == (200, 300, 3)
+    assert np.abs(output.astype(int) - expected.astype(int)).max() <= 1
 
 
 @pytest.mark.parametrize("kind", ["music", "pix2pix"])
