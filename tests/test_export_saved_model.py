@@ -183,8 +183,10 @@ def test_the_shipped_presets_under_tf_servings_cpp_loader(shipped_exports):
     assert np.abs(output.astype(int) - expected.astype(int)).max() <= 1
 
 
+@needs_gcc
 @pytest.mark.parametrize("kind", ["music", "pix2pix"])
 def test_warmup_requests_cover_every_signature_and_run_as_tf_serving_would(kind, request):
+    """TF Serving runs the warm-up file's requests through its C++ loader before it serves."""
     _, path = request.getfixturevalue(kind)
     requests = warmup.read_warmup_requests(path)
     signatures = [r.model_spec.signature_name for r in requests]
@@ -192,7 +194,7 @@ def test_warmup_requests_cover_every_signature_and_run_as_tf_serving_would(kind,
              "pix2pix": ["serving_default", "translate_png"]}
     assert signatures == named[kind]  # the music default is generate itself
     assert {r.model_spec.name for r in requests} == {os.path.basename(os.path.dirname(path))}
-    results = run_requests("session", path, [
+    results = run_requests("capi", path, [
         (r.model_spec.signature_name, {k: tf.make_ndarray(v) for k, v in r.inputs.items()})
         for r in requests])
     assert not [r for r in results if isinstance(r, LoaderError)], results
