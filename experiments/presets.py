@@ -8,7 +8,9 @@ Each run trains with the package's own trainer (`tfcreative ... train`, so the r
 checkpoints and resume work as usual), takes the checkpoint with the best validation score
 (never the test split), evaluates it on the test split with the package's own evaluation, and
 writes the preset folder: config, float16 weights, metadata.json with the recipe and the
-evaluation, and the TF.js conversion for the demo page (needs the `export` extra).
+evaluation (`tfcreative.presets.save_preset`), and the TF.js conversion for the demo page
+(`tfjs/`, needs the `export` extra). The folder must be new, empty or a preset: only the
+preset's own files are replaced.
 """
 
 from __future__ import annotations
@@ -85,6 +87,20 @@ def per_collection(model_path: str, data_dir: str | None) -> dict:
     return {name: score(model, tunes) for name, tunes in by_collection.items()}
 
 
+def write_tfjs(model, folder: str) -> None:
+    """The preset's TF.js model as `folder`/tfjs, replacing the one written there before (by
+    this script: save_preset writes only its own files, and export_tfjs only new folders)."""
+    from tfcreative.export.tfjs import export_tfjs
+    from tfcreative.presets import TFJS
+
+    with tempfile.TemporaryDirectory(prefix=".tmp-tfjs-", dir=folder) as scratch:
+        fresh = export_tfjs(model, os.path.join(scratch, TFJS), quantization="float16")
+        target = os.path.join(folder, TFJS)
+        if os.path.exists(target):
+            os.rename(target, os.path.join(scratch, "previous"))  # removed with the scratch
+        os.rename(fresh, target)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.presets",
                                      description=__doc__.split("\n\n")[0])
@@ -97,6 +113,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None, help="TFDS data directory")
     args = parser.parse_args(argv)
     recipe = RECIPES[args.preset]
+    from tfcreative.presets import check_writable
+
+    check_writable(os.path.join(args.out, args.preset))  # before the training, not after
     minutes = args.minutes or recipe["minutes"]
     run_dir = os.path.join(args.work, args.preset)
     data = ["--data-dir", args.data_dir] if args.data_dir else []
@@ -140,9 +159,7 @@ def main(argv=None) -> int:
                 "training_seconds": round(trained), "steps": int(model.optimizer.iterations),
                 "checkpoint": "best validation loss"},
         data=data_arguments(recipe["train"]), evaluation=evaluation)
-    from tfcreative.export.tfjs import export_tfjs
-
-    export_tfjs(model, os.path.join(folder, "tfjs"), quantization="float16")
+    write_tfjs(model, folder)
     print(f"{folder}: written after {time.monotonic() - start:.0f} s")
     return 0
 

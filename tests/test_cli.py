@@ -251,6 +251,77 @@ def test_a_file_that_is_not_a_keras_archive_is_named_as_such(content, run_dir, t
     assert not (tmp_path / "out").exists()
 
 
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory):
+    from tests.conftest import make_tiny_model
+    from tfcreative.music.vocabulary import CharVocabulary
+    from tfcreative.saving import save_model_atomically
+
+    model = make_tiny_model(CharVocabulary("X:1\nT:M4/L8K D|abcdefgABCDEFG "), units=16)
+    return model, save_model_atomically(model, str(tmp_path_factory.mktemp("m") / "m.keras"))
+
+
+def keras_file_with_config(source: str, path, **changes) -> str:
+    """A copy of the .keras file `source` whose model config has `changes`."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(path, "w") as copy:
+        for name in archive.namelist():
+            data = archive.read(name)
+            if name == "config.json":
+                config = json.loads(data)
+                config["config"].update(changes)
+                data = json.dumps(config)
+            copy.writestr(name, data)
+    return str(path)
+
+
+def generate_error(path, capsys) -> str:
+    assert main(["music", "generate", "--model", str(path), "--no-midi", "--num-tunes", "1",
+                 "--max-length", "20", "--out-dir", os.path.join(os.path.dirname(path), "t")]) \
+        == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err.strip()
+
+
+def test_a_model_with_a_nan_or_inf_weight_is_refused_by_name(tiny_model_file, tmp_path, capsys):
+    import numpy as np
+
+    from tfcreative.music.model import MusicLSTM
+    from tfcreative.saving import save_model_atomically
+
+    model = MusicLSTM.from_config(tiny_model_file[0].get_config())
+    kernel = model.lstm_layers[0].cell.kernel
+    for value, run in ((np.nan, tmp_path / "nan"), (np.inf, tmp_path / "inf")):
+        kernel.assign(np.full(kernel.shape, value, "float32"))
+        path = save_model_atomically(model, str(run / "model.keras"))
+        for given in (path, str(run)):  # the file, and the run directory holding it
+            assert generate_error(given, capsys) == (
+                f"tfcreative: error: --model: {path}: weight {kernel.path} holds NaN or Inf "
+                "values (a diverged or damaged model)")
+
+
+@pytest.mark.parametrize("field", ["lstm_units", "embedding_dim"])
+def test_a_model_too_large_for_memory_is_one_line(field, tiny_model_file, tmp_path, capsys):
+    # 1e15: more bytes than any address space, so TensorFlow refuses at once, even where
+    # memory is overcommitted; nothing is allocated.
+    path = keras_file_with_config(tiny_model_file[1], tmp_path / "huge.keras", **{field: 1e15})
+    err = generate_error(path, capsys)
+    assert err.startswith(f"tfcreative: error: --model: {path}: the model it describes does "
+                          "not fit in memory (a weight of shape [")
+    assert err.endswith("] alone): is its config edited or damaged?")
+
+
+def test_a_model_whose_config_does_not_fit_its_weights_says_so_in_whole_sentences(
+        tiny_model_file, tmp_path, capsys):
+    path = keras_file_with_config(tiny_model_file[1], tmp_path / "x.keras", lstm_units=8)
+    err = generate_error(path, capsys)
+    assert err.startswith(f"tfcreative: error: --model: {path}: not a .keras file Keras can "
+                          "load (A total of 2 objects could not be loaded.")
+    assert "Layer 'lstm_cell' expected 3 variables" in err and err.endswith("])"), err
+
+
 def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", run_dir,

@@ -1,8 +1,12 @@
 """Presets: trained models by name or folder (keras-hub's from_preset), float16 storage, the
 command line's --model, and the presets shipped in the package."""
 
+import hashlib
+import json
 import os
+import shutil
 
+import keras
 import numpy as np
 import pytest
 
@@ -11,6 +15,7 @@ from tests.conftest import make_tiny_model, random_ids
 from tests.test_pix2pix_model import pairs, tiny_pix2pix
 from tfcreative import presets
 from tfcreative.cli.main import main
+from tfcreative.errors import InvalidArgument, WrongModelType
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix.model import Pix2Pix
@@ -45,8 +50,11 @@ def test_float32_presets_are_exact_and_pix2pix_loads_as_pix2pix(tmp_path):
     loaded = Pix2Pix.from_preset(folder)
     x, _ = pairs(2, 16)
     np.testing.assert_array_equal(loaded(x), model(x))
-    with pytest.raises(ValueError, match="holds a Pix2Pix model, not a MusicLSTM"):
+    with pytest.raises(WrongModelType, match="holds a Pix2Pix model, not a MusicLSTM") as error:
         MusicLSTM.from_preset(folder)
+    assert (error.value.argument, error.value.found) == ("preset", "Pix2Pix")
+    with pytest.raises(WrongModelType, match="holds a MusicLSTM model, not a Pix2Pix"):
+        Pix2Pix.from_preset("folk")
 
 
 def test_the_command_line_takes_a_preset_for_a_model(music_preset, tmp_path, capsys):
@@ -55,7 +63,9 @@ def test_the_command_line_takes_a_preset_for_a_model(music_preset, tmp_path, cap
                  "30", "--no-midi", "--out-dir", str(tmp_path / "tunes")]) == 0
     assert sorted(os.listdir(tmp_path / "tunes")) == ["tune_01.abc", "tune_02.abc"]
     assert main(["pix2pix", "translate", "--model", folder, str(tmp_path)]) == 2
-    assert "holds a MusicLSTM model, not a Pix2Pix" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == (
+        f"tfcreative: error: --model: {folder}: holds a MusicLSTM model, not a Pix2Pix; use it "
+        "with `tfcreative music generate | evaluate | train --from-model`")
     assert main(["music", "generate", "--model", "no-such-preset"]) == 2
     assert "no such file, run directory or preset" in capsys.readouterr().err
 
@@ -72,12 +82,16 @@ def test_the_shipped_presets_load_by_name_and_fit_in_10_mb(name):
     assert size <= 10_000_000, f"{name}: {size:,} bytes"
     assert {"config.json", "metadata.json", "weights.npz", "tfjs"} <= set(os.listdir(folder))
     metadata = presets.read_metadata(name)
+    assert set(metadata["sha256"]) == {"config.json", "weights.npz"}
     assert metadata["recipe"]["command"] == f"python -m experiments.presets {name}"
     # the data its recipe trained on, which `music evaluate` scores it on by default
     assert metadata["data"] == data_arguments(RECIPES[name]["train"])
     assert metadata["evaluation"]  # measured on the test split when it was made
     model = SHIPPED[name].from_preset(name)
     assert isinstance(model, SHIPPED[name])
+    with np.load(os.path.join(folder, "weights.npz")) as stored:  # named, not by position
+        assert sorted(stored.files) == sorted(w.path for w in model.weights)
+        assert {stored[key].dtype for key in stored.files} == {np.dtype("float16")}
 
 
 def test_tunes_of_a_preset_go_to_the_current_folder_not_into_a_folder_of_its_name(
@@ -130,3 +144,199 @@ def test_the_recipes_are_commands_the_cli_accepts():
     for name in SHIPPED:
         assert presets.read_metadata(name)["recipe"]["train"].startswith(
             " ".join(["tfcreative", *RECIPES[name]["train"]]))
+
+
+# -- what a preset folder is checked for ----------------------------------------------------
+
+def copy_of(folder, tmp_path, name="preset"):
+    return shutil.copytree(folder, tmp_path / name)
+
+
+def edit_arrays(folder, edit):
+    with np.load(folder / "weights.npz") as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    edit(arrays)
+    np.savez(folder / "weights.npz", **arrays)
+
+
+def edit_config(folder, edit):
+    config = json.loads((folder / "config.json").read_text())
+    edit(config["config"])
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def resign(folder):
+    """New checksums, as a user who edits a preset on purpose would write them: so what is
+    checked next is the files' content, not their checksum."""
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["sha256"] = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+                          for name in ("config.json", "weights.npz")}
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+
+
+def load_error(folder, capsys) -> str:
+    """load_preset's error, checked to be the CLI's one line (exit 2, --model) too."""
+    with pytest.raises(InvalidArgument) as error:
+        presets.load_preset(str(folder))
+    assert error.value.argument == "preset"
+    assert main(["music", "generate", "--model", str(folder), "--no-midi"]) == 2
+    assert capsys.readouterr().err == f"tfcreative: error: --model: {error.value.detail}\n"
+    return error.value.detail
+
+
+def test_save_preset_writes_only_its_own_files_and_refuses_a_folder_of_others(
+        music_preset, tmp_path, monkeypatch):
+    model = make_tiny_model(VOCAB, units=16)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.png").write_bytes(b"png")
+    for folder in (".", str(tmp_path), str(tmp_path / "photos")):
+        with pytest.raises(InvalidArgument, match="holds files and is not a preset"):
+            presets.save_preset(model, folder, "x")
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "photos"]
+    assert os.listdir(tmp_path / "photos") == ["a.png"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InvalidArgument, match="exists and is not a folder"):
+        presets.save_preset(model, "file", "x")
+    # an empty folder, and over a preset: only the three files are written
+    (tmp_path / "empty").mkdir()
+    presets.save_preset(model, "empty", "x")
+    preset = copy_of(music_preset[1], tmp_path)
+    (preset / "tfjs").mkdir()
+    (preset / "README.txt").write_text("the user's own")
+    presets.save_preset(model, str(preset), "written again", precision="float32")
+    assert sorted(os.listdir(preset)) == ["README.txt", "config.json", "metadata.json",
+                                          "tfjs", "weights.npz"]
+    assert presets.read_metadata(str(preset))["precision"] == "float32"
+    ids = random_ids(VOCAB, (2, 9))
+    for folder in ("empty", str(preset)):
+        np.testing.assert_allclose(presets.load_preset(folder)(ids), model(ids), atol=2e-2)
+
+
+def test_a_crash_while_saving_leaves_the_previous_preset(music_preset, tmp_path,
+                                                         monkeypatch):
+    preset = copy_of(music_preset[1], tmp_path)
+    before = {name: (preset / name).read_bytes() for name in os.listdir(preset)}
+
+    def crash(path, **arrays):
+        open(path, "wb").write(b"half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", crash)
+    with pytest.raises(OSError, match="disk full"):
+        presets.save_preset(make_tiny_model(VOCAB, units=16, seed=1), str(preset), "x")
+    assert {name: (preset / name).read_bytes() for name in os.listdir(preset)} == before
+    presets.load_preset(str(preset))
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class TwoBranches(keras.Model):
+    """a(x) - b(x), its layers set in either order: the order of its weights."""
+
+    def __init__(self, order="ab", **kwargs):
+        super().__init__(**kwargs)
+        self.order = order
+        for name in order:
+            setattr(self, name, keras.layers.Dense(4, name=name))
+            getattr(self, name).build((None, 4))
+
+    def call(self, x):
+        return self.a(x) - self.b(x)
+
+    def get_config(self):
+        return {**super().get_config(), "order": self.order}
+
+
+def test_weights_are_matched_by_path_not_by_position(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = TwoBranches("ab", name="two_branches")
+    folder = tmp_path / "branches"
+    presets.save_preset(model, str(folder), "test", precision="float32")
+    edit_config(folder, lambda config: config.update(order="ba"))  # b's weights come first
+    resign(folder)
+    loaded = presets.load_preset(str(folder))
+    assert [w.path for w in loaded.weights] == ["b/kernel", "b/bias", "a/kernel", "a/bias"]
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    np.testing.assert_array_equal(loaded(x), model(x))
+
+
+def test_swapped_arrays_or_an_edited_vocabulary_are_refused_by_the_checksum(tmp_path, capsys):
+    model = make_tiny_model(VOCAB, units=8)  # the LSTM's two kernels have one shape: (8, 32)
+    folder = tmp_path / "preset"
+    presets.save_preset(model, str(folder), "test")
+    swapped, edited = copy_of(folder, tmp_path, "swapped"), copy_of(folder, tmp_path, "edited")
+    with np.load(folder / "weights.npz") as stored:  # so only the checksum can tell
+        kernel, recurrent = [key for key in stored.files if stored[key].shape == (8, 32)]
+    edit_arrays(swapped, lambda a: a.update({kernel: a[recurrent], recurrent: a[kernel]}))
+    edit_config(edited, lambda config: config["vocabulary"].update(
+        characters=config["vocabulary"]["characters"][::-1]))
+    for preset, file in ((swapped, "weights.npz"), (edited, "config.json")):
+        assert load_error(preset, capsys) == (
+            f"{preset / file}: changed or damaged since the preset was written (its sha256 is "
+            "not the one metadata.json records)")
+    metadata = json.loads((folder / "metadata.json").read_text())
+    del metadata["sha256"]  # e.g. a folder written by an older tfcreative
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    assert "metadata.json: records no sha256 of config.json and weights.npz" in \
+        load_error(folder, capsys)
+
+
+def last(arrays):
+    return list(arrays)[-1]  # the model's last weight: the logits' bias
+
+
+def of_shape(arrays, shape):
+    return next(key for key, array in arrays.items() if array.shape == shape)
+
+
+def test_a_missing_misshapen_or_non_finite_weight_is_named_with_its_file(music_preset, tmp_path,
+                                                                         capsys):
+    model, original = music_preset
+    logits = f"{model.name}/logits/bias"
+    kernel = f"{model.name}/lstm_0/lstm_cell/kernel"  # of shape (8, 64)
+    cases = {
+        "missing": (lambda a: a.pop(last(a)), None,
+                    f"no array for the model's weight {logits}; it holds 5 arrays, the model "
+                    "has 6 weights"),
+        "unknown": (lambda a: a.update(extra=np.zeros(2, np.float16)), None,
+                    "an array for no weight of the model in config.json: extra; it holds 7 "
+                    "arrays, the model has 6 weights"),
+        "misshapen": (None, lambda config: config.update(lstm_units=8),
+                      f"{kernel} has shape (8, 64), the model in config.json (8, 32)"),
+        "nan": (lambda a: a[of_shape(a, (8, 64))].__setitem__((0, 0), np.nan), None,
+                f"weight {kernel} holds NaN or Inf values (a diverged or damaged model)"),
+        "inf": (lambda a: a[last(a)].__setitem__(0, np.inf), None,
+                f"weight {logits} holds NaN or Inf values (a diverged or damaged model)"),
+    }
+    for name, (arrays, config, message) in cases.items():
+        folder = copy_of(original, tmp_path, name)
+        if arrays:
+            edit_arrays(folder, arrays)
+        if config:
+            edit_config(folder, config)
+        resign(folder)
+        assert load_error(folder, capsys) == f"{folder / 'weights.npz'}: {message}", name
+
+
+def test_a_model_with_non_finite_weights_is_not_saved(tmp_path):
+    model = make_tiny_model(VOCAB, units=8)
+    bias = model.logits.bias
+    bias.assign(np.full(bias.shape, 1e6, "float32"))  # beyond float16's ±65504
+    with pytest.raises(InvalidArgument, match=f"{bias.path} has values beyond float16's range"):
+        presets.save_preset(model, str(tmp_path / "a"), "x")
+    bias.assign(np.full(bias.shape, np.nan, "float32"))
+    with pytest.raises(InvalidArgument, match=f"{bias.path} holds NaN or Inf"):
+        presets.save_preset(model, str(tmp_path / "b"), "x", precision="float32")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_preset_too_large_for_memory_is_one_line(music_preset, tmp_path, capsys):
+    # 4e15 LSTM gates: more bytes than any address space, so TensorFlow refuses at once,
+    # even where memory is overcommitted; nothing is allocated.
+    folder = copy_of(music_preset[1], tmp_path)
+    edit_config(folder, lambda config: config.update(lstm_units=1e15))
+    resign(folder)
+    assert load_error(folder, capsys) == (
+        f"{folder / 'config.json'}: the model it describes does not fit in memory (a weight of "
+        "shape [8, 4000000000000000] alone): is its config edited or damaged?")

@@ -17,14 +17,23 @@ class InvalidArgument(ValueError):
         self.argument = argument
         self.detail = detail
 
+    def about(self, argument: str) -> InvalidArgument:
+        """The same error about another argument: the caller's, which fed this one (a loader's
+        `path` that named a preset, say)."""
+        error = type(self).__new__(type(self))
+        error.__dict__.update(self.__dict__)
+        error.args, error.argument = (f"{argument}: {self.detail}",), argument
+        return error
+
 
 class ArgumentPathNotFound(InvalidArgument, FileNotFoundError):
     """A path argument that does not exist (also a FileNotFoundError)."""
 
 
 class WrongModelType(InvalidArgument):
-    """A model file of another kind than asked for; `found` names the class it holds."""
+    """A model file (or preset) of another kind than asked for; `found` names the class it
+    holds."""
 
-    def __init__(self, path: str, found: str, expected: str):
-        super().__init__("path", f"{path}: holds a {found} model, not a {expected}")
+    def __init__(self, path: str, found: str, expected: str, argument: str = "path"):
+        super().__init__(argument, f"{path}: holds a {found} model, not a {expected}")
         self.found, self.expected = found, expected

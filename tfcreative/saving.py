@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,7 +10,7 @@ import zipfile
 
 import keras
 
-from tfcreative import presets
+from tfcreative import model_checks, presets
 from tfcreative.config import RUN_MODEL, RUN_SETTINGS
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 from tfcreative.files import file_written_whole
@@ -60,16 +61,32 @@ def _names_a_preset(path: str) -> bool:
         not is_run_directory(path)
 
 
-def load_keras_model(path: str) -> keras.Model:
-    """`keras.models.load_model` of a .keras file or run directory (or a preset: its name or
-    folder, tfcreative.presets), with one-line errors: a file that is not a .keras archive (or
-    is truncated), or holds a class Keras cannot rebuild."""
-    if _names_a_preset(path):
-        return presets.load_preset(path)
-    path = resolve_model_path(path)
-    if not zipfile.is_zipfile(path):
-        raise InvalidArgument("path", f"{path}: not a valid .keras file (a .keras file is a zip "
-                                      "archive; this one is not, or it is truncated)")
+@contextlib.contextmanager
+def _preset_errors_about_path():
+    """A preset's errors about the loader's `path`, which named it (the CLI's --model)."""
+    try:
+        yield
+    except InvalidArgument as error:
+        if error.argument != "preset":
+            raise
+        raise error.about("path") from None
+
+
+def _keras_reason(error: Exception, limit: int = 300) -> str:
+    """Keras's message in one line of whole sentences: its lines joined, without the list of
+    objects it may append, cut after a sentence if long (some end with a whole config)."""
+    text = str(error).split("\n\nList of objects", 1)[0]
+    reason = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    if len(reason) <= limit:
+        return reason
+    sentence_end = reason.rfind(". ", 0, limit)
+    if sentence_end > 0:
+        return reason[:sentence_end + 1]
+    word_end = reason.rfind(" ", 0, limit)
+    return reason[:word_end if word_end > 0 else limit] + " …"
+
+
+def _load_archive(path: str) -> keras.Model:
     try:
         return keras.models.load_model(path)
     except TypeError as error:  # Keras's message ends with the whole model config
@@ -78,9 +95,26 @@ def load_keras_model(path: str) -> keras.Model:
         raise InvalidArgument("path", f"{path}: Keras cannot rebuild {what}: not a tfcreative "
                                       "model, or saved by code that is not imported") from None
     except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
-        reason = str(error).split("\n", 1)[0][:200]
-        raise InvalidArgument("path", f"{path}: not a .keras file Keras can load ({reason})") \
-            from None
+        raise InvalidArgument("path", f"{path}: not a .keras file Keras can load "
+                                      f"({_keras_reason(error)})") from None
+
+
+def load_keras_model(path: str) -> keras.Model:
+    """`keras.models.load_model` of a .keras file or run directory (or a preset: its name or
+    folder, tfcreative.presets), with one-line errors: a file that is not a .keras archive (or
+    is truncated), holds a class Keras cannot rebuild, a model too large for memory, or a
+    weight that is NaN or Inf."""
+    if _names_a_preset(path):
+        with _preset_errors_about_path():
+            return presets.load_preset(path)
+    path = resolve_model_path(path)
+    if not zipfile.is_zipfile(path):
+        raise InvalidArgument("path", f"{path}: not a valid .keras file (a .keras file is a zip "
+                                      "archive; this one is not, or it is truncated)")
+    with model_checks.fitting_in_memory("path", path):
+        model = _load_archive(path)
+    model_checks.check_finite(((v.path, v) for v in model.weights), "path", path)
+    return model
 
 
 def recorded_settings(path: str) -> dict | None:
@@ -108,8 +142,9 @@ def recorded_settings(path: str) -> dict | None:
 
 def load_model_of_type(path: str, model_class: type) -> keras.Model:
     """Loads a .keras file, run directory or preset and checks it holds a `model_class`."""
-    if _names_a_preset(path) and presets.read_metadata(path)["class"] == model_class.__name__:
-        return model_class.from_preset(path)  # compiled, as a loaded .keras model is
+    if _names_a_preset(path):  # its metadata names its class: checked before it is built
+        with _preset_errors_about_path():
+            return model_class.from_preset(path)  # compiled, as a loaded .keras model is
     model = load_keras_model(path)
     if not isinstance(model, model_class):
         raise WrongModelType(path, type(model).__name__, model_class.__name__)
