@@ -19,7 +19,7 @@ import tempfile
 import tensorflow as tf
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
-from tfcreative.errors import InvalidArgument
+from tfcreative.errors import ArgumentPathExists, InvalidArgument
 from tfcreative.export.saved_model import ServingGraph, serving_graph, write_saved_model
 from tfcreative.files import folder_written_whole
 from tfcreative.music.model import MusicLSTM
@@ -115,7 +115,8 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
     signature, metadata = _metadata(model)
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):
-        raise FileExistsError(f"{out_dir} exists: choose a new folder for the TF.js model")
+        raise ArgumentPathExists("out_dir", f"{out_dir} exists: choose a new folder for the "
+                                            "TF.js model")
     with folder_written_whole(out_dir) as staging:
         with tempfile.TemporaryDirectory(prefix="tfcreative-savedmodel-") as scratch:
             # Only the one signature: the converter freezes the whole SavedModel, and the

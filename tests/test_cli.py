@@ -1,5 +1,6 @@
 """The `tfcreative` command end to end: train -> generate -> evaluate, and bad input."""
 
+import argparse
 import json
 import os
 import shutil
@@ -382,3 +383,226 @@ def test_collection_flag_errors(argv, message, capsys):
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# Bad input on the command line: one line `tfcreative: error: --flag: ...`, exit status 2.
+
+def _parse_error(argv, capsys) -> str:
+    """What the parser says about argv (it must refuse it): the one line on stderr."""
+    from tfcreative.cli.main import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage:" not in err, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["music", "train", "--batch-size", "0"], "--batch-size: expected an integer >= 1, got 0"),
+    (["music", "train", "--batch-size", "x"], "--batch-size: expected an integer >= 1, got 'x'"),
+    (["music", "train", "--epochs", "0"], "--epochs: expected an integer >= 1, got 0"),
+    (["music", "train", "--steps-per-epoch", "-3"], "--steps-per-epoch: expected an integer"),
+    (["music", "train", "--minutes", "-1"], "--minutes: expected a finite number > 0, got -1"),
+    (["music", "train", "--minutes", "0"], "--minutes: expected a finite number > 0, got 0"),
+    (["music", "train", "--minutes", "nan"], "--minutes: expected a finite number > 0, got nan"),
+    (["music", "train", "--learning-rate", "inf"], "--learning-rate: expected a finite number"),
+    (["music", "train", "--learning-rate", "0"], "--learning-rate: expected a finite number > 0"),
+    (["music", "train", "--seq-length", "0"], "--seq-length: expected an integer >= 1"),
+    (["music", "train", "--lstm-units", "-5"], "--lstm-units: expected an integer >= 1"),
+    (["music", "train", "--num-layers", "0"], "--num-layers: expected an integer >= 1"),
+    (["music", "train", "--embedding-dim", "0"], "--embedding-dim: expected an integer >= 1"),
+    (["music", "train", "--dropout", "1"], "--dropout: expected a finite number in [0, 1), got 1"),
+    (["music", "train", "--dropout", "-0.1"], "--dropout: expected a finite number in [0, 1)"),
+    (["music", "train", "--seed", "-1"], "--seed: expected an integer from 0 to 4294967295"),
+    (["music", "generate", "--num-tunes", "0"], "--num-tunes: expected an integer from 1 to "
+                                                "10000, got 0"),
+    (["music", "generate", "--num-tunes", "100000000"], "--num-tunes: expected an integer from "
+                                                        "1 to 10000, got 100000000"),
+    (["music", "generate", "--max-length", "0"], "--max-length: expected an integer from 1 to"),
+    (["music", "generate", "--top-k", "-1"], "--top-k: expected an integer from 0 to"),
+    (["music", "generate", "--temperature", "nan"], "--temperature: expected a finite number > 0"),
+    (["music", "generate", "--random-seed", "-2"], "--random-seed: expected an integer from 0"),
+    (["music", "evaluate", "--model", "m", "--batch-size", "0"], "--batch-size: expected"),
+    (["pix2pix", "train", "--image-size", "48"], "--image-size: 48x48: the smaller side must be "
+                                                 "a power of two >= 4"),
+    (["pix2pix", "train", "--image-size", "0"], "--image-size: 0x0: the smaller side"),
+    (["pix2pix", "train", "--ngf", "0"], "--ngf: expected an integer >= 1"),
+    (["pix2pix", "train", "--n-layers", "0"], "--n-layers: expected an integer >= 1"),
+    (["pix2pix", "train", "--lambda-l1", "-1"], "--lambda-l1: expected a finite number >= 0"),
+    (["pix2pix", "train", "--beta-1", "1"], "--beta-1: expected a finite number in [0, 1)"),
+    (["pix2pix", "train", "--dropout", "nan"], "--dropout: expected a finite number in [0, 1)"),
+    (["pix2pix", "train", "--epochs-decay", "-1"], "--epochs-decay: expected an integer >= 0"),
+    (["pix2pix", "evaluate", "--model", "m", "--grid-rows", "0"], "--grid-rows: expected"),
+    (["pix2pix", "translate", "x.png", "--seed", "-1"], "--seed: expected an integer from 0"),
+    (["export", "--model", "m", "--version", "0"], "--version: expected an integer >= 1"),
+    (["export", "--model", "m", "--name", "../x"], "--name: expected a plain folder name"),
+    (["serve", "--port", "70000"], "--port: expected an integer from 0 to 65535, got 70000"),
+    (["quickstart", "--minutes", "0"], "--minutes: expected a finite number > 0"),
+    (["quickstart", "--pix2pix-minutes", "nan"], "--pix2pix-minutes: expected a finite number"),
+    (["quickstart", "--num-tunes", "0"], "--num-tunes: expected an integer from 1 to 10000"),
+])
+def test_bad_numbers_are_refused_in_one_line_before_any_work(argv, message, capsys):
+    assert _parse_error(argv, capsys).startswith(f"tfcreative: error: {message}")
+
+
+def test_every_numeric_flag_is_checked_and_its_default_passes_the_check():
+    from tfcreative.cli.main import build_parser
+
+    checked = 0
+    for name, parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            assert action.type not in (int, float), (name, action.option_strings)
+            if action.type is not None and action.default not in (None, argparse.SUPPRESS):
+                default = action.default
+                text = "x".join(map(str, default)) if isinstance(default, tuple) else str(default)
+                action.type(text)  # the default is a value the flag accepts
+                checked += 1
+    assert checked > 40
+
+
+def test_an_unknown_flag_or_a_bad_choice_is_one_line_too(capsys):
+    assert _parse_error(["music", "train", "--collection", "session"], capsys).startswith(
+        "tfcreative: error: --collection: invalid choice: 'session'")
+    assert _parse_error(["music", "generate", "--no-such-flag"], capsys) == \
+        "tfcreative: error: unrecognized arguments: --no-such-flag"
+
+
+def test_a_dangling_symlink_given_as_a_path_is_named_as_such(tmp_path, capsys):
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")
+    for argv, flag, named in (
+            (["music", "generate", "--out-dir", str(link)], "--out-dir", link),
+            (["music", "generate", "--out-dir", str(link / "tunes")], "--out-dir", link),
+            (["music", "generate", "--model", str(link)], "--model", link),
+            (["music", "train", "--abc", str(link)], "--abc", link),
+            (["pix2pix", "translate", str(link)], "inputs", link),
+            (["export", "--model", "m", "--base-dir", str(link)], "--base-dir", link)):
+        assert _parse_error(argv, capsys) == (
+            f"tfcreative: error: {flag}: {named} is a dangling symlink (it points to "
+            f"{tmp_path / 'gone'}, which does not exist)")
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert _parse_error(["music", "generate", "--out-dir", str(loop)], capsys) == \
+        f"tfcreative: error: --out-dir: {loop} is a symlink loop"
+
+
+def test_help_states_the_bounds_of_generation_and_that_tunes_are_kept():
+    from tfcreative.cli.main import build_parser
+
+    text = " ".join(dict(_all_parsers(build_parser()))["tfcreative music generate"]
+                    .format_help().split())
+    assert "tunes to generate, at most 10,000; they are sampled in parallel, in batches of up " \
+           "to 256 (the same tunes whatever the batch)" in text
+    assert "tunes already there are kept: the new ones are numbered on from the highest " \
+           "tune_NN" in text
+
+
+@pytest.fixture(scope="module")
+def music_file(tmp_path_factory):
+    """A small untrained MusicLSTM: enough for the command's errors and its files."""
+    from tests.conftest import make_tiny_model
+    from tfcreative.music.vocabulary import CharVocabulary
+
+    path = str(tmp_path_factory.mktemp("music") / "tiny.keras")
+    make_tiny_model(CharVocabulary("X:1\nT:ABCDEFGabcdefg|/2 ")).save(path)
+    return path
+
+
+def _generate(model, out_dir, *extra):
+    return main(["music", "generate", "--model", model, "--out-dir", str(out_dir), "--no-midi",
+                 "--num-tunes", "2", "--max-length", "10", "--constrain", "none", *extra])
+
+
+def test_generate_numbers_on_after_the_tunes_already_in_its_folder(music_file, tmp_path,
+                                                                   capsys):
+    out = tmp_path / "tunes"
+    assert _generate(music_file, out, "--random-seed", "1") == 0
+    first = {p.name: p.read_text() for p in out.iterdir()}
+    assert sorted(first) == ["tune_01.abc", "tune_02.abc"]
+    capsys.readouterr()
+    assert _generate(music_file, out, "--random-seed", "5") == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{out} holds tunes up to tune_02 already: the new ones are "
+                              "numbered on from tune_03\n")
+    assert sorted(p.name for p in out.iterdir()) == [f"tune_0{i}.abc" for i in range(1, 5)]
+    assert all((out / name).read_text() == text for name, text in first.items())  # kept
+    assert (out / "tune_03.abc").read_text().startswith("% generated by tfcreative, random "
+                                                        "seed 5")
+    (out / "tune_11.mid").write_bytes(b"")  # a MIDI file alone counts too
+    assert _generate(music_file, out) == 0
+    assert (out / "tune_12.abc").exists() and not (out / "tune_05.abc").exists()
+
+
+def test_an_unknown_seed_character_names_the_seed_text_flag(music_file, tmp_path, capsys):
+    assert _generate(music_file, tmp_path / "never", "--seed-text", "X:1\\nT:☃") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tfcreative: error: --seed-text: contains characters the model was "
+                          "not trained on: '☃' (U+2603). Known characters: ") and \
+        err.count("\n") == 1
+    assert not (tmp_path / "never").exists()
+
+
+def _run_error(argv, capsys) -> str:
+    """Runs argv in this process: it must fail with one line and exit status 2."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys"), reason="needs /sys (Linux)")
+def test_an_out_dir_where_writing_is_not_allowed_names_the_flag(music_file, pix2pix_file,
+                                                                tmp_path, capsys):
+    # /sys refuses new folders to everyone, root included (a read-only folder does not).
+    assert _run_error(["music", "generate", "--model", music_file, "--out-dir",
+                       "/sys/tfcreative-tunes/a", "--num-tunes", "1", "--max-length", "5",
+                       "--no-midi", "--constrain", "none"], capsys).startswith(
+        "tfcreative: error: --out-dir: /sys/tfcreative-tunes: ")
+    image = tmp_path / "in.png"
+    image.write_bytes(_tiny_png())
+    err = _run_error(["pix2pix", "translate", "--model", pix2pix_file, str(image), "--out-dir",
+                      "/sys/tfcreative-translated"], capsys)
+    assert err.startswith("tfcreative: error: --out-dir: /sys/tfcreative-translated: ") and \
+        err.endswith(": expected a place you may write to")
+
+
+def _tiny_png() -> bytes:
+    import numpy as np
+    import tensorflow as tf
+
+    return tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy()
+
+
+def test_an_existing_file_in_the_way_of_an_output_folder_names_the_flag(
+        music_file, pix2pix_file, tmp_path, capsys):
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("mine")
+    image = tmp_path / "in.png"
+    image.write_bytes(_tiny_png())
+    for argv, flag in (
+            (["music", "generate", "--model", music_file, "--num-tunes", "1", "--max-length",
+              "5", "--no-midi", "--constrain", "none", "--out-dir", str(in_the_way)],
+             "--out-dir"),
+            (["music", "generate", "--model", music_file, "--num-tunes", "1", "--max-length",
+              "5", "--no-midi", "--constrain", "none", "--out-dir", str(in_the_way / "sub")],
+             "--out-dir"),
+            (["pix2pix", "translate", "--model", pix2pix_file, str(image), "--out-dir",
+              str(in_the_way)], "--out-dir"),
+            (["export", "--model", pix2pix_file, "--base-dir", str(in_the_way)], "--base-dir")):
+        assert _run_error(argv, capsys) == \
+            f"tfcreative: error: {flag}: {in_the_way} exists and is not a folder", argv
+    assert in_the_way.read_text() == "mine"
+    base = tmp_path / "exported"
+    base.mkdir()
+    (base / "taken").write_text("mine")
+    assert _run_error(["export", "--model", pix2pix_file, "--base-dir", str(base), "--name",
+                       "taken"], capsys).startswith(
+        f"tfcreative: error: --name: {base / 'taken'} exists and is not a folder")
+    (base / "tfjs-here").mkdir()
+    assert _run_error(["export", "--model", pix2pix_file, "--format", "tfjs", "--out-dir",
+                       str(base / "tfjs-here")], capsys) == (
+        f"tfcreative: error: --out-dir: {base / 'tfjs-here'} exists: choose a new folder for "
+        "the TF.js model")
+    assert (base / "taken").read_text() == "mine"

@@ -95,3 +95,23 @@ def test_train_and_test_pipelines_shapes_and_range(tmp_path):
     np.testing.assert_array_equal(test[0][1], again[0][1])
     assert pipeline.jitter_shape(256) == (286, 286)
     assert pipeline.jitter_shape((128, 256)) == (143, 286)
+
+
+@pytest.mark.parametrize("bad", ["A", "B"])
+def test_a_corrupt_image_of_a_pair_is_named_itself(bad, tmp_path, caplog):
+    folder = tmp_path / "pairs"
+    good = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy()
+    for side in "AB":
+        (folder / side).mkdir(parents=True)
+        (folder / side / "ok.png").write_bytes(good)
+        (folder / side / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n broken" if side == bad
+                                               else good)
+    builder = _builder("manual", tmp_path)
+    path = pipeline.pix2pix_dataset_builder.epath.Path(folder)
+    with caplog.at_level("WARNING"):
+        kept = list(builder._generate_examples(path, builder._pair_candidates(path)))
+    assert [name for name, _ in kept] == ["ok.png"]
+    assert f"pix2pix: skipped {folder / bad / 'x.png'}: corrupt or truncated image" \
+        in caplog.text
+    other = "B" if bad == "A" else "A"
+    assert f"skipped {folder / other / 'x.png'}" not in caplog.text

@@ -41,6 +41,24 @@ def test_batched_generation_equals_single_generations_with_the_same_seeds(sample
     assert batch == singles
 
 
+def test_many_tunes_are_sampled_in_batches_of_bounded_size_with_the_same_results(
+        sampler, monkeypatch):
+    from tfcreative.music import config
+
+    reference = sampler.generate(num_tunes=10, max_length=60, seed=3)
+    sizes, sample = [], sampler._sample
+
+    def counted(inputs, num_tunes, *rest):
+        sizes.append(num_tunes)
+        return sample(inputs, num_tunes, *rest)
+
+    monkeypatch.setattr(sampler, "_sample", counted)
+    monkeypatch.setattr(config, "GENERATION_BATCH", 4)
+    batched = sampler.generate(num_tunes=10, max_length=60, seed=3)
+    assert sizes == [4, 3, 3]
+    assert batched == reference and [t.seed for t in batched] == list(range(3, 13))
+
+
 def test_every_tune_starts_with_the_seed_and_respects_max_length(sampler):
     for tune in sampler.generate("X:7\nT:Re", num_tunes=4, max_length=40, seed=0):
         assert tune.abc.startswith("X:7\nT:Re")
@@ -180,8 +198,11 @@ def test_per_row_noise_is_uniform_and_independent_of_the_batch():
 
 
 def test_bad_arguments_are_clear_errors(sampler):
-    with pytest.raises(UnknownCharacterError, match="'€'"):
+    with pytest.raises(UnknownCharacterError, match="'€'") as info:
         sampler.generate("X:1\nT:€")
+    assert isinstance(info.value, InvalidArgument) and info.value.argument == "seed_text"
+    assert str(info.value).startswith("seed_text: contains characters the model was not "
+                                      "trained on: '€' (U+20AC)")
     for kwargs, message in [({"temperature": 0}, "temperature"), ({"num_tunes": 0}, "num_tunes"),
                             ({"max_length": 0}, "max_length"), ({"top_k": -1}, "top_k"),
                             ({"seed_text": ""}, "seed_text")]:

@@ -213,3 +213,30 @@ def test_request_targets_are_checked_before_any_file_is_looked_up():
     for target in ("/%00", "/a%2", "/%e9", "/\x00", "/é", "//host/x", "*",
                    "/" + "a" * MAX_TARGET_LENGTH):
         assert request_target_problem(target) is not None, target
+
+
+def test_an_http_0_9_request_is_answered_at_once_without_waiting_for_headers(serve_process):
+    """`GET /` and nothing more, the connection left open: the standard library would wait
+    for header lines such a client never sends (60 s, the handler's timeout)."""
+    _, address, _ = serve_process
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(b"GET /\r\n")
+        answer = sock.recv(65536)  # no half-close: a server waiting for more times this out
+    assert status_of(answer) == 400 and b"HTTP/0.9 requests are not served" in answer
+
+
+def test_an_address_that_cannot_be_had_is_one_line_naming_its_flag(capsys):
+    from tfcreative.cli.main import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"tfcreative: error: --port: 127.0.0.1:{port}: Address already in use: "
+                   "expected a free port (0 picks one)\n")
+    assert main(["serve", "--host", "no-such-host.invalid"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tfcreative: error: --host: no-such-host.invalid: ") and \
+        err.count("\n") == 1

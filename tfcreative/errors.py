@@ -30,6 +30,11 @@ class ArgumentPathNotFound(InvalidArgument, FileNotFoundError):
     """A path argument that does not exist (also a FileNotFoundError)."""
 
 
+class ArgumentPathExists(InvalidArgument, FileExistsError):
+    """A path argument naming something to create that exists already (also a
+    FileExistsError)."""
+
+
 class WrongModelType(InvalidArgument):
     """A model file (or preset) of another kind than asked for; `found` names the class it
     holds."""

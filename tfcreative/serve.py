@@ -146,11 +146,18 @@ class DemoHandler(http.server.SimpleHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         """The standard parsing, then this server's refusals (see the module docstring)."""
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if len(line.split()) == 2:
+            # HTTP/0.9 ("GET /", no version): refused at once. The standard library would read
+            # header lines first, which such a client never sends: it would wait for them
+            # until the timeout.
+            self.command, self.request_version = None, self.default_request_version
+            self.requestline, self.close_connection = line, True
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 requests are not served")
+            return False
         if not super().parse_request():
             return False
-        if self.request_version == "HTTP/0.9":
-            problem = HTTPStatus.BAD_REQUEST, "HTTP/0.9 requests are not served"
-        elif self.requestline != f"{self.command} {self.path} {self.request_version}":
+        if self.requestline != f"{self.command} {self.path} {self.request_version}":
             # The standard library splits at any whitespace (vertical tab, NBSP, ...) and
             # folds leading slashes; a request line is three parts joined by single spaces.
             problem = HTTPStatus.BAD_REQUEST, "Malformed request line"

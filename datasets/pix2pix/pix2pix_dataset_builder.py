@@ -173,10 +173,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         skipped: collections.Counter = collections.Counter()
         kept = 0
         for name, a_path, b_path in candidates:
-            reason, pair = self._decode_pair(a_path, b_path)
-            if reason:
+            problem, pair = self._decode_pair(a_path, b_path)
+            if problem:
+                bad_path, reason = problem
                 skipped[reason.split(":")[0]] += 1
-                logger.warning("pix2pix: skipped %s: %s", b_path or a_path, reason)
+                logger.warning("pix2pix: skipped %s: %s", bad_path, reason)
                 continue
             first, second = pair
             if self.builder_config.input_side == "B":
@@ -192,17 +193,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     @staticmethod
     def _decode_pair(a_path, b_path):
-        """Returns (None, (A, B)) or (reason, None)."""
-        try:
-            first = decode_rgb(a_path.read_bytes())
-            second = decode_rgb(b_path.read_bytes()) if b_path is not None else None
-        except tf.errors.InvalidArgumentError:
-            return "corrupt or truncated image", None
-        if second is None:
-            if first.shape[1] < 2:
-                return "too narrow to be a side-by-side A|B image", None
-            return None, split_side_by_side(first)
+        """Returns (None, (A, B)) or ((the file to name, reason), None): the corrupt file
+        itself, or the B file of a pair whose sizes differ."""
+        images = []
+        for path in (a_path, b_path) if b_path is not None else (a_path,):
+            try:
+                images.append(decode_rgb(path.read_bytes()))
+            except tf.errors.InvalidArgumentError:
+                return (path, "corrupt or truncated image"), None
+        if b_path is None:
+            if images[0].shape[1] < 2:
+                return (a_path, "too narrow to be a side-by-side A|B image"), None
+            return None, split_side_by_side(images[0])
+        first, second = images
         if first.shape != second.shape:
-            return (f"size mismatch: A is {first.shape[1]}x{first.shape[0]}, "
-                    f"B is {second.shape[1]}x{second.shape[0]}"), None
+            return (b_path, f"size mismatch: A is {first.shape[1]}x{first.shape[0]}, "
+                            f"B is {second.shape[1]}x{second.shape[0]}"), None
         return None, (first, second)

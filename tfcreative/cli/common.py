@@ -1,5 +1,6 @@
-"""What the commands share: help formatting, the training flags, one `train` handler, and the
-translation of the library's argument names into flag names in error messages."""
+"""What the commands share: the parser and its one-line errors, the checks of numeric and path
+flags, help formatting, the training flags, one `train` handler, and the translation of the
+library's argument names into flag names in error messages."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import argparse
 import collections.abc
 import contextlib
 import dataclasses
+import errno
 import logging
+import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -19,6 +23,107 @@ from tfcreative.config import STRATEGIES, TrainConfig
 
 class CommandError(Exception):
     """Bad input on the command line: printed as one line, exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the command's error format: one line `tfcreative: error: --flag: ...`,
+    exit status 2, whichever subcommand's flag was wrong (subparsers are of this class too)."""
+
+    def error(self, message):
+        message = re.sub(r"^argument (\S+): ", r"\1: ", message)
+        self.exit(2, f"tfcreative: error: {message}\n")
+
+
+# Checks of numeric flags at parse time (argparse `type=` functions), so a bad value stops the
+# command before any work: integer(1) for a count, real(0, low_open=True) for a positive
+# finite float, ...
+
+def _interval(low, high, low_open: bool, high_open: bool) -> str:
+    if high is None:
+        return f"{'>' if low_open else '>='} {low}"
+    if low is None:
+        return f"{'<' if high_open else '<='} {high}"
+    return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+
+
+def integer(low: int | None = None, high: int | None = None):
+    """An argparse type: an integer from `low` to `high` (either end may be open: None)."""
+    expected = (f"an integer from {low} to {high}" if low is not None and high is not None
+                else f"an integer {_interval(low, high, False, False)}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
+
+
+def real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+         high_open: bool = False):
+    """An argparse type: a finite number within the bounds (open or closed at each end)."""
+    expected = f"a finite number {_interval(low, high, low_open, high_open)}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(value) \
+                or (low is not None and (value <= low if low_open else value < low)) \
+                or (high is not None and (value >= high if high_open else value > high)):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
+
+
+COUNT = integer(1)  # batch size, epochs, units, layers, ...
+SEED = integer(0, 2**32 - 1)  # what keras.utils.set_random_seed (NumPy's seed) accepts
+POSITIVE = real(0, low_open=True)  # learning rate, minutes, temperature
+FRACTION = real(0, 1, high_open=True)  # dropout, Adam's beta_1
+
+
+def checked_path(text: str) -> str:
+    """An argparse type for a path flag: a dangling symlink (or a symlink loop), the path
+    itself or a folder on its way, is refused at once instead of failing later as "no such
+    file" or "file exists"."""
+    link = _broken_link(text)
+    if link is not None:
+        try:
+            os.stat(link)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise argparse.ArgumentTypeError(f"{link} is a symlink loop") from None
+        raise argparse.ArgumentTypeError(
+            f"{link} is a dangling symlink (it points to {os.readlink(link)}, which does not "
+            "exist)")
+    return text
+
+
+def folder_name(text: str) -> str:
+    """An argparse type for a name that becomes one folder (export's --name): not a path."""
+    if text in ("", ".", "..") or "/" in text or os.sep in text or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a plain folder name (no /, not . or ..), "
+                                         f"got {text!r}")
+    return text
+
+
+def _broken_link(text: str) -> str | None:
+    """`text` or the folder on its way that is a symlink leading nowhere, if any."""
+    current = os.path.normpath(text)
+    while current and not os.path.exists(current):
+        if os.path.islink(current):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return None
 
 
 class LazyChoices(collections.abc.Sequence):
@@ -126,26 +231,27 @@ def add_flag(parser, flag: str, *, argument: str | None = None, **kwargs):
 
 def add_training_flags(parser, defaults: TrainConfig, run_name: str) -> None:
     """The flags every trainer has, with the model's own defaults."""
-    add_flag(parser, "--run-dir", default=None,
+    add_flag(parser, "--run-dir", type=checked_path, default=None,
              help="where model.keras, checkpoints/, logs/ (TensorBoard) and history.csv go "
                   f"(default: runs/{run_name}-<date>-<time>)")
-    add_flag(parser, "--batch-size", type=int, default=defaults.batch_size,
+    add_flag(parser, "--batch-size", type=COUNT, default=defaults.batch_size,
              help="global batch size (split across replicas under tf.distribute)")
-    add_flag(parser, "--learning-rate", type=float, default=defaults.learning_rate,
+    add_flag(parser, "--learning-rate", type=POSITIVE, default=defaults.learning_rate,
              help="Adam step size")
-    add_flag(parser, "--epochs", type=int, default=defaults.epochs, help="training epochs")
-    add_flag(parser, "--steps-per-epoch", type=int, default=None,
+    add_flag(parser, "--epochs", type=COUNT, default=defaults.epochs, help="training epochs")
+    add_flag(parser, "--steps-per-epoch", type=COUNT, default=None,
              help="batches per epoch (default: one pass over the training data)")
-    add_flag(parser, "--minutes", type=float, default=None,
+    add_flag(parser, "--minutes", type=POSITIVE, default=None,
              help="stop after this many minutes of training, mid-epoch if need be")
-    add_flag(parser, "--seed", type=int, default=defaults.seed,
+    add_flag(parser, "--seed", type=SEED, default=defaults.seed,
              help="random seed (weights, shuffling, augmentation)")
     add_flag(parser, "--strategy", default=defaults.strategy, metavar="NAME",
              help=f"tf.distribute strategy, one of {', '.join(STRATEGIES)}: "
                   f"{defaults.strategy!r} (the default: one device), mirrored (all local "
                   "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), tpu "
                   "or tpu:NAME")
-    add_flag(parser, "--from-model", argument="path", default=None, metavar="PATH",
+    add_flag(parser, "--from-model", argument="path", type=checked_path, default=None,
+             metavar="PATH",
              help="continue training this .keras model or run directory instead of starting "
                   "from scratch (its architecture is kept)")
 

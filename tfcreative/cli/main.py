@@ -6,13 +6,15 @@ flag or file and what was expected, never a traceback); 130 interrupted (Ctrl-C)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import errno
 import logging
+import os
 import sys
 
 from tfcreative import __version__
 from tfcreative.cli.common import (
+    ArgumentParser,
     CommandError,
     native_stderr_muted,
     quiet_libraries,
@@ -23,12 +25,12 @@ from tfcreative.errors import InvalidArgument, WrongModelType
 VERBOSE_FLAGS = ("-v", "--verbose")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> ArgumentParser:
     # No TensorFlow import here: flags whose choices come from the library read them when a
     # value is checked or their --help is printed (common.LazyChoices).
     from tfcreative.cli import export, music, pix2pix, quickstart, serve
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="tfcreative",
         description="Train, sample and ship generative models for music and images (Keras 3).",
     )
@@ -47,14 +49,62 @@ COMMANDS_FOR_MODEL = {"MusicLSTM": "tfcreative music generate | evaluate | train
                       "Pix2Pix": "tfcreative pix2pix translate | evaluate | train --from-model"}
 
 
-def _message(error: Exception, flags: dict) -> str:
-    """A library error in the command line's terms: its argument becomes the flag that fed it."""
+def _message(error: Exception, args) -> str:
+    """A library error in the command line's terms: its argument becomes the flag that fed it;
+    an operating system's error about a path names the flag that gave that path."""
+    flags = getattr(args, "flags", {})
     message = str(error)
     if isinstance(error, InvalidArgument) and error.argument in flags:
         message = f"{flags[error.argument]}: {error.detail}"
+    elif isinstance(error, OSError) and error.filename is not None:
+        message = _os_error_message(error, args, flags)
     if isinstance(error, WrongModelType) and error.found in COMMANDS_FOR_MODEL:
         message += f"; use it with `{COMMANDS_FOR_MODEL[error.found]}`"
     return message
+
+
+def _os_error_message(error: OSError, args, flags: dict) -> str:
+    """`--out-dir: /sys/tunes: Operation not permitted: ...`: the flag whose path holds (or
+    is held by) the file the system refused, and what was expected of it."""
+    name = error.filename
+    path = os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else str(name)
+    blocking = _file_in_the_way(path)
+    if isinstance(error, (FileExistsError, NotADirectoryError)) and blocking:
+        detail = f"{blocking} exists and is not a folder"
+    elif isinstance(error, PermissionError) or error.errno == errno.EROFS:
+        detail = f"{path}: {error.strerror}: expected a place you may write to"
+    else:
+        detail = f"{path}: {error.strerror}"
+    flag = _flag_of_path(path, args, flags)
+    return f"{flag}: {detail}" if flag else detail
+
+
+def _file_in_the_way(path: str) -> str | None:
+    """`path` or the nearest folder on its way that exists, if that is not a folder."""
+    current = os.path.abspath(path)
+    while not os.path.lexists(current) and os.path.dirname(current) != current:
+        current = os.path.dirname(current)
+    return None if os.path.isdir(current) else current
+
+
+def _flag_of_path(path: str, args, flags: dict) -> str | None:
+    """The flag whose value is `path`, a folder holding it or a path inside it (the most
+    specific one)."""
+    target = os.path.abspath(path)
+    found = []
+    for dest, flag in flags.items():
+        values = getattr(args, dest, None)
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or not value:
+                continue
+            value = os.path.abspath(value)
+            if target == value or _inside(target, value) or _inside(value, target):
+                found.append((len(value), flag))
+    return max(found)[1] if found else None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _verbose(argv: list[str]) -> bool:
@@ -98,10 +148,12 @@ def _run(args) -> int:
         print(f"tfcreative: interrupted{where}; run the same command again to resume from the "
               "last finished epoch", file=sys.stderr)
         return 130
-    except (CommandError, ValueError, FileNotFoundError, FileExistsError) as error:
+    except (CommandError, ValueError, OSError) as error:
+        if isinstance(error, OSError) and error.filename is None \
+                and not isinstance(error, (FileNotFoundError, FileExistsError)):
+            raise  # not about a path we were given (a socket, ...): not bad input
         # Bad input: say what was wrong, without a traceback.
-        print(f"tfcreative: error: {_message(error, getattr(args, 'flags', {}))}",
-              file=sys.stderr)
+        print(f"tfcreative: error: {_message(error, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tfcreative: interrupted", file=sys.stderr)

@@ -7,11 +7,17 @@ import json
 import os
 
 from tfcreative.cli.common import (
+    COUNT,
+    FRACTION,
+    POSITIVE,
+    SEED,
     CommandError,
     LazyChoices,
     add_flag,
     add_training_flags,
+    checked_path,
     help_formatter,
+    integer,
     train_command,
 )
 from tfcreative.music.config import (
@@ -20,7 +26,12 @@ from tfcreative.music.config import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRESET,
     DEFAULT_SEED_TEXT,
+    GENERATION_BATCH,
+    MAX_GENERATED_LENGTH,
+    MAX_NUM_TUNES,
 )
+
+NUM_TUNES = integer(1, MAX_NUM_TUNES)
 
 
 def add_parser(subparsers) -> None:
@@ -42,7 +53,8 @@ def _collections():
 
 def _add_data_flags(parser) -> None:
     source = parser.add_mutually_exclusive_group()
-    add_flag(source, "--abc", argument="abc_path", metavar="PATH", default=None,
+    add_flag(source, "--abc", argument="abc_path", metavar="PATH", type=checked_path,
+             default=None,
              help="your own tunes: a .abc file or a folder searched recursively for *.abc "
                   "(TFDS config abc_tunes/manual)")
     add_flag(source, "--collection", default=None, choices=LazyChoices(_collections),
@@ -50,7 +62,7 @@ def _add_data_flags(parser) -> None:
              help="a tune collection, the abc_tunes config of that name (%(choices)s): the "
                   "bundled Irish corpus, a public-domain book shipped in music21, or all of "
                   "them combined (default: irish_folk)")
-    add_flag(parser, "--data-dir", default=None,
+    add_flag(parser, "--data-dir", type=checked_path, default=None,
              help="TFDS data directory where the prepared dataset is stored "
                   "(default: TFDS's own, ~/tensorflow_datasets)")
 
@@ -58,16 +70,21 @@ def _add_data_flags(parser) -> None:
 def _add_sampling_flags(parser, num_tunes: int) -> None:
     add_flag(parser, "--seed-text", default=DEFAULT_SEED_TEXT.replace("\n", "\\n"),
              help="text every tune starts with; \\n means a newline")
-    add_flag(parser, "--num-tunes", type=int, default=num_tunes,
-             help="tunes generated in parallel (one batch)")
-    add_flag(parser, "--max-length", type=int, default=DEFAULT_MAX_LENGTH,
-             help="most characters generated after the seed text")
-    add_flag(parser, "--temperature", type=float, default=1.0,
-             help="softmax temperature: <1 is safer, >1 more adventurous")
-    add_flag(parser, "--top-k", type=int, default=0,
+    add_flag(parser, "--num-tunes", type=NUM_TUNES, default=num_tunes,
+             help=f"tunes to generate, at most {MAX_NUM_TUNES:,}; they are sampled in "
+                  f"parallel, in batches of up to {GENERATION_BATCH} (the same tunes "
+                  "whatever the batch)")
+    add_flag(parser, "--max-length", type=integer(1, MAX_GENERATED_LENGTH),
+             default=DEFAULT_MAX_LENGTH,
+             help=f"most characters generated after the seed text (at most "
+                  f"{MAX_GENERATED_LENGTH:,})")
+    add_flag(parser, "--temperature", type=POSITIVE, default=1.0,
+             help="softmax temperature (> 0): <1 is safer, >1 more adventurous")
+    add_flag(parser, "--top-k", type=integer(0, 2**31 - 1), default=0,
              help="sample only among the k most likely characters (0: all)")
-    add_flag(parser, "--random-seed", type=int, default=0,
-             help="tune i uses random seed RANDOM_SEED+i, so runs are reproducible")
+    add_flag(parser, "--random-seed", type=SEED, default=0,
+             help="tune i uses random seed RANDOM_SEED+i, so runs are reproducible "
+                  "(0 to 2**32-1)")
     add_flag(parser, "--constrain", default=DEFAULT_CONSTRAINT, choices=("none", "meter"),
              help="meter: sample only characters that keep the tune's grammar and every bar "
                   "in time (see README, Meter-aware sampling); none: sample freely")
@@ -79,12 +96,15 @@ def _add_train(commands) -> None:
                                         "course configuration.",
                             formatter_class=help_formatter)
     _add_data_flags(p)
-    add_flag(p, "--embedding-dim", type=int, default=COURSE.embedding_dim, help="embedding size")
-    add_flag(p, "--lstm-units", type=int, default=COURSE.lstm_units,
+    add_flag(p, "--embedding-dim", type=COUNT, default=COURSE.embedding_dim,
+             help="embedding size")
+    add_flag(p, "--lstm-units", type=COUNT, default=COURSE.lstm_units,
              help="units per LSTM layer")
-    add_flag(p, "--num-layers", type=int, default=COURSE.num_layers, help="stacked LSTM layers")
-    add_flag(p, "--dropout", type=float, default=COURSE.dropout, help="dropout on LSTM inputs")
-    add_flag(p, "--seq-length", type=int, default=COURSE.seq_length,
+    add_flag(p, "--num-layers", type=COUNT, default=COURSE.num_layers,
+             help="stacked LSTM layers")
+    add_flag(p, "--dropout", type=FRACTION, default=COURSE.dropout,
+             help="dropout on LSTM inputs, in [0, 1)")
+    add_flag(p, "--seq-length", type=COUNT, default=COURSE.seq_length,
              help="characters per training window")
     add_training_flags(p, COURSE, "music")
     p.set_defaults(handler=_train)
@@ -94,12 +114,13 @@ def _add_generate(commands) -> None:
     p = commands.add_parser("generate", help="generate tunes as .abc and .mid files",
                             description="Generate tunes from a trained model.",
                             formatter_class=help_formatter)
-    add_flag(p, "--model", argument="path", default=DEFAULT_PRESET,
+    add_flag(p, "--model", argument="path", type=checked_path, default=DEFAULT_PRESET,
              help="a .keras file, a run directory or a preset's name (default: "
                   f"{DEFAULT_PRESET}, the folk-tune model shipped with the package)")
-    add_flag(p, "--out-dir", default=None,
+    add_flag(p, "--out-dir", type=checked_path, default=None,
              help="where tune_NN.abc/.mid go (default: <run dir>/tunes for a run directory, "
-                  "else ./tunes)")
+                  "else ./tunes); tunes already there are kept: the new ones are numbered "
+                  "on from the highest tune_NN")
     _add_sampling_flags(p, num_tunes=5)
     add_flag(p, "--no-midi", action="store_true", help="write .abc files only")
     p.set_defaults(handler=_generate)
@@ -115,15 +136,16 @@ def _add_evaluate(commands) -> None:
                     "consecutive bars, whole tunes) next to the test tunes' figures; and the "
                     "model's bits/char on what it sampled.",
         formatter_class=help_formatter)
-    add_flag(p, "--model", argument="path", required=True,
+    add_flag(p, "--model", argument="path", type=checked_path, required=True,
              help="a .keras file or a run directory")
     _add_data_flags(p)
-    add_flag(p, "--seq-length", type=int, default=COURSE.seq_length,
+    add_flag(p, "--seq-length", type=COUNT, default=COURSE.seq_length,
              help="window length for the loss")
-    add_flag(p, "--batch-size", type=int, default=COURSE.batch_size,
+    add_flag(p, "--batch-size", type=COUNT, default=COURSE.batch_size,
              help="batch size for the loss")
     _add_sampling_flags(p, num_tunes=50)
-    add_flag(p, "--json", default=None, metavar="PATH", help="also write the numbers here")
+    add_flag(p, "--json", type=checked_path, default=None, metavar="PATH",
+             help="also write the numbers here")
     p.set_defaults(handler=_evaluate)
 
 

@@ -7,10 +7,16 @@ import json
 import os
 
 from tfcreative.cli.common import (
+    COUNT,
+    FRACTION,
+    SEED,
     LazyChoices,
     add_flag,
     add_training_flags,
+    checked_path,
     help_formatter,
+    integer,
+    real,
     train_command,
 )
 from tfcreative.pix2pix.config import (
@@ -22,6 +28,7 @@ from tfcreative.pix2pix.config import (
     NORMS,
     PAPER,
     image_shape,
+    unet_depth,
 )
 
 
@@ -36,9 +43,10 @@ def add_parser(subparsers) -> None:
 
 
 def _image_size(text: str):
-    """--image-size 256 or 256x512 -> 256 or (256, 512)."""
+    """--image-size 256 or 256x512 -> 256 or (256, 512), a size the U-Net can take."""
     try:
         height, width = image_shape(text)
+        unet_depth((height, width))
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error).removeprefix("image_size: ")) from None
     return height if height == width else (height, width)
@@ -63,10 +71,11 @@ def _add_data_flags(parser) -> None:
              metavar="NAME",
              help="TFDS config pix2pix/NAME (%(choices)s): synthetic_facades is generated "
                   "offline; the others download the paper's archives")
-    add_flag(parser, "--pairs", argument="manual_dir", metavar="DIR", default=None,
+    add_flag(parser, "--pairs", argument="manual_dir", metavar="DIR", type=checked_path,
+             default=None,
              help="your own pairs instead (pix2pix/manual): A/ and B/ folders with matching "
                   "names, or side-by-side A|B images; optional train/, val/, test/ subfolders")
-    add_flag(parser, "--data-dir", default=None,
+    add_flag(parser, "--data-dir", type=checked_path, default=None,
              help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
 
 
@@ -78,11 +87,11 @@ def _add_train(commands) -> None:
     add_flag(p, "--image-size", type=_image_size, default=PAPER.image_size, metavar="N|HxW",
              help="training resolution: N for N×N, or HxW (e.g. 256x512) where the smaller side "
                   "is a power of two and the larger a multiple of it (images are resized)")
-    add_flag(p, "--ngf", type=int, default=PAPER.ngf, help="generator base filters")
-    add_flag(p, "--ndf", type=int, default=PAPER.ndf, help="discriminator base filters")
+    add_flag(p, "--ngf", type=COUNT, default=PAPER.ngf, help="generator base filters")
+    add_flag(p, "--ndf", type=COUNT, default=PAPER.ndf, help="discriminator base filters")
     add_flag(p, "--netd", default=PAPER.netd, choices=DISCRIMINATORS,
              help="discriminator: patch (PatchGAN of --n-layers) or pixel (1x1 PixelGAN)")
-    add_flag(p, "--n-layers", type=int, default=PAPER.n_layers,
+    add_flag(p, "--n-layers", type=COUNT, default=PAPER.n_layers,
              help="PatchGAN layers: 1 -> 16x16 patches, 3 -> 70x70, 5 -> 286x286")
     add_flag(p, "--unconditional", argument="conditional", action="store_false",
              help="the discriminator sees the output only, not the (input, output) pair (the "
@@ -93,15 +102,15 @@ def _add_train(commands) -> None:
     add_flag(p, "--norm", default=PAPER.norm, choices=NORMS,
              help="normalisation in both networks; sync_batch: batch statistics over the "
                   "global batch under tf.distribute (see README)")
-    add_flag(p, "--dropout", type=float, default=PAPER.dropout,
-             help="dropout on the first three generator decoder layers (0: none)")
-    add_flag(p, "--lambda-l1", type=float, default=PAPER.lambda_l1,
-             help="weight of the L1 term (0: the cGAN-only ablation)")
+    add_flag(p, "--dropout", type=FRACTION, default=PAPER.dropout,
+             help="dropout on the first three generator decoder layers, in [0, 1) (0: none)")
+    add_flag(p, "--lambda-l1", type=real(0), default=PAPER.lambda_l1,
+             help="weight of the L1 term, >= 0 (0: the cGAN-only ablation)")
     add_flag(p, "--l1-only", argument="adversarial", action="store_false",
              help="train the generator on L1 alone (the paper's baseline)")
-    add_flag(p, "--beta-1", type=float, default=PAPER.beta_1, help="Adam beta_1")
+    add_flag(p, "--beta-1", type=FRACTION, default=PAPER.beta_1, help="Adam beta_1, in [0, 1)")
     add_training_flags(p, PAPER, "pix2pix")
-    add_flag(p, "--epochs-decay", type=int, default=PAPER.epochs_decay,
+    add_flag(p, "--epochs-decay", type=integer(0), default=PAPER.epochs_decay,
              help="after --epochs at the full learning rate, this many more with the rate "
                   "falling linearly towards zero (junyanz's --n_epochs_decay)")
     p.set_defaults(handler=_train)
@@ -112,11 +121,13 @@ def _add_translate(commands) -> None:
         "translate", formatter_class=help_formatter, help="translate an image or a folder",
         description="Translate images of any size and mode (grey, RGBA over white, 16-bit) "
                     "with a trained generator; outputs are PNGs at the input's size.")
-    add_flag(p, "--model", argument="path", default=DEFAULT_PRESET,
+    add_flag(p, "--model", argument="path", type=checked_path, default=DEFAULT_PRESET,
              help="a .keras file, a run directory or a preset's name (default: "
                   f"{DEFAULT_PRESET}, the label map -> facade model shipped with the package)")
-    p.add_argument("inputs", nargs="+", help="image files or folders of images")
-    add_flag(p, "--out-dir", default="translated", help="where <name>.png outputs go")
+    p.add_argument("inputs", nargs="+", type=checked_path,
+                   help="image files or folders of images")
+    add_flag(p, "--out-dir", type=checked_path, default="translated",
+             help="where <name>.png outputs go")
     _add_paper_inference_flag(p)
     p.set_defaults(handler=_translate)
 
@@ -125,7 +136,7 @@ def _add_paper_inference_flag(parser) -> None:
     add_flag(parser, "--paper-inference", action="store_true",
              help="run the generator as the paper did at test time: dropout on and each batch "
                   "normalised with its own statistics (outputs vary with --seed)")
-    add_flag(parser, "--seed", type=int, default=0,
+    add_flag(parser, "--seed", type=SEED, default=0,
              help="random seed of --paper-inference's dropout")
 
 
@@ -137,15 +148,16 @@ def _add_evaluate(commands) -> None:
                     "targets) on the test split, which training never reads (checkpoints are "
                     "chosen on the validation split), and with --fcn-score the paper's "
                     "FCN-score; give several --model to compare them.")
-    add_flag(p, "--model", argument="path", required=True, action="append",
+    add_flag(p, "--model", argument="path", type=checked_path, required=True, action="append",
              help="a .keras file or run directory; repeat to compare models")
     _add_data_flags(p)
     _add_direction_flag(p)
-    add_flag(p, "--json", default=None, metavar="PATH", help="also write the numbers here")
-    add_flag(p, "--grid", default=None, metavar="PNG",
+    add_flag(p, "--json", type=checked_path, default=None, metavar="PATH",
+             help="also write the numbers here")
+    add_flag(p, "--grid", type=checked_path, default=None, metavar="PNG",
              help="also write a grid of the first --grid-rows test pairs: input | each "
                   "model's output | target")
-    add_flag(p, "--grid-rows", type=int, default=4, help="rows of the --grid image")
+    add_flag(p, "--grid-rows", type=COUNT, default=4, help="rows of the --grid image")
     add_flag(p, "--fcn-score", action="store_true",
              help="also the FCN-score (Isola et al., Table 1): how well a segmentation network "
                   "trained on the real training photos recovers the input label maps from "

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from tfcreative.cli.common import add_flag, help_formatter
+from tfcreative.cli.common import POSITIVE, add_flag, checked_path, help_formatter, integer
+from tfcreative.music.config import MAX_NUM_TUNES
 
 
 def add_parser(subparsers) -> None:
@@ -19,15 +20,16 @@ def add_parser(subparsers) -> None:
         description="Train a small music LSTM on the bundled Irish folk tunes for a few "
                     "minutes on CPU, then generate tunes as .abc and .mid files.",
         formatter_class=help_formatter)
-    add_flag(p, "--run-dir", default=os.path.join("runs", "quickstart"),
+    add_flag(p, "--run-dir", type=checked_path, default=os.path.join("runs", "quickstart"),
              help="output directory (music/ holds the model, logs and tunes/)")
-    add_flag(p, "--minutes", type=float, default=3.0, help="training time, music model")
-    add_flag(p, "--pix2pix-minutes", type=float, default=2.0,
+    add_flag(p, "--minutes", type=POSITIVE, default=3.0, help="training time, music model")
+    add_flag(p, "--pix2pix-minutes", type=POSITIVE, default=2.0,
              help="training time, pix2pix model")
     add_flag(p, "--only", choices=("music", "pix2pix"), default=None,
              help="run one of the two parts only")
-    add_flag(p, "--num-tunes", type=int, default=5, help="tunes to generate")
-    add_flag(p, "--data-dir", default=None, help="TFDS data directory")
+    add_flag(p, "--num-tunes", type=integer(1, MAX_NUM_TUNES), default=5,
+             help=f"tunes to generate (at most {MAX_NUM_TUNES:,})")
+    add_flag(p, "--data-dir", type=checked_path, default=None, help="TFDS data directory")
     p.set_defaults(handler=run)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 
-from tfcreative.cli.common import add_flag, help_formatter
+from tfcreative.cli.common import CommandError, add_flag, checked_path, help_formatter, integer
 from tfcreative.music.config import DEFAULT_PRESET as MUSIC_PRESET
 from tfcreative.pix2pix.config import DEFAULT_PRESET as PIX2PIX_PRESET
 from tfcreative.serve import (
@@ -24,13 +26,14 @@ def add_parser(subparsers) -> None:
                     "music/ and pix2pix/ from `tfcreative export --format tfjs`) and the "
                     "browser libraries shipped in the package (TF.js, its WebAssembly "
                     "backend, abcjs).")
-    add_flag(p, "--models", default=None,
+    add_flag(p, "--models", type=checked_path, default=None,
              help="folder holding the TF.js model folders music/ and pix2pix/ (`tfcreative "
                   "export --format tfjs`); default: the presets shipped in the package "
                   f"({MUSIC_PRESET}, {PIX2PIX_PRESET})")
     add_flag(p, "--host", default="127.0.0.1", help="address to bind (keep it local)")
-    add_flag(p, "--port", type=int, default=8000, help="port (0: any free port)")
-    add_flag(p, "--node-modules", default=None,
+    add_flag(p, "--port", type=integer(0, 65535), default=8000,
+             help="port (0: any free port)")
+    add_flag(p, "--node-modules", type=checked_path, default=None,
              help="development: serve @tensorflow/tfjs, @tensorflow/tfjs-backend-wasm "
                   "and abcjs from this node_modules instead of the copies shipped in "
                   "the package")
@@ -56,7 +59,7 @@ def _serve(args) -> int:
                                 "`tfcreative export --format tfjs`)")
     else:
         models = args.models
-    server = make_server(args.host, args.port, models, args.node_modules)
+    server = _listen(args, models)
     host, port = server.server_address[:2]
     print(f"Serving the demo on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     print(f"Browser libraries {source}: "
@@ -68,6 +71,18 @@ def _serve(args) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _listen(args, models):
+    """The server, listening; an address that cannot be had is one line naming its flag."""
+    try:
+        return make_server(args.host, args.port, models, args.node_modules)
+    except OSError as error:
+        if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+            raise CommandError(f"--host: {args.host}: {error.strerror}: expected an address "
+                               "of this machine (127.0.0.1 by default)") from None
+        raise CommandError(f"--port: {args.host}:{args.port}: {error.strerror}: expected a "
+                           "free port (0 picks one)") from None
 
 
 def _preset_tfjs(name: str) -> str:

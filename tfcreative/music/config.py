@@ -13,6 +13,15 @@ from tfcreative.config import TrainConfig
 
 DEFAULT_SEED_TEXT = "X:1\nT:"  # every tune starts with its reference number and title
 DEFAULT_MAX_LENGTH = 1000  # characters generated after the seed, at most
+# TuneSampler.generate samples at most this many tunes at once: memory stays bounded whatever
+# num_tunes asks for (a batch's token buffer and LSTM state take a few MB), and the tunes are
+# the same (each tune's randomness is its own seed's). Larger batches sample more tunes per
+# second on a CPU (the step is a matrix product).
+GENERATION_BATCH = 256
+# The command line's bounds: a run writes at most MAX_NUM_TUNES tunes (two files each), each
+# of at most MAX_GENERATED_LENGTH characters (a folk tune has a few hundred).
+MAX_NUM_TUNES = 10_000
+MAX_GENERATED_LENGTH = 100_000
 # The command line's and the quickstart's sampling: "meter" keeps the grammar and every bar in
 # time (README, Meter-aware sampling: 99 % of tunes parse and scan, against 72-90 % and
 # 2-18 % unconstrained, at +0.3 bits/char of the model's surprise and no more copying);

@@ -32,11 +32,12 @@ import tensorflow as tf
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
+from tfcreative.music import config as music_config
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
 from tfcreative.music.meter import MeterConstraint
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.tune import GeneratedTune, Tunes
-from tfcreative.music.vocabulary import OOV_ID
+from tfcreative.music.vocabulary import OOV_ID, UnknownCharacterError
 
 CONSTRAINTS = (None, "meter")
 # TuneSampler compiles the whole loop with XLA up to this many tunes (on a CPU): measured on a
@@ -261,7 +262,10 @@ class TuneSampler:
         constrain: str | None = None,
     ) -> Tunes:
         """Samples `num_tunes` tunes in parallel, each starting with `seed_text`: a list of
-        `GeneratedTune`s (a `Tunes` list, shown as a gallery in a notebook).
+        `GeneratedTune`s (a `Tunes` list, shown as a gallery in a notebook). At most
+        GENERATION_BATCH tunes (tfcreative.music.config) are sampled at once; more run batch
+        after batch, with the same results, so memory grows with num_tunes by the tunes' text
+        only.
 
         max_length: most characters generated after the seed; a tune ends earlier when the model
         writes a blank line (the end of a tune). top_k=0 samples from the whole vocabulary.
@@ -283,17 +287,30 @@ class TuneSampler:
             raise InvalidArgument("constrain", f"expected one of {CONSTRAINTS}, got {constrain!r}")
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
-        seed_ids = self.vocabulary.encode(seed_text, on_unknown="error")
-        row_seeds = np.arange(seed, seed + num_tunes, dtype=np.int64)
-        inputs = (tf.constant(np.tile(seed_ids, (num_tunes, 1))),
+        try:
+            seed_ids = self.vocabulary.encode(seed_text, on_unknown="error")
+        except UnknownCharacterError as error:
+            raise UnknownCharacterError("seed_text", error.detail) from None
+        batches = -(-num_tunes // music_config.GENERATION_BATCH)
+        tunes = Tunes()
+        for batch in range(batches):  # of equal sizes, give or take one
+            count = num_tunes // batches + (batch < num_tunes % batches)
+            row_seeds = np.arange(seed + len(tunes), seed + len(tunes) + count, dtype=np.int64)
+            tunes.extend(self._generate_batch(seed_text, seed_ids, row_seeds, max_length,
+                                              temperature, top_k, constrain))
+        return tunes
+
+    def _generate_batch(self, seed_text, seed_ids, row_seeds, max_length, temperature, top_k,
+                        constrain) -> list[GeneratedTune]:
+        inputs = (tf.constant(np.tile(seed_ids, (len(row_seeds), 1))),
                   tf.constant(row_seeds),
                   tf.constant(max_length, tf.int32),
                   tf.constant(temperature, tf.float32),
                   tf.constant(top_k, tf.int32))
-        tokens, fallback = self._sample(inputs, num_tunes, max_length, constrain)
-        return Tunes(self._finish(seed_text, column, int(row_seed), bool(fell_back))
-                     for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,
-                                                            strict=True))
+        tokens, fallback = self._sample(inputs, len(row_seeds), max_length, constrain)
+        return [self._finish(seed_text, column, int(row_seed), bool(fell_back))
+                for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,
+                                                       strict=True)]
 
     def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int,
                 fallback: bool = False) -> GeneratedTune:

@@ -13,12 +13,15 @@ from collections.abc import Iterable
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.errors import InvalidArgument
+
 OOV_ID = 0
 OOV_DISPLAY = "\ufffd"  # what decode() prints for the OOV id
 
 
-class UnknownCharacterError(ValueError):
-    """A text holds characters outside the vocabulary."""
+class UnknownCharacterError(InvalidArgument):
+    """A text argument holds characters outside the vocabulary (an InvalidArgument naming
+    that argument, so a ValueError too)."""
 
 
 class CharVocabulary:
@@ -70,9 +73,8 @@ class CharVocabulary:
             if unknown:
                 shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in unknown)
                 raise UnknownCharacterError(
-                    f"text contains characters the model was not trained on: {shown}. "
-                    f"Known characters: {''.join(self.characters)!r}"
-                )
+                    "text", f"contains characters the model was not trained on: {shown}. "
+                            f"Known characters: {''.join(self.characters)!r}")
         return np.array([self.id_of(c) for c in text], dtype=np.int32)
 
     def decode(self, ids: Iterable[int]) -> str:

@@ -8,6 +8,7 @@ the CLI's flags read their defaults from here.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from tfcreative.config import TrainConfig
 from tfcreative.errors import InvalidArgument
@@ -36,6 +37,21 @@ def image_shape(image_size) -> tuple[int, int]:
         else:
             raise InvalidArgument("image_size", f"{image_size!r}: expected (height, width)")
     return int(image_size), int(image_size)
+
+
+def unet_depth(image_size) -> int:
+    """Encoder levels: one per halving until the smaller side is 1 (8 at 256 px, the paper's).
+
+    The smaller side must be a power of two >= 4 and the larger a multiple of it, so every level
+    halves both sides exactly (e.g. 256x512: 8 levels down to a 1x2 bottleneck).
+    """
+    height, width = image_shape(image_size)
+    small, large = min(height, width), max(height, width)
+    depth = int(round(math.log2(small))) if small > 0 else 0
+    if small < 4 or 2 ** depth != small or large % small:
+        raise InvalidArgument("image_size", f"{height}x{width}: the smaller side must be a power "
+                                            "of two >= 4 and the larger a multiple of it")
+    return depth
 
 
 @dataclasses.dataclass

@@ -13,12 +13,10 @@ the smaller side.
 
 from __future__ import annotations
 
-import math
-
 import keras
 
 from tfcreative.errors import InvalidArgument
-from tfcreative.pix2pix.config import NORMS, PAPER, image_shape
+from tfcreative.pix2pix.config import NORMS, PAPER, image_shape, unet_depth
 
 WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
@@ -65,21 +63,6 @@ def _decoder_block(x, filters, norm, dropout, name):
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
-
-
-def unet_depth(image_size) -> int:
-    """Encoder levels: one per halving until the smaller side is 1 (8 at 256 px, the paper's).
-
-    The smaller side must be a power of two >= 4 and the larger a multiple of it, so every level
-    halves both sides exactly (e.g. 256x512: 8 levels down to a 1x2 bottleneck).
-    """
-    height, width = image_shape(image_size)
-    small, large = min(height, width), max(height, width)
-    depth = int(round(math.log2(small))) if small > 0 else 0
-    if small < 4 or 2 ** depth != small or large % small:
-        raise InvalidArgument("image_size", f"{height}x{width}: the smaller side must be a power "
-                                            "of two >= 4 and the larger a multiple of it")
-    return depth
 
 
 def unet_generator(image_size=PAPER.image_size, ngf: int = PAPER.ngf, norm: str = PAPER.norm,
