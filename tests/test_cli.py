@@ -311,3 +311,15 @@ def test_collection_flag_errors(argv, message, capsys):
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["music", "train"], ["music", "evaluate", "--model", "folk"]])
+@pytest.mark.parametrize("name", ["empty", "x.abc"])
+def test_abc_naming_a_folder_without_tunes_is_one_line(command, name, tmp_path, capsys):
+    folder = tmp_path / name
+    folder.mkdir()
+    assert main([*command, "--abc", str(folder), "--data-dir", str(tmp_path / "tfds"),
+                 *(["--run-dir", str(tmp_path / "run")] if "train" in command else [])]) == 2
+    assert capsys.readouterr().err == (f"tfcreative: error: --abc: {folder}: no *.abc files "
+                                       "found (searched recursively)\n")
+    assert not (tmp_path / "run").exists()  # nothing written for a run that cannot start
