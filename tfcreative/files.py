@@ -8,6 +8,8 @@ import shutil
 import tempfile
 import uuid
 
+from tfcreative.errors import InvalidArgument
+
 
 @contextlib.contextmanager
 def file_written_whole(path: str):
@@ -64,3 +66,15 @@ def folder_written_whole(folder: str, replace: bool = False):
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+def require_folder(path: str, argument: str, expected: str) -> None:
+    """Raises InvalidArgument(argument) when `path`, or the nearest part of it that exists, is
+    not a folder (a file in its place or above it): nothing could be written there."""
+    given = os.path.normpath(os.path.expanduser(path))
+    existing = given
+    while existing and not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if existing and os.path.exists(existing) and not os.path.isdir(existing):
+        where = "not a folder" if existing == given else f"{existing} is not a folder"
+        raise InvalidArgument(argument, f"{path}: {where}; expected {expected}")

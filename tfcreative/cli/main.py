@@ -18,7 +18,7 @@ from tfcreative.cli.common import (
     quiet_libraries,
     quiet_progress_bars,
 )
-from tfcreative.errors import InvalidArgument, WrongModelType
+from tfcreative.errors import FinishedRun, InvalidArgument, WrongModelType
 
 VERBOSE_FLAGS = ("-v", "--verbose")
 
@@ -54,6 +54,8 @@ def _message(error: Exception, flags: dict) -> str:
         message = f"{flags[error.argument]}: {error.detail}"
     if isinstance(error, WrongModelType) and error.found in COMMANDS_FOR_MODEL:
         message += f"; use it with `{COMMANDS_FOR_MODEL[error.found]}`"
+    if isinstance(error, FinishedRun) and flags.get("path") == "--from-model":
+        message += f"; to train it further: --from-model {error.run_dir} --run-dir <a new folder>"
     return message
 
 

@@ -6,8 +6,10 @@ the model learns where a tune ends; generation stops when it writes that separat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import random
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -50,12 +52,14 @@ def prepare_tune_builder(
     if abc_path is None:
         name = f"{_BUILDER.name}/{collection or abc_tunes_dataset_builder.BUNDLED_CONFIG}"
         builder = tfds.builder(name, data_dir=data_dir)
-        builder.download_and_prepare()
+        with _python_random_state_kept():
+            builder.download_and_prepare()
         return builder
     config = _tunes_config(abc_path)
     try:
         builder = _BUILDER(config=config, data_dir=data_dir)
-        builder.download_and_prepare()
+        with _python_random_state_kept():
+            builder.download_and_prepare()
     except OSError:
         # Another run prepared the same tunes at the same moment and renamed its copy into
         # place first: the same content, so the same data.
@@ -63,6 +67,19 @@ def prepare_tune_builder(
         if not builder.data_path.exists():
             raise
     return builder
+
+
+@contextlib.contextmanager
+def _python_random_state_kept():
+    """TFDS draws from Python's global `random` while it prepares a data set (names of its
+    temporary folders), the generator keras.utils.set_random_seed seeds and Keras's unseeded
+    initializers draw from: kept as it was, so a model built next starts from the same weights
+    whether its data was prepared now or by an earlier run."""
+    state = random.getstate()
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 def _tunes_config(abc_path: str) -> abc_tunes_dataset_builder.AbcTunesConfig:

@@ -54,12 +54,10 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
     Pass `model` (e.g. one loaded with keras.models.load_model, in `strategy`'s scope) to
     continue training it. `strategy` defaults to make_strategy(config.strategy).
     """
-    # (first: bad tunes are reported before anything is written)
-    builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir,
-                                            collection=collection)
-
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
+        builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir,
+                                                collection=collection)
         train_texts = pipeline.tune_texts(builder, "train")
         if model is None:
             with strategy.scope():
