@@ -57,9 +57,10 @@ def claim_run_dir(run_dir: str, lock: bool = True):
         _refuse_finished(run_dir)
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # while still holding it: see _acquire
-        os.close(descriptor)
+        if descriptor is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # while still holding it: see _acquire
+            os.close(descriptor)
         _remove_empty(created)
 
 
@@ -68,8 +69,9 @@ def _refuse_finished(run_dir: str) -> None:
         raise FinishedRun(run_dir)
 
 
-def _acquire(path: str, run_dir: str) -> int:
-    """Locks `path` (created if need be) and writes our PID, host and time into it."""
+def _acquire(path: str, run_dir: str) -> int | None:
+    """Locks `path` (created if need be) and writes our PID, host and time into it; None (said
+    in a warning) on a file system that cannot lock."""
     while True:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -79,6 +81,11 @@ def _acquire(path: str, run_dir: str) -> int:
             os.close(descriptor)
             raise RunDirectoryInUse(run_dir, owner or "its owner not yet written", path) \
                 from None
+        except OSError as error:  # e.g. ENOLCK on a network file system without locks
+            os.close(descriptor)
+            logger.warning("%s: cannot lock it (%s): nothing keeps a second training out of "
+                           "%s", path, error.strerror, run_dir)
+            return None
         # The owner deletes the file before it lets go: a lock taken on a file that is no
         # longer at `path` is worthless, take the one there now.
         if _is_at(descriptor, path):
