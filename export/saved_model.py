@@ -1,7 +1,8 @@
 """SavedModels for TF Serving: `<base>/<name>/<version>/`, written atomically.
 
 A version is written to a hidden temporary folder beside the versions (TF Serving only looks at
-numeric folder names) and renamed into place, so a server never sees half a model. The
+numeric folder names) and renamed into place, so a server never sees half a model; the version
+number is chosen at that rename, so two exports at once take two numbers. The
 SavedModels hold only TensorFlow graphs and the variables the signatures read: loading them
 needs no tfcreative code, and no optimizer state or training metric is shipped.
 
@@ -45,7 +46,7 @@ import tensorflow as tf
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
 from tfcreative.export import warmup
-from tfcreative.files import folder_written_whole
+from tfcreative.files import publish_folder, require_folder, scratch_folder
 from tfcreative.music.config import DEFAULT_SEED_TEXT
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.sampler import sample_tokens
@@ -193,6 +194,10 @@ def write_saved_model(serving: ServingGraph, path: str) -> None:
     archive.write_out(path, verbose=False)
 
 
+# TF Serving's versions are int64: a folder with a larger number is never served.
+MAX_VERSION = 2**63 - 1
+
+
 def next_version(model_dir: str) -> int:
     """1 + the highest numeric version folder (1 when there is none)."""
     versions = [int(n) for n in os.listdir(model_dir) if n.isdigit()] \
@@ -200,21 +205,56 @@ def next_version(model_dir: str) -> int:
     return max(versions, default=0) + 1
 
 
+def check_base_dir(base_dir: str) -> None:
+    """InvalidArgument on base_dir when a file is in its place (or above it)."""
+    require_folder(base_dir, "base_dir", "a folder for the exported models")
+
+
 def export_saved_model(model, base_dir: str, name: str | None = None,
                        version: int | None = None) -> str:
     """Writes `<base_dir>/<name>/<version>/` (name: "music" or "pix2pix" by default), with TF
-    Serving's warm-up requests in `assets.extra/`."""
+    Serving's warm-up requests in `assets.extra/`.
+
+    version: 1 to MAX_VERSION, never one that exists; by default the next free one, chosen
+    when the finished folder is renamed into place, so two exports at once get two versions.
+    """
     serving = serving_graph(model)
     name = name or serving.name
     model_dir = os.path.join(base_dir, name)
-    version = next_version(model_dir) if version is None else int(version)
-    if version < 1:
-        raise InvalidArgument("version", f"expected a positive integer, got {version}")
-    target = os.path.join(model_dir, str(version))
-    if os.path.exists(target):
-        raise FileExistsError(f"{target} exists: a served version is never overwritten; "
-                              "pick another version or leave it out to use the next one")
-    with folder_written_whole(target) as scratch:
+    if version is not None and not 1 <= int(version) <= MAX_VERSION:
+        raise InvalidArgument("version", f"expected a version from 1 to {MAX_VERSION} (TF "
+                                         f"Serving's versions are int64), got {version}")
+    check_base_dir(base_dir)
+    require_folder(model_dir, "name", "a folder of versions")
+    if version is not None:
+        version = int(version)
+        if os.path.lexists(os.path.join(model_dir, str(version))):  # before the work
+            raise _never_overwritten(os.path.join(model_dir, str(version)))
+    with scratch_folder(model_dir, "version") as scratch:
         write_saved_model(serving, scratch)
         warmup.write_warmup_requests(scratch, name, serving.examples)
-    return target
+        return _publish_version(scratch, model_dir, version)
+
+
+def _publish_version(scratch: str, model_dir: str, version: int | None) -> str:
+    """Renames the finished scratch folder to `version`, or else to the next free version: the
+    rename is atomic, and one that finds its number taken (another export got there first)
+    takes the next."""
+    while True:
+        number = next_version(model_dir) if version is None else version
+        if number > MAX_VERSION:
+            raise InvalidArgument("version", f"{model_dir}: the next version would be {number}, "
+                                             f"above TF Serving's largest, {MAX_VERSION}: give "
+                                             "a free version")
+        target = os.path.join(model_dir, str(number))
+        try:
+            publish_folder(scratch, target)
+            return target
+        except FileExistsError:
+            if version is not None:
+                raise _never_overwritten(target) from None
+
+
+def _never_overwritten(target: str) -> FileExistsError:
+    return FileExistsError(f"{target} exists: a served version is never overwritten; pick "
+                           "another version or leave it out to use the next one")

@@ -21,7 +21,7 @@ import tensorflow as tf
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import ArgumentPathExists, InvalidArgument
 from tfcreative.export.saved_model import ServingGraph, serving_graph, write_saved_model
-from tfcreative.files import folder_written_whole
+from tfcreative.files import folder_written_whole, require_folder
 from tfcreative.music.model import MusicLSTM
 from tfcreative.pix2pix.model import Pix2Pix
 
@@ -106,17 +106,37 @@ def _output_nodes(model_dir: str, names: list[str]) -> dict[str, str]:
 
 
 def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
-    """Writes a TF.js graph model folder; the folder appears only once it is complete."""
-    from tensorflowjs.converters import tf_saved_model_conversion_v2 as converter
+    """Writes a TF.js graph model folder; the folder appears only once it is complete.
 
+    out_dir must not exist (FileExistsError), also not once the model is converted: of two
+    exports to one folder at once, the later is refused and the folder holds the earlier's.
+    """
     if quantization not in QUANTIZATIONS:
         raise InvalidArgument("quantization",
                               f"expected one of {QUANTIZATIONS}, got {quantization!r}")
     signature, metadata = _metadata(model)
+    require_folder(out_dir, "out_dir", "a new folder for the TF.js model")
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):
-        raise ArgumentPathExists("out_dir", f"{out_dir} exists: choose a new folder for the "
-                                            "TF.js model")
+        raise _taken(out_dir)
+    try:
+        _convert(model, signature, metadata, out_dir, quantization)
+    except FileExistsError as error:
+        if error.filename != out_dir:
+            raise
+        raise _taken(out_dir) from None  # made meanwhile, by another export
+    return out_dir
+
+
+def _taken(out_dir: str) -> ArgumentPathExists:
+    return ArgumentPathExists("out_dir", f"{out_dir} exists: choose a new folder for the "
+                                         "TF.js model")
+
+
+def _convert(model, signature: str, metadata: dict, out_dir: str, quantization: str) -> None:
+    """Writes the graph model and tfcreative.json into `out_dir`, which appears whole."""
+    from tensorflowjs.converters import tf_saved_model_conversion_v2 as converter
+
     with folder_written_whole(out_dir) as staging:
         with tempfile.TemporaryDirectory(prefix="tfcreative-savedmodel-") as scratch:
             # Only the one signature: the converter freezes the whole SavedModel, and the
@@ -133,7 +153,6 @@ def export_tfjs(model, out_dir: str, quantization: str = "float32") -> str:
         metadata["output_nodes"] = _output_nodes(staging, metadata["outputs"])
         with open(os.path.join(staging, "tfcreative.json"), "w") as f:
             json.dump({**metadata, "quantization": quantization}, f, indent=2)
-    return out_dir
 
 
 def model_size_bytes(model_dir: str) -> int:

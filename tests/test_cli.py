@@ -606,3 +606,40 @@ def test_an_existing_file_in_the_way_of_an_output_folder_names_the_flag(
         f"tfcreative: error: --out-dir: {base / 'tfjs-here'} exists: choose a new folder for "
         "the TF.js model")
     assert (base / "taken").read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", [["music", "train"], ["music", "evaluate", "--model", "folk"]])
+@pytest.mark.parametrize("name", ["empty", "x.abc"])
+def test_abc_naming_a_folder_without_tunes_is_one_line(command, name, tmp_path, capsys):
+    folder = tmp_path / name
+    folder.mkdir()
+    assert main([*command, "--abc", str(folder), "--data-dir", str(tmp_path / "tfds"),
+                 *(["--run-dir", str(tmp_path / "run")] if "train" in command else [])]) == 2
+    assert capsys.readouterr().err == (f"tfcreative: error: --abc: {folder}: no *.abc files "
+                                       "found (searched recursively)\n")
+    assert not (tmp_path / "run").exists()  # nothing written for a run that cannot start
+
+
+def test_a_finished_run_dir_is_refused_and_names_from_model(run_dir, tfds_dir, capsys):
+    history = open(os.path.join(run_dir, "history.csv")).read()
+    assert main(["music", "train", "--run-dir", run_dir, "--abc", DUMMY_ABC_DIR, "--data-dir",
+                 tfds_dir, "--epochs", "1", *TINY]) == 2
+    assert capsys.readouterr().err == (
+        f"tfcreative: error: --run-dir: {run_dir}: holds a finished run (model.keras): choose "
+        f"another run directory; to train it further: --from-model {run_dir} --run-dir "
+        "<a new folder>\n")
+    assert open(os.path.join(run_dir, "history.csv")).read() == history
+
+
+@pytest.mark.parametrize("command", [["music", "train", "--abc", DUMMY_ABC_DIR],
+                                     ["pix2pix", "train"]])
+def test_a_run_dir_that_is_a_file_is_one_line(command, tmp_path, capsys):
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    for run, reason in ((mine, "not a folder"), (mine / "run", f"{mine} is not a folder")):
+        assert main([*command, "--run-dir", str(run), "--data-dir", str(tmp_path / "tfds"),
+                     "--epochs", "1"]) == 2
+        assert capsys.readouterr().err == (
+            f"tfcreative: error: --run-dir: {run}: {reason}; expected a run directory (a new "
+            "folder, or an unfinished run's)\n")
+    assert mine.read_text() == "mine"

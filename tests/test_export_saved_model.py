@@ -243,3 +243,82 @@ def test_export_cli(tmp_path, capsys):
     assert main(["export", "--model", str(tmp_path / "m.keras"), "--base-dir",
                  str(tmp_path / "serving"), "--version", "1"]) == 2
     assert "never overwritten" in capsys.readouterr().err
+
+
+def _export_meanwhile(monkeypatch, model, base_dir, **kwargs):
+    """The next export, while it writes, lets another export of `model` run to the end (two
+    `tfcreative export` at once); returns what that one gave (a path or an error)."""
+    write = warmup.write_warmup_requests
+    other = {}
+
+    def interleaved(*args, **kw):
+        if not other:
+            other["started"] = True
+            other["result"] = export_saved_model(model, base_dir, **kwargs)
+        return write(*args, **kw)
+
+    monkeypatch.setattr(warmup, "write_warmup_requests", interleaved)
+    return other
+
+
+def test_two_exports_at_once_each_take_the_next_free_version(tmp_path, monkeypatch):
+    model = make_tiny_model(VOCAB, units=8)
+    other = _export_meanwhile(monkeypatch, model, str(tmp_path))
+    path = export_saved_model(model, str(tmp_path))
+    assert other["result"] == str(tmp_path / "music" / "1")
+    assert path == str(tmp_path / "music" / "2")
+    assert sorted(os.listdir(tmp_path / "music")) == ["1", "2"]  # no scratch folder left
+    assert signature_names(path) == signature_names(other["result"])
+
+
+def test_an_explicit_version_taken_meanwhile_is_never_overwritten(tmp_path, monkeypatch):
+    model = make_tiny_model(VOCAB, units=8)
+    other = _export_meanwhile(monkeypatch, model, str(tmp_path), version=3)
+    with pytest.raises(FileExistsError, match=r"music/3 exists: a served version is never "
+                                              r"overwritten"):
+        export_saved_model(model, str(tmp_path), version=3)
+    assert other["result"] == str(tmp_path / "music" / "3")
+    assert os.listdir(tmp_path / "music") == ["3"]
+    assert "saved_model.pb" in os.listdir(tmp_path / "music" / "3")
+
+
+@pytest.mark.parametrize("version", [0, -1, 2**63])
+def test_a_version_tf_serving_cannot_hold_is_refused(version, tmp_path):
+    from tfcreative.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument) as error:
+        export_saved_model(make_tiny_model(VOCAB, units=8), str(tmp_path), version=version)
+    assert error.value.argument == "version"
+    assert error.value.detail == ("expected a version from 1 to 9223372036854775807 (TF "
+                                  f"Serving's versions are int64), got {version}")
+    assert not os.path.exists(tmp_path / "music")
+
+
+def test_the_largest_int64_version_is_the_last(tmp_path):
+    from tfcreative.errors import InvalidArgument
+
+    model = make_tiny_model(VOCAB, units=8)
+    assert export_saved_model(model, str(tmp_path), version=2**63 - 1).endswith(
+        str(2**63 - 1))
+    with pytest.raises(InvalidArgument, match="the next version would be 9223372036854775808"):
+        export_saved_model(model, str(tmp_path))
+    assert os.listdir(tmp_path / "music") == [str(2**63 - 1)]
+
+
+def test_export_cli_refuses_a_base_dir_that_is_a_file_and_a_version_above_int64(tmp_path,
+                                                                                 capsys):
+    model = make_tiny_model(VOCAB, units=8)
+    model.save(tmp_path / "m.keras")
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    for fmt in ("savedmodel", "tfjs"):
+        assert main(["export", "--model", str(tmp_path / "m.keras"), "--base-dir", str(mine),
+                     "--format", fmt]) == 2
+        assert capsys.readouterr().err == (f"tfcreative: error: --base-dir: {mine}: not a "
+                                           "folder; expected a folder for the exported models\n")
+    assert main(["export", "--model", str(tmp_path / "m.keras"), "--base-dir",
+                 str(tmp_path / "serving"), "--version", str(2**63)]) == 2
+    assert capsys.readouterr().err == (
+        "tfcreative: error: --version: expected a version from 1 to 9223372036854775807 (TF "
+        "Serving's versions are int64), got 9223372036854775808\n")
+    assert mine.read_text() == "mine" and not (tmp_path / "serving").exists()

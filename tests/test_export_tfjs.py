@@ -104,3 +104,37 @@ def test_export_refuses_an_existing_folder_and_bad_quantisation(music_model, tmp
     with pytest.raises(ValueError, match="quantization: expected one of"):
         tfjs_export.export_tfjs(music_model, str(tmp_path / "new"), quantization="int4")
     assert sorted(os.listdir(tmp_path)) == ["taken"]  # no staging folder left behind
+
+
+def test_two_exports_to_one_folder_at_once_leave_one_and_say_so(music_model, tmp_path,
+                                                                 monkeypatch):
+    """The second export finishes while the first converts: the first is refused in one
+    line (FileExistsError) and the folder holds one whole model."""
+    out_dir = str(tmp_path / "web")
+    output_nodes = tfjs_export._output_nodes
+    other = {}
+
+    def interleaved(*args, **kwargs):
+        if not other:
+            other["started"] = True
+            other["result"] = tfjs_export.export_tfjs(music_model, out_dir)
+        return output_nodes(*args, **kwargs)
+
+    monkeypatch.setattr(tfjs_export, "_output_nodes", interleaved)
+    with pytest.raises(FileExistsError, match="web exists: choose a new folder"):
+        tfjs_export.export_tfjs(music_model, out_dir)
+    assert other["result"] == out_dir
+    assert sorted(os.listdir(tmp_path)) == ["web"]  # no staging folder left
+    assert "model.json" in os.listdir(out_dir)
+
+
+def test_an_out_dir_in_a_file_is_an_error_about_out_dir(music_model, tmp_path):
+    from tfcreative.errors import InvalidArgument
+
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    with pytest.raises(InvalidArgument) as error:
+        tfjs_export.export_tfjs(music_model, str(mine / "web"))
+    assert error.value.argument == "out_dir"
+    assert error.value.detail.startswith(f"{mine / 'web'}: {mine} is not a folder")
+    assert mine.read_text() == "mine"

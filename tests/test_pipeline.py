@@ -1,6 +1,9 @@
 """tf.data pipeline: windows, shift-by-one targets, separators, batching, the manual config."""
 
+import contextlib
+import logging
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -137,3 +140,167 @@ def test_the_split_depends_on_the_music_only():
     assert {split_of(abc) for abc in variants} == {split_of(variants[0])}
     splits = {split_of(f"X:1\nT:t\nM:C\nL:1/8\nK:D\n{n}abc|") for n in range(300)}
     assert splits == {"train", "validation", "test"}
+
+
+# -- a user's own tunes: prepared apart, reused, never a hang ---------------------------------
+
+def _tune(number: int, title: str) -> str:
+    return f"X:{number}\nT:{title}\nM:4/4\nL:1/8\nK:D\n" + "abcd efga|" * (number + 2) + "\n"
+
+
+def _titles(builder) -> set[str]:
+    return {t.split("\n")[1] for split in builder.info.splits
+            for t in pipeline.read_texts(pipeline.tune_texts(builder, split))}
+
+
+def test_two_runs_on_different_tunes_never_share_a_data_set(tmp_path, monkeypatch):
+    """A second run prepares its tunes while the first is half-way through preparing its own,
+    in the same data_dir: each gets its own tunes, neither breaks the other."""
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import Builder
+
+    mine, theirs = tmp_path / "mine.abc", tmp_path / "theirs"
+    mine.write_text(_tune(1, "Mine"))
+    theirs.mkdir()
+    (theirs / "a.abc").write_text(_tune(2, "Theirs"))
+    data_dir = str(tmp_path / "tfds")
+    prepare = Builder._split_generators
+    other_run = {}
+
+    def interleaved(self, dl_manager):
+        if not other_run:  # the other run, while this one is preparing
+            other_run["started"] = True
+            other_run["builder"] = pipeline.prepare_tune_builder(abc_path=str(theirs),
+                                                                 data_dir=data_dir)
+        return prepare(self, dl_manager)
+
+    monkeypatch.setattr(Builder, "_split_generators", interleaved)
+    builder = pipeline.prepare_tune_builder(abc_path=str(mine), data_dir=data_dir)
+    assert _titles(builder) == {"T:Mine"}
+    assert _titles(other_run["builder"]) == {"T:Theirs"}
+
+
+def test_the_same_tunes_prepared_twice_at_once_are_prepared_once(tmp_path, monkeypatch):
+    """Two runs on the same tunes at once: the later rename finds the data set in place and
+    uses it (the same content, so the same data)."""
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import Builder
+
+    tunes = tmp_path / "tunes.abc"
+    tunes.write_text(_tune(1, "Ours"))
+    data_dir = str(tmp_path / "tfds")
+    prepare = Builder._split_generators
+    other_run = {}
+
+    def interleaved(self, dl_manager):
+        if not other_run:
+            other_run["started"] = True
+            other_run["builder"] = pipeline.prepare_tune_builder(abc_path=str(tunes),
+                                                                 data_dir=data_dir)
+        return prepare(self, dl_manager)
+
+    monkeypatch.setattr(Builder, "_split_generators", interleaved)
+    assert _titles(pipeline.prepare_tune_builder(abc_path=str(tunes), data_dir=data_dir)) == \
+        {"T:Ours"}
+    assert _titles(other_run["builder"]) == {"T:Ours"}
+
+
+def test_unchanged_tunes_are_prepared_once_and_reused(tmp_path, monkeypatch):
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import Builder
+
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    (folder / "a.abc").write_text(_tune(1, "One"))
+    data_dir = str(tmp_path / "tfds")
+    first = pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=data_dir)
+
+    def rebuilt(self, dl_manager):
+        raise AssertionError("prepared again although the tunes did not change")
+
+    monkeypatch.setattr(Builder, "_split_generators", rebuilt)
+    again = pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=data_dir)
+    assert _titles(again) == {"T:One"} and again.data_path == first.data_path
+    (folder / "b.abc").write_text(_tune(2, "Two"))  # new content: prepared apart
+    monkeypatch.undo()
+    changed = pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=data_dir)
+    assert _titles(changed) == {"T:One", "T:Two"} and changed.data_path != first.data_path
+
+
+@pytest.mark.parametrize("name", ["empty", "x.abc"])
+def test_a_folder_without_abc_files_is_an_error_about_abc_path(name, tmp_path):
+    from tfcreative.errors import InvalidArgument
+
+    (tmp_path / name).mkdir()
+    with pytest.raises(InvalidArgument) as error:
+        pipeline.prepare_tune_builder(abc_path=str(tmp_path / name), data_dir=str(tmp_path))
+    assert error.value.argument == "abc_path"
+    assert error.value.detail == f"{tmp_path / name}: no *.abc files found (searched recursively)"
+
+
+def test_an_error_about_one_named_file_names_that_file(tmp_path):
+    empty = tmp_path / "empty.abc"
+    empty.write_text("% only a comment\n")
+    with pytest.raises(ValueError) as error:
+        pipeline.prepare_tune_builder(abc_path=str(empty), data_dir=str(tmp_path / "d"))
+    assert str(error.value).startswith(f"{empty}: no ABC tune found")
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int):
+    """Fails the block if it takes longer than `seconds` (SIGALRM interrupts a blocked open)."""
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_pipe_and_a_symlink_cycle_in_the_folder_are_skipped_not_followed(tmp_path, caplog):
+    folder = tmp_path / "tunes"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.abc").write_text(_tune(1, "One"))
+    (folder / "sub" / "b.abc").write_text(_tune(2, "Two"))
+    os.mkfifo(folder / "sub" / "pipe.abc")  # nobody ever writes to it
+    (folder / "sub" / "up").symlink_to("..")  # sub/up/sub/up/... for ever
+    (folder / "again.abc").symlink_to("a.abc")  # the same file under another name
+    with _deadline(60), caplog.at_level(logging.INFO):
+        builder = pipeline.prepare_tune_builder(abc_path=str(folder),
+                                                data_dir=str(tmp_path / "tfds"))
+    assert _titles(builder) == {"T:One", "T:Two"}
+    messages = [r.getMessage() for r in caplog.records]
+    skipped = [m for m in messages if "only regular files are read, each once" in m]
+    assert len(skipped) == 1 and "1 pipe, socket or device: sub/pipe.abc" in skipped[0], \
+        messages
+    assert any("read 2 tunes from 2 file(s)" in m for m in messages), messages
+    assert any("2 tunes read; duplicates dropped: 0 same music, 0 same notes" in m
+               for m in messages), messages
+
+
+def test_a_named_pipe_given_as_the_tunes_is_refused_at_once(tmp_path):
+    from tfcreative.errors import InvalidArgument
+
+    os.mkfifo(tmp_path / "pipe.abc")
+    with _deadline(60), pytest.raises(InvalidArgument, match=r"abc_path: .*pipe\.abc: not a "
+                                                              r"regular file or folder"):
+        pipeline.prepare_tune_builder(abc_path=str(tmp_path / "pipe.abc"),
+                                      data_dir=str(tmp_path / "tfds"))
+
+
+@pytest.mark.parametrize("data", [{"collection": "irish_folk"}, {"abc_path": DUMMY_ABC_DIR}])
+def test_preparing_data_leaves_the_seeded_random_state_alone(data, tmp_path):
+    """A model built after the data starts from the same weights whether the data was
+    prepared in this run or an earlier one (Keras's unseeded initializers draw from Python's
+    `random`, and TFDS draws from it while preparing)."""
+    import random
+
+    import keras
+
+    draws = []
+    for _ in ("prepared now", "prepared before"):
+        keras.utils.set_random_seed(0)
+        pipeline.prepare_tune_builder(**data, data_dir=str(tmp_path))
+        draws.append(random.random())
+    assert draws[0] == draws[1]

@@ -7,6 +7,8 @@ flags fed that argument and reports `--abc: ...` instead (tfcreative/cli/common.
 
 from __future__ import annotations
 
+from tfcreative.config import RUN_MODEL
+
 
 class InvalidArgument(ValueError):
     """`argument` has a value the function cannot use; `detail` says what and what was
@@ -42,3 +44,22 @@ class WrongModelType(InvalidArgument):
     def __init__(self, path: str, found: str, expected: str, argument: str = "path"):
         super().__init__(argument, f"{path}: holds a {found} model, not a {expected}")
         self.found, self.expected = found, expected
+
+
+class RunDirectoryInUse(InvalidArgument):
+    """Another training holds the run directory (its lock file names its PID and host)."""
+
+    def __init__(self, run_dir: str, owner: str, lock: str):
+        super().__init__("run_dir", f"{run_dir}: in use by another training ({owner}; its lock "
+                                    f"file: {lock}): let it finish, or choose another run "
+                                    "directory")
+
+
+class FinishedRun(InvalidArgument):
+    """The run directory holds a finished run (its final model): never trained again in place
+    (it would start from scratch and append to its history)."""
+
+    def __init__(self, run_dir: str):
+        super().__init__("run_dir", f"{run_dir}: holds a finished run ({RUN_MODEL}): choose "
+                                    "another run directory")
+        self.run_dir = run_dir

@@ -8,7 +8,8 @@
   skip the epochs already trained (`backed_up_epoch`), so a resumed run sees exactly the
   batches an uninterrupted run would.
 * Ctrl-C: the current weights are saved to `checkpoints/interrupted.keras` and
-  `TrainingInterrupted` is raised (the CLI exits with code 130).
+  `TrainingInterrupted` is raised (the CLI exits with code 130); the file is deleted when the
+  run, resumed, finishes.
 * NaN/Inf loss: `StopOnNonFiniteLoss` stops at once with `NonFiniteLossError`, saying which
   epoch, batch and loss; the epoch's checkpoints and model.keras are never written from the
   broken weights, so `checkpoints/last.keras` keeps the last good epoch.
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -35,6 +37,7 @@ from tfcreative.saving import save_model_atomically
 logger = logging.getLogger(__name__)
 
 BACKUP_DIR = "backup"
+INTERRUPTED_CHECKPOINT = "interrupted.keras"  # in checkpoints/, written on Ctrl-C
 RANDOM_STATE_FILE = "random_state.json"
 
 
@@ -179,6 +182,15 @@ def fit_with_recovery(model: keras.Model, data, *, run_dir: str, start_epoch: in
     except KeyboardInterrupt:
         if not write_interrupted:
             raise TrainingInterrupted(None) from None
-        path = save_model_atomically(
-            model, os.path.join(run_dir, "checkpoints", "interrupted.keras"))
+        path = save_model_atomically(model, interrupted_checkpoint(run_dir))
         raise TrainingInterrupted(path) from None
+
+
+def interrupted_checkpoint(run_dir: str) -> str:
+    return os.path.join(run_dir, "checkpoints", INTERRUPTED_CHECKPOINT)
+
+
+def remove_interrupted_checkpoint(run_dir: str) -> None:
+    """Deletes the Ctrl-C checkpoint (ours) once the run it interrupted has finished."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(interrupted_checkpoint(run_dir))

@@ -3,16 +3,18 @@
     config.json          the run's settings
     model.keras          the final model, written atomically
     checkpoints/last.keras, best.keras    after every epoch / at the best selection metric
-    checkpoints/interrupted.keras         written on Ctrl-C
+    checkpoints/interrupted.keras         written on Ctrl-C (deleted when the run finishes)
     backup/              BackupAndRestore state while training runs (run the same command
                          again after a crash to resume; deleted when training finishes)
     logs/                TensorBoard logs (`tensorboard --logdir <run_dir>/logs`)
     history.csv          per-epoch metrics
+    run.lock             while training runs: its PID and host (run_lock.py)
     (and what a model adds, e.g. Pix2Pix's samples/)
 
 A model supplies a `TrainingPlan` (its model, built in the strategy's scope; its data; the
 metric that selects best.keras, on the validation data; callbacks of its own). The skeleton does
-the rest the same way for every model: strategy, run directory, seed, resume position, the
+the rest the same way for every model: strategy, the claim on the run directory (one training
+at a time, never a finished run: run_lock.py), run directory, seed, resume position, the
 checkpoint/log callbacks, fit with recovery (fault_tolerance.py), the final save, and the
 clean-up of a non-chief worker's scratch folder (distribute.py).
 """
@@ -31,6 +33,7 @@ import tensorflow as tf
 from tfcreative import distribute, fault_tolerance
 from tfcreative.callbacks import TimeBudget
 from tfcreative.config import RUN_MODEL, TrainConfig
+from tfcreative.run_lock import claim_run_dir
 from tfcreative.saving import save_model_atomically
 
 logger = logging.getLogger(__name__)
@@ -59,22 +62,32 @@ def run_training(run_dir: str, config: TrainConfig, settings: dict,
     directory itself, or a non-chief worker's scratch folder).
 
     settings: what config.json records (the config and the data arguments). If `run_dir` holds
-    a backup of an unfinished run, training resumes from it. Raises NonFiniteLossError on a NaN
-    loss and TrainingInterrupted on Ctrl-C.
+    a backup of an unfinished run, training resumes from it. The run directory is claimed for
+    the whole run (run_lock.claim_run_dir): InvalidArgument on run_dir for a file, a finished
+    run (FinishedRun) or one another training holds (RunDirectoryInUse). Raises
+    NonFiniteLossError on a NaN loss and TrainingInterrupted on Ctrl-C.
     """
     strategy = strategy or distribute.make_strategy(config.strategy)
     distribute.check_time_budget(config.minutes, strategy)
-    chief, out_dir = distribute.prepare_run_dir(run_dir, strategy, settings)
+    # Only the chief writes (and locks) the run directory; the others check it.
+    with claim_run_dir(run_dir, lock=distribute.is_chief(strategy)):
+        return _train(run_dir, config, settings, make_plan, strategy, verbose, callbacks or [])
+
+
+def _train(run_dir: str, config: TrainConfig, settings: dict, make_plan, strategy, verbose,
+           callbacks: list) -> keras.Model:
+    out_dir = distribute.worker_run_dir(run_dir, strategy)
     keras.utils.set_random_seed(config.seed)
     start_epoch = fault_tolerance.backed_up_epoch(os.path.join(out_dir, fault_tolerance.BACKUP_DIR))
-    plan = make_plan(strategy, start_epoch, out_dir)
+    plan = make_plan(strategy, start_epoch, out_dir)  # bad data fails here, nothing written
+    chief, out_dir = distribute.prepare_run_dir(run_dir, strategy, settings)
     validation = plan.validation_data
     monitor = plan.monitor if validation is None else f"val_{plan.monitor}"
     # Every worker runs the same callbacks (saving reads synchronised variables, a collective
     # op); non-chief workers write into their scratch folder.
     checkpoints = os.path.join(out_dir, "checkpoints")
     all_callbacks = [
-        *(callbacks or []), *plan.callbacks,
+        *callbacks, *plan.callbacks,
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
         keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
         keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
@@ -93,6 +106,7 @@ def run_training(run_dir: str, config: TrainConfig, settings: dict,
         epochs=config.total_epochs, shuffle=False, steps_per_epoch=plan.steps_per_epoch,
         verbose=verbose)
     save_model_atomically(plan.model, os.path.join(out_dir, RUN_MODEL))
+    fault_tolerance.remove_interrupted_checkpoint(out_dir)  # the run it stood for is finished
     if not chief:
         shutil.rmtree(out_dir, ignore_errors=True)
     return plan.model

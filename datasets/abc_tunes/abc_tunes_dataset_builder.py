@@ -14,6 +14,7 @@ from etils import epath
 
 from tfcreative import abc_notation
 from tfcreative.datasets.abc_tunes import music21_collections
+from tfcreative.datasets.abc_tunes.abc_files import content_key, find_abc_files, read_abc_files
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ COMBINED_CONFIG = "combined"  # the bundled corpus and music21's public-domain b
 # tune has is dropped, so the bundled corpus keeps all its (distinct) tunes and its splits.
 COMBINED_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
 HELD_OUT_PERCENT = {"validation": 10, "test": 10}  # the rest is train
-ABC_SUFFIXES = (".abc",)
 _MIT_HOMEPAGE = "https://github.com/MITDeepLearning/introtodeeplearning"
 _MUSIC21_HOMEPAGE = "https://www.music21.org/music21docs/about/referenceCorpus.html"
 
@@ -45,19 +45,6 @@ def split_of(abc: str) -> str:
 def bundled_corpus_path() -> epath.Path:
     """The Irish folk corpus shipped inside the tfcreative package."""
     return epath.Path(importlib_resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc")
-
-
-def find_abc_files(root: epath.Path) -> list[epath.Path]:
-    """`root` itself if it is a file, else every *.abc file (any case) below it, sorted."""
-    if not root.is_dir():
-        return [root]
-    found = []
-    for child in root.iterdir():  # epath has no rglob on every backend; recurse by hand
-        if child.is_dir():
-            found.extend(find_abc_files(child))
-        elif child.suffix.lower() in ABC_SUFFIXES:
-            found.append(child)
-    return sorted(found)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +110,15 @@ class AbcTunesConfig(tfds.core.BuilderConfig):
     without_provenance: bool = False
     license: str = ""
     homepage: str = _MIT_HOMEPAGE
+    # A user's tunes read from this .abc file or folder rather than TFDS's manual_dir
+    # (`tunes_config`), and the key of their content (`content_key`) the files must match.
+    tunes_path: str | None = None
+    content_key: str | None = None
+
+    def __str__(self) -> str:
+        if self.tunes_path:  # how TFDS names a config it does not list, on every load
+            return f"{self.name} (the tunes in {self.tunes_path})"
+        return repr(self)
 
 
 def _music21_config(collection: music21_collections.Music21Collection) -> AbcTunesConfig:
@@ -166,7 +162,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         ),
         AbcTunesConfig(
             name=MANUAL_CONFIG,
-            description="Your own .abc files: every *.abc under manual_dir (or one file).",
+            description="Your own .abc files: every *.abc under manual_dir.",
             collections=(MANUAL_CONFIG,),
         ),
         *(_music21_config(c) for c in music21_collections.COLLECTIONS.values()),
@@ -183,10 +179,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     For the `manual` config, point `manual_dir` at a folder of `.abc` files (searched
-    recursively) or at one `.abc` file, e.g.
+    recursively), e.g.
     `tfds.load("abc_tunes/manual", download_and_prepare_kwargs={"download_config":
     tfds.download.DownloadConfig(manual_dir="~/my_tunes")})`, or use
-    `tfcreative music train --abc ~/my_tunes`.
+    `tfcreative music train --abc ~/my_tunes` (a folder or one `.abc` file; each set of
+    tunes is then prepared once, as config `manual_<key of their content>`: `tunes_config`).
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -275,10 +272,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                          dl_manager: tfds.download.DownloadManager) -> list[SourceTune]:
         if name == BUNDLED_CONFIG:
             root = bundled_corpus_path()
-            return self._read_tunes(name, root, [root])
+            return self._read_tunes(name, root, read_abc_files(root, [root]))
         if name == MANUAL_CONFIG:
-            root = epath.Path(dl_manager.manual_dir)
-            return self._read_tunes(name, root, find_abc_files(root))
+            return self._read_manual(dl_manager)
         collection = music21_collections.COLLECTIONS[name]
         root = music21_collections.corpus_folder(collection)
         files = [path for path in find_abc_files(root)
@@ -288,13 +284,27 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         "file (read that one): %s", root, len(collection.second_transcriptions),
                         ", ".join(f"{skipped} ({kept})" for skipped, kept
                                   in collection.second_transcriptions.items()))
-        return self._read_tunes(name, root, files, source_prefix=f"{collection.folder}/")
+        return self._read_tunes(name, root, read_abc_files(root, files),
+                                source_prefix=f"{collection.folder}/")
 
-    def _read_tunes(self, collection: str, root: epath.Path, files: list[epath.Path],
+    def _read_manual(self, dl_manager: tfds.download.DownloadManager) -> list[SourceTune]:
+        """A user's tunes: the config's `tunes_path` (which must still hold the content its
+        key names), else TFDS's manual_dir."""
+        config = self.builder_config
+        root = epath.Path(config.tunes_path or dl_manager.manual_dir)
+        files = read_abc_files(root, find_abc_files(root))
+        if config.content_key and files and content_key(files) != config.content_key:
+            raise ValueError(f"{root}: the tunes changed while they were being prepared; run "
+                             "again to prepare them as they are now")
+        return self._read_tunes(MANUAL_CONFIG, root, files)
+
+    def _read_tunes(self, collection: str, root: epath.Path,
+                    files: list[tuple[str, epath.Path, bytes]],
                     source_prefix: str = "") -> list[SourceTune]:
-        """Every tune in `files` (under `root`). Files without a tune are skipped, named and
-        counted (real collections hold format includes and notes); it is an error when
-        nothing holds a tune, or when `root` is a single file without one."""
+        """Every tune in `files` (under `root`, as read_abc_files read them). Files without a
+        tune are skipped, named and counted (real collections hold format includes and notes);
+        it is an error when nothing holds a tune, or when `root` is a single file without
+        one."""
         if not files:
             raise ValueError(f"{root}: no *.abc files found (searched recursively).")
         without_provenance = self.builder_config.without_provenance
@@ -302,10 +312,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         skipped: collections.Counter = collections.Counter()
         files_without_tunes = []
         malformed = 0
-        for path in files:
-            source = path.name if path == root else str(path.relative_to(root))
+        for source, path, data in files:
             try:
-                result = abc_notation.parse_abc_bytes(path.read_bytes(), source=str(path))
+                result = abc_notation.parse_abc_bytes(data, source=str(path))
             except abc_notation.NoTunesError as error:
                 if len(files) == 1:  # the whole input, e.g. the one file the user named
                     raise
@@ -359,3 +368,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "collection": item.collection,
                 "provenance": item.provenance,
             }
+
+
+def tunes_config(path: str) -> AbcTunesConfig:
+    """The config of one set of a user's tunes (a .abc file or a folder searched
+    recursively): the `manual` config, named `manual_<content_key>` and reading `path` itself.
+
+    Its data sits in a version folder of its own, keyed by the tunes' content: runs on other
+    tunes never share (or overwrite) it, and a run on unchanged tunes reuses it as prepared.
+    """
+    root = epath.Path(path)
+    key = content_key(read_abc_files(root, find_abc_files(root, warn=False)))
+    manual = Builder.builder_configs[MANUAL_CONFIG]
+    return dataclasses.replace(manual, name=f"{MANUAL_CONFIG}_{key}", tunes_path=path,
+                               content_key=key, description=f"Your own tunes: {path}.")

@@ -5,6 +5,7 @@ duplicates dropped before splitting."""
 
 import json
 import logging
+import os
 
 import pytest
 import tensorflow_datasets as tfds
@@ -281,6 +282,30 @@ def test_a_users_collection_is_de_duplicated_before_splitting(tmp_path, caplog):
     assert builder.info.metadata["collections"]["manual"]["same_music_within"] == 1
     assert any("8 tunes read; duplicates dropped: 1 same music" in r.getMessage()
                for r in caplog.records)
+
+
+def test_find_abc_files_reads_regular_files_once_and_never_loops(tmp_path, caplog):
+    """A pipe, a link to nothing, a second name of a file and a link back up the tree (a
+    cycle) are skipped, counted and named in one line; each real file is found once."""
+    from etils import epath
+
+    from tfcreative.datasets.abc_tunes.abc_files import find_abc_files
+
+    root = tmp_path / "tunes"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.abc").write_text(TUNE)
+    (root / "sub" / "b.ABC").write_text(TUNE)
+    (root / "sub" / "up").symlink_to("..")
+    (root / "again.abc").symlink_to("a.abc")
+    (root / "broken.abc").symlink_to("nowhere.abc")
+    os.mkfifo(root / "pipe.abc")
+    with caplog.at_level(logging.WARNING):
+        files = find_abc_files(epath.Path(root))
+    assert [str(path.relative_to(root)) for path in files] == ["a.abc", "sub/b.ABC"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{root}: skipped 1 pipe, socket or device: pipe.abc; 1 link to nothing: broken.abc; "
+        "1 second name of a file already found: again.abc; 1 link to a folder already "
+        "searched: sub/up (only regular files are read, each once)"]
 
 
 if __name__ == "__main__":

@@ -45,12 +45,13 @@ def add_parser(subparsers) -> None:
     add_flag(p, "--name", type=folder_name, default=None,
              help="model name (folder under --base-dir; default: music or pix2pix)")
     add_flag(p, "--version", type=COUNT, default=None,
-             help="version number (default: one more than the highest present)")
+             help="version number, 1 to 2^63-1 (TF Serving's int64; default: one more than "
+                  "the highest present)")
     p.set_defaults(handler=_export)
 
 
 def _export(args) -> int:
-    from tfcreative.export.saved_model import export_saved_model, serving_graph
+    from tfcreative.export.saved_model import check_base_dir, export_saved_model, serving_graph
     from tfcreative.saving import load_keras_model
 
     if args.name and args.format == "savedmodel":
@@ -62,6 +63,8 @@ def _export(args) -> int:
     if args.format == "tfjs":
         from tfcreative.export.tfjs import export_tfjs, model_size_bytes
 
+        if args.out_dir is None:
+            check_base_dir(args.base_dir)
         name = args.name or serving_graph(model).name
         out_dir = args.out_dir or os.path.join(args.base_dir, "tfjs", name)
         path = export_tfjs(model, out_dir, quantization=args.quantization)

@@ -20,7 +20,7 @@ from tfcreative.cli.common import (
     quiet_libraries,
     quiet_progress_bars,
 )
-from tfcreative.errors import InvalidArgument, WrongModelType
+from tfcreative.errors import FinishedRun, InvalidArgument, WrongModelType
 
 VERBOSE_FLAGS = ("-v", "--verbose")
 
@@ -60,6 +60,8 @@ def _message(error: Exception, args) -> str:
         message = _os_error_message(error, args, flags)
     if isinstance(error, WrongModelType) and error.found in COMMANDS_FOR_MODEL:
         message += f"; use it with `{COMMANDS_FOR_MODEL[error.found]}`"
+    if isinstance(error, FinishedRun) and flags.get("path") == "--from-model":
+        message += f"; to train it further: --from-model {error.run_dir} --run-dir <a new folder>"
     return message
 
 

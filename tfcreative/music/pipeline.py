@@ -6,13 +6,14 @@ the model learns where a tune ends; generation stops when it writes that separat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import shutil
-import tempfile
+import random
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from etils import epath
 
 from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # registers abc_tunes
@@ -23,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 _BUILDER = abc_tunes_dataset_builder.Builder
 BUNDLED_DATASET = f"{_BUILDER.name}/{abc_tunes_dataset_builder.BUNDLED_CONFIG}"
-MANUAL_DATASET = f"{_BUILDER.name}/{abc_tunes_dataset_builder.MANUAL_CONFIG}"
 
 
 # The abc_tunes configs a `collection` may name (`manual` is chosen by passing abc_path).
@@ -38,9 +38,10 @@ def prepare_tune_builder(
     user's `.abc` files.
 
     collection: an abc_tunes config (`COLLECTIONS`: irish_folk, music21's public-domain books,
-    combined); not with abc_path. A user's own files are re-read on every call
-    (FORCE_REDOWNLOAD), since they may have changed since the last build; a collection is
-    prepared once per data_dir.
+    combined); not with abc_path. Either is prepared once per data_dir; a user's tunes once per
+    content (`abc_tunes_dataset_builder.tunes_config`: a version folder keyed by their files'
+    names and bytes), so runs on other tunes never share a data set, and changed tunes are
+    prepared again.
     """
     if collection is not None and collection not in COLLECTIONS:
         raise InvalidArgument("collection", f"expected one of {', '.join(COLLECTIONS)}, got "
@@ -51,24 +52,49 @@ def prepare_tune_builder(
     if abc_path is None:
         name = f"{_BUILDER.name}/{collection or abc_tunes_dataset_builder.BUNDLED_CONFIG}"
         builder = tfds.builder(name, data_dir=data_dir)
-        builder.download_and_prepare()
+        with _python_random_state_kept():
+            builder.download_and_prepare()
         return builder
+    config = _tunes_config(abc_path)
+    try:
+        builder = _BUILDER(config=config, data_dir=data_dir)
+        with _python_random_state_kept():
+            builder.download_and_prepare()
+    except OSError:
+        # Another run prepared the same tunes at the same moment and renamed its copy into
+        # place first: the same content, so the same data.
+        builder = _BUILDER(config=config, data_dir=data_dir)
+        if not builder.data_path.exists():
+            raise
+    return builder
+
+
+@contextlib.contextmanager
+def _python_random_state_kept():
+    """TFDS draws from Python's global `random` while it prepares a data set (names of its
+    temporary folders), the generator keras.utils.set_random_seed seeds and Keras's unseeded
+    initializers draw from: kept as it was, so a model built next starts from the same weights
+    whether its data was prepared now or by an earlier run."""
+    state = random.getstate()
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _tunes_config(abc_path: str) -> abc_tunes_dataset_builder.AbcTunesConfig:
+    """The config of the user's tunes; an error naming abc_path unless it is a regular file
+    or a folder that holds *.abc files."""
     abc_path = os.path.abspath(os.path.expanduser(abc_path))
     if not os.path.exists(abc_path):
         raise ArgumentPathNotFound("abc_path", f"{abc_path}: no such file or folder of .abc tunes")
-    builder = tfds.builder(MANUAL_DATASET, data_dir=data_dir)
-    with tempfile.TemporaryDirectory(prefix="tfcreative-abc-") as scratch:
-        manual_dir = abc_path
-        if not os.path.isdir(abc_path):  # TFDS's manual_dir must be a folder
-            manual_dir = scratch
-            shutil.copy(abc_path, os.path.join(scratch, os.path.basename(abc_path)))
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                manual_dir=manual_dir,
-                download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD,
-            )
-        )
-    return builder
+    if not (os.path.isdir(abc_path) or os.path.isfile(abc_path)):
+        raise InvalidArgument("abc_path", f"{abc_path}: not a regular file or folder (a pipe, "
+                                          "socket or device?): expected a .abc file or a folder")
+    if not abc_tunes_dataset_builder.find_abc_files(epath.Path(abc_path), warn=False):
+        raise InvalidArgument("abc_path",
+                              f"{abc_path}: no *.abc files found (searched recursively)")
+    return abc_tunes_dataset_builder.tunes_config(abc_path)
 
 
 def tune_texts(builder: tfds.core.DatasetBuilder, split: str) -> tf.data.Dataset:
