@@ -589,10 +589,13 @@ def test_an_existing_file_in_the_way_of_an_output_folder_names_the_flag(
               "5", "--no-midi", "--constrain", "none", "--out-dir", str(in_the_way / "sub")],
              "--out-dir"),
             (["pix2pix", "translate", "--model", pix2pix_file, str(image), "--out-dir",
-              str(in_the_way)], "--out-dir"),
-            (["export", "--model", pix2pix_file, "--base-dir", str(in_the_way)], "--base-dir")):
+              str(in_the_way)], "--out-dir")):
         assert _run_error(argv, capsys) == \
             f"tfcreative: error: {flag}: {in_the_way} exists and is not a folder", argv
+    # the export library checks its base folder itself (export.saved_model.check_base_dir)
+    assert _run_error(["export", "--model", pix2pix_file, "--base-dir", str(in_the_way)],
+                      capsys) == (f"tfcreative: error: --base-dir: {in_the_way}: not a folder; "
+                                  "expected a folder for the exported models")
     assert in_the_way.read_text() == "mine"
     base = tmp_path / "exported"
     base.mkdir()
