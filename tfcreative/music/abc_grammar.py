@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 
 import numpy as np
 
@@ -257,10 +256,10 @@ class _HeaderGrammar:
             return ch == "]"
         return ch == "\n"
 
-    def _after_field(self, context, header_end=False):
+    def _after_field(self, context):
+        """Where a field's value ends (K: ends the header by itself: _key_value)."""
         if context == "header":
-            return Edge("body_line_start" if header_end else START, strict=True,
-                        setter="HEADER_END" if header_end else "NONE")
+            return Edge(START, strict=True)
         if context == "body":
             return Edge("body_line_start", strict=True)
         return Edge("after_inline_field", strict=False)  # inline fields: followed, not written
@@ -904,7 +903,7 @@ class GrammarTables:
     end: int
 
     def to_dict(self) -> dict:
-        """The tables as JSON values (for the JavaScript tracker)."""
+        """The tables as JSON values (for the JavaScript tracker: meter_program)."""
         return {
             "ticks_per_whole": TICKS_PER_WHOLE,
             "kinds": list(KINDS), "fields": list(FIELDS),
@@ -919,9 +918,6 @@ class GrammarTables:
             "trie_values": list(self.trie_values),
             "start": self.start, "lost": self.lost, "end": self.end,
         }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
 def _column_char(column):

@@ -187,7 +187,7 @@ def advance(r: Registers, edge, token, ops) -> Registers:
     r = end_pending_note(r, edge, ended_length_id, ops)
     r = apply_broken_rhythm(r, edge, ended_length_id, ops)
     bar = _bar_line_view(r, edge, ops)
-    r = count_bar_violations(r, edge, bar, ops)
+    r = count_bar_violations(r, bar, ops)
     r = close_bar(r, bar, ops)
     r = open_section(r, edge, ops)
     r = start_variant_ending(r, edge, ops)
@@ -197,8 +197,8 @@ def advance(r: Registers, edge, token, ops) -> Registers:
     r = start_note(r, edge, ops)
     r = read_length(r, edge, token, ops)
     r = track_tie_and_text(r, edge, token, ops)
-    followed = (edge.followed > 0) & (r.state != grammar.LOST_ID)
-    return r.replace(state=ops.where(followed, edge.next_state, grammar.LOST_ID))
+    still_followed = (edge.followed > 0) & (r.state != grammar.LOST_ID)
+    return r.replace(state=ops.where(still_followed, edge.next_state, grammar.LOST_ID))
 
 
 def end_pending_note(r, edge, ended_length_id, ops):
@@ -270,7 +270,7 @@ def _bar_line_view(r, edge, ops) -> BarLineView:
                        replays_from_tune, first_bar)
 
 
-def count_bar_violations(r, edge, bar: BarLineView, ops):
+def count_bar_violations(r, bar: BarLineView, ops):
     """3a. The bars abc2midi would report: a repeat whose closing bar and first bar do not
     make one bar, a full bar line after a bar of the wrong length (the first bar excepted)."""
     metered = r.bar_length > 0
@@ -297,7 +297,7 @@ def close_bar(r, bar: BarLineView, ops):
     replay = ops.where(replayable, first_bar, r.replay_first_bar)
     replay_from_start = ops.where(replayable, ops.as_int(
         r.section_opened_by == SECTION_AT_TUNE_START), r.replay_from_tune_start)
-    # a :| closing a part that a :| opened: abc2midi replays this part
+    # a :| closing a part that a :| opened: a later bare :| replays this part
     converts = ((bar.kind == grammar.BAR_REPEAT_END)
                 & (r.section_opened_by == SECTION_AT_REPEAT_END) & (r.variant_endings_seen == 0))
     ends_bar = bar.closes & (r.bar_position > 0)
