@@ -41,8 +41,8 @@ const OPERATIONS = {
 
 // Compiles a program (meter_program.py: a list of instructions over earlier results) into a
 // JavaScript function of (sources, tables, classOf, numClasses), sources being
-// {group: {name: value}}; it returns the program's outputs by name. (Compiled once per page:
-// an instruction then costs what hand-written JavaScript would.)
+// {group: {name: value}}; it returns the program's outputs by name. (Compiled when a tracker
+// is made: an instruction then costs what hand-written JavaScript would.)
 function compile(program) {
   const value = (i) => `v${i}`;
   const quote = JSON.stringify;
@@ -54,11 +54,11 @@ function compile(program) {
     else if (op === "item") expression = `${value(a)}[${b}]`;
     else if (op === "gather_by_class") {
       expression = `tables[${quote(a)}][${value(b)} * numClasses + classOf[${value(c)}]]`;
-    } else expression = OPERATIONS[op](value(a), value(b), value(c));
+    } else if (op in OPERATIONS) expression = OPERATIONS[op](value(a), value(b), value(c));
+    else throw new Error(`meter tables with an operation this tracker does not know: ${op}`);
     return `const ${value(i)} = ${expression};`;
   });
   const outputs = Object.entries(program.outputs).map(([name, i]) => `${quote(name)}: ${value(i)}`);
-  // eslint-disable-next-line no-new-func
   return new Function("sources", "tables", "classOf", "numClasses",
     `${lines.join("\n")}\nreturn {${outputs.join(", ")}};`);
 }
