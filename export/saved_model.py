@@ -98,10 +98,10 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         row_seeds = random_seed + tf.range(tf.cast(num_tunes, tf.int64))
         # The meter tracker as plain graph ops: TF Serving compiles XLA only when started
         # with --xla_cpu_compilation_enabled.
-        tokens, _, *unconstrained = sample_tokens(
-            model, seed_ids, row_seeds, max_length, temperature, tf.constant(0),
-            constrain=constrain, meter_jit_compile=False)
-        generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(tokens)), axis=1)
+        sampled = sample_tokens(model, seed_ids, row_seeds, max_length, temperature,
+                                tf.constant(0), constrain=constrain, meter_jit_compile=False)
+        generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(sampled.tokens)),
+                                           axis=1)
         # The tune ends at its first blank line; the seed's last character counts, as in
         # TuneSampler (a seed ending in "\n" followed by "\n" is an empty tune).
         length = tf.strings.length(seed_text, unit="UTF8_CHAR")
@@ -112,7 +112,7 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         abc = tf.strings.regex_replace(head + tail, r"\s+$", "")
         outputs = {"abc": abc, "complete": complete}
         if constrain:
-            outputs["unconstrained"] = unconstrained[0]
+            outputs["unconstrained"] = sampled.unconstrained
         return outputs
 
     @tf.function(input_signature=generate_spec)

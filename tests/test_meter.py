@@ -14,7 +14,7 @@ import tensorflow as tf
 from tests.conftest import make_tiny_model, needs_abc2midi
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.errors import InvalidArgument
-from tfcreative.music import abc2midi, abc_grammar, meter
+from tfcreative.music import abc2midi, abc_grammar, meter, meter_rules
 from tfcreative.music.sampler import TuneSampler, sample_tokens
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -126,9 +126,19 @@ def test_every_bar_fits_agrees_with_abc2midi_on_the_corpus(corpus_tunes):
 
 def test_every_strict_transition_can_be_followed():
     tables = abc_grammar.build_tables()
-    assert not (tables.edges["strict"] & (1 - tables.edges["follow"])).any()
+    assert not (tables.edges["strict"] & (1 - tables.edges["followed"])).any()
     lost = tables.lost
-    assert (tables.edges["nxt"][tables.edges["follow"] == 0] == lost).all()
+    assert (tables.edges["next_state"][tables.edges["followed"] == 0] == lost).all()
+
+
+def test_the_rules_docstring_lists_every_register():
+    """meter_rules' table (name, meaning, unit) is the registers' documentation: every one, in
+    order, and nothing else."""
+    doc = meter_rules.__doc__.split("\n")
+    start = next(i for i, line in enumerate(doc) if line.startswith("name ")) + 2
+    end = doc.index("", start)
+    assert [line.split()[0] for line in doc[start:end]] == list(meter_rules.REGISTERS)
+    assert all(len(line.split()) >= 3 for line in doc[start:end])  # with meaning and unit
 
 
 def _walk(vocabulary, rows, steps, seed, weigh):
@@ -138,7 +148,7 @@ def _walk(vocabulary, rows, steps, seed, weigh):
     t = meter.vocab_tables(vocabulary)
     rng = np.random.default_rng(seed)
     texts = ["X:1\nT:"] * rows
-    r = {k: np.full(rows, v, np.int64) for k, v in meter.initial_registers(t).items()}
+    r = meter.start_registers(rows)
     for ch in texts[0]:
         r = meter.advance(t, r, np.full(rows, vocabulary.id_of(ch), np.int64))
     done = np.zeros(rows, bool)
@@ -156,7 +166,7 @@ def _walk(vocabulary, rows, steps, seed, weigh):
         r = meter.advance(t, r, token)
         if done.all():
             break
-    assert not (r["s"] == t.lost).any()
+    assert not (r.state == t.lost).any()
     return texts, done
 
 
@@ -206,7 +216,7 @@ def test_tensorflow_tracker_computes_the_numpy_masks(corpus_tunes):
     for row, text in enumerate(texts):
         ids[row, :len(text)] = vocabulary.encode(text)
     t = meter.vocab_tables(vocabulary)
-    r = {k: np.full(len(texts), v, np.int64) for k, v in meter.initial_registers(t).items()}
+    r = meter.start_registers(len(texts))
     constraint = meter.MeterConstraint(vocabulary)
     state = constraint.initial(len(texts))
     masked = []
@@ -294,8 +304,9 @@ def test_sample_tokens_keeps_its_positional_api_and_reports_fallback_rows(vocabu
     model = make_tiny_model(vocabulary)
     args = (tf.constant([vocabulary.encode("X:1\nT:")] * 3), tf.constant([1, 2, 3], tf.int64),
             tf.constant(40), tf.constant(1.0), tf.constant(0))
-    tokens, steps = sample_tokens(model, *args)
-    assert tokens.shape == (int(steps), 3)
+    tokens, steps, unconstrained = sample_tokens(model, *args)  # one shape, free or not
+    assert tokens.shape == (int(steps), 3) and unconstrained.shape == (3,)
+    assert not unconstrained.numpy().any()
     tokens, steps, unconstrained = sample_tokens(model, *args, constrain="meter")
     assert tokens.shape == (int(steps), 3) and unconstrained.shape == (3,)
     with pytest.raises(InvalidArgument, match="constrain: expected one of"):

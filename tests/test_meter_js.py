@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import REPO
 from tests.test_meter import BARS, _walk, corpus_text
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
-from tfcreative.music import abc_grammar, meter
+from tfcreative.music import meter, meter_program, meter_rules
 from tfcreative.music.vocabulary import CharVocabulary
 
 RUNNER = os.path.join(REPO, "tests", "js", "meter_masks.mjs")
@@ -27,16 +27,27 @@ def python_masks(texts, vocabulary):
     t = meter.vocab_tables(vocabulary)
     out = []
     for text in texts:
-        r = {k: np.array([v], np.int64) for k, v in meter.initial_registers(t).items()}
+        r = meter.start_registers(1)
         masks = []
         for ch in text + "\0":
             mask = meter.allowed(t, r)[0]
             masks.append("".join("1" if m else "0" for m in (mask if mask.any() else ~mask)))
             if ch != "\0":
                 r = meter.advance(t, r, np.array([vocabulary.id_of(ch)], np.int64))
-        out.append({"masks": masks, "lost": bool(r["s"][0] == t.lost),
-                    "violations": int(r["viol"][0])})
+        out.append({"masks": masks, "lost": bool(r.state[0] == t.lost),
+                    "violations": int(r.violations[0])})
     return out
+
+
+def javascript_masks(texts, vocabulary):
+    """What `python_masks` gives, from the browser's tracker (Node) over the tables and rules
+    as exported now."""
+    request = {"tables": json.loads(meter_program.tracker_json()),
+               "characters": "".join(vocabulary.characters), "texts": texts}
+    result = subprocess.run(["node", RUNNER], input=json.dumps(request), capture_output=True,
+                            text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)["results"]
 
 
 @needs_node
@@ -52,12 +63,7 @@ def test_javascript_tracker_gives_the_python_masks_step_by_step():
     walks, _ = _walk(vocabulary, rows=6, steps=400, seed=1,
                      weigh=lambda texts, step: np.ones(vocabulary.size))
     texts += walks
-    request = {"tables": json.loads(abc_grammar.build_tables().to_json()),
-               "characters": "".join(vocabulary.characters), "texts": texts}
-    result = subprocess.run(["node", RUNNER], input=json.dumps(request), capture_output=True,
-                            text=True, cwd=REPO, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    js = json.loads(result.stdout)["results"]
+    js = javascript_masks(texts, vocabulary)
     ours = python_masks(texts, vocabulary)
     for text, a, b in zip(texts, ours, js, strict=True):
         for step, (x, y) in enumerate(zip(a["masks"], b["masks"], strict=True)):
@@ -68,11 +74,44 @@ def test_javascript_tracker_gives_the_python_masks_step_by_step():
 
 
 @needs_node
+def test_a_rule_changed_in_python_changes_the_browsers_tracker_too(monkeypatch):
+    """The browser runs the Python rules (exported), not a copy of its own: a rule changed in
+    meter_rules (here: no broken rhythm) changes both trackers' masks alike."""
+    text = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\nA>B c2 d2 e2|\n\n"
+    vocabulary = CharVocabulary.from_texts([text])
+    after_a = text.index("A>") + 1
+    broken = vocabulary.id_of(">")
+    assert python_masks([text], vocabulary)[0]["masks"][after_a][broken] == "1"
+    original = meter_rules.note_conditions
+
+    def no_broken_rhythm(r, view, ops):
+        return {**original(r, view, ops), "BROKEN_RHYTHM": r.state < 0}
+
+    monkeypatch.setattr(meter_rules, "note_conditions", no_broken_rhythm)
+    ours, js = python_masks([text], vocabulary)[0], javascript_masks([text], vocabulary)[0]
+    assert ours["masks"][after_a][broken] == "0"
+    assert ours["masks"] == js["masks"]
+
+
+def test_a_rule_the_browser_could_not_run_is_refused_at_export(monkeypatch):
+    """A Python branch on a register (which NumPy would take for a single row) cannot be
+    traced into the browser's programs: the export says so instead of dropping a branch."""
+    original = meter_rules.start_note
+
+    def branching(r, edge, ops):
+        return original(r, edge, ops) if r.note_pending == 0 else r
+
+    monkeypatch.setattr(meter_rules, "start_note", branching)
+    with pytest.raises(TypeError, match="no truth value"):
+        meter_program.tracker_json()
+
+
+@needs_node
 def test_the_demo_generates_with_the_meter_and_every_bar_fits():
     """generateTune (web/music.js) with a MeterTracker, from a model whose logits are all
     equal: the meter alone makes a tune in which every bar fits; without it, none."""
     vocabulary = CharVocabulary.from_texts([corpus_text(), TUNE_SEPARATOR])
-    tables = json.loads(abc_grammar.build_tables().to_json())
+    tables = json.loads(meter_program.tracker_json())
 
     def generate(use_meter, random_seed):
         request = {"tables": tables, "characters": "".join(vocabulary.characters),
@@ -94,11 +133,9 @@ def test_the_demo_generates_with_the_meter_and_every_bar_fits():
 
 def test_the_page_ships_the_grammars_tables():
     """tfcreative/web/abc_meter_tables.json (tools/write_meter_tables.py) is the Python
-    grammar's."""
+    grammar's tables and rules."""
     import json
-
-    from tfcreative.music.abc_grammar import build_tables
 
     shipped = os.path.join(REPO, "tfcreative", "web", "abc_meter_tables.json")
     with open(shipped, encoding="utf-8") as f:
-        assert json.load(f) == json.loads(build_tables().to_json())
+        assert json.load(f) == json.loads(meter_program.tracker_json())

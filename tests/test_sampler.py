@@ -70,15 +70,15 @@ def test_the_loop_is_one_compiled_graph_traced_once(trained_tiny_model):
     graph = TuneSampler(trained_tiny_model, jit_compile=False)
     graph.generate(num_tunes=2, max_length=30, seed=0)
     graph.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=80, seed=1)
-    assert graph._compiled_loop.experimental_get_tracing_count() == 1
-    function = graph._compiled_loop.get_concrete_function().graph
+    assert graph._loop(None).experimental_get_tracing_count() == 1
+    function = graph._loop(None).get_concrete_function().graph
     assert any(op.type in ("While", "StatelessWhile") for op in function.get_operations())
-    assert not graph._xla_loops
+    assert list(graph._loops) == [(None, None)]  # no XLA loop
     # XLA: one traced loop per token buffer size, whatever the batch, seed and max_length
     xla = TuneSampler(trained_tiny_model, jit_compile=True)
     xla.generate(num_tunes=2, max_length=30, seed=0)
     xla.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=60, seed=1)
-    (loop,) = xla._xla_loops.values()
+    (loop,) = xla._loops.values()  # (None, 64): one XLA loop
     assert loop.experimental_get_tracing_count() == 1
     library = loop.get_concrete_function().graph.as_graph_def().library
     assert any(f.attr["_XlaMustCompile"].b for f in library.function)
@@ -94,7 +94,8 @@ def test_the_xla_loop_samples_what_the_graph_loop_samples(trained_tiny_model, co
         assert tunes == graph.generate(num_tunes=2, max_length=300, constrain=constrain,
                                        **kwargs)
         assert len({t.abc for t in tunes}) == len(tunes)
-    assert xla._xla_loops and not graph._xla_loops
+    assert all(capacity for _, capacity in xla._loops)  # XLA loops only
+    assert not any(capacity for _, capacity in graph._loops)
 
 
 def test_auto_uses_xla_for_few_tunes_and_falls_back_where_it_cannot_compile(
@@ -105,20 +106,27 @@ def test_auto_uses_xla_for_few_tunes_and_falls_back_where_it_cannot_compile(
     assert [xla_capacity(n) for n in (1, 64, 65, 1000, 1024, 1025)] == [64, 64, 128, 1024,
                                                                          1024, 2048]
 
-    def no_xla(constrain, capacity):
-        def loop(*args):
-            raise tf.errors.UnimplementedError(None, None, "XLA is not available here")
-        return loop
+    def no_xla(sampler):
+        graph_loop = sampler._loop
+
+        def loop_for(constrain, xla_capacity=None):
+            if xla_capacity is None:
+                return graph_loop(constrain)
+
+            def loop(*args):
+                raise tf.errors.UnimplementedError(None, None, "XLA is not available here")
+            return loop
+        return loop_for
 
     expected = TuneSampler(trained_tiny_model, jit_compile=False).generate(max_length=40,
                                                                            seed=2)
-    monkeypatch.setattr(sampler, "_xla_loop", no_xla)
+    monkeypatch.setattr(sampler, "_loop", no_xla(sampler))
     with caplog.at_level(logging.WARNING, logger="tfcreative.music.sampler"):
         assert sampler.generate(max_length=40, seed=2) == expected
     assert "XLA could not compile the sampling loop" in caplog.text
     assert not sampler.uses_xla(1)  # and it does not try again
     strict = TuneSampler(trained_tiny_model, jit_compile=True)
-    monkeypatch.setattr(strict, "_xla_loop", no_xla)
+    monkeypatch.setattr(strict, "_loop", no_xla(strict))
     with pytest.raises(tf.errors.UnimplementedError):
         strict.generate(max_length=40, seed=2)
     with pytest.raises(InvalidArgument, match="jit_compile"):

@@ -1,16 +1,37 @@
 """The grammar of an ABC tune, character by character, as tables for a batched rhythm tracker.
 
 A tune is read by a finite-state machine over characters plus a few integer registers (bar
-position, unit note length, tuplet counts, ...: see `tfcreative.music.meter`). This module is
-the machine's *symbolic* part, in plain Python: for every (state, character) it says
+position, unit note length, tuplet counts, ...: see `tfcreative.music.meter_rules`). This
+module is the machine's *symbolic* part, in plain Python: for every (state, character) an
+`Edge` says
 
-* where the machine goes (`nxt`), and whether the character can be followed at all
-  (`follow`; if not, the tracker gives the row up: it is no longer constrained);
+* where the machine goes (`next_state`), and whether the character can be followed at all
+  (`followed`; if not, the tracker gives the row up: it is no longer constrained);
 * whether sampling may produce it (`strict`): a narrower, corpus-like grammar in which every
   allowed character keeps a valid continuation open (accidentals and octave marks only around
   a note, `(` only before a tuplet count, `:` only inside a bar line, ...);
-* which register condition the meter adds (`kind`, e.g. "a bar line fits here", "a note fits");
-* which register actions run (`fin`: the pending note ends; `bar`: a bar line resolves; ...).
+* which register condition the meter adds (`kind`, one of `KINDS`: e.g. "a note fits here");
+* which register actions run (`ends_note`, `broken_rhythm`, `bar_line`, `variant_ending`,
+  `setter`, `number`, `note_start`, `length_mark`, `text_length`, `tie`: the codes below).
+
+A state is a name, or a tuple (name, details...): the method `_<name>` gives its edges.
+
+| state                 | what was just read                                            |
+| --------------------- | ------------------------------------------------------------- |
+| header_line_start     | the start of a header line (the tune's start)                 |
+| header_field          | (letter,): a header field's letter, before its ':'            |
+| field_text            | (header or body,): a text field's value (T:, Z:, ...)         |
+| comment               | (header or body,): a % comment                                |
+| meter_value           | (header, body or inline, step): M:'s value so far             |
+| unit_length_value     | (header, body or inline, step): L:'s value so far             |
+| key_value             | (step,): K:'s value so far (the header ends with it)          |
+| body_line_start       | the start of a line of music                                  |
+| body_field            | (letter,): a letter at a body line's start (a field?)         |
+| after_<boundary>      | an element boundary: after a bar line, a note, a space, ...   |
+| note, rest, chord_... | (..., step): a note, rest or chord and its length so far      |
+| bar, repeat_..., ...  | the characters of a bar line                                  |
+| broken_rhythm, tuplet | > < marks; a tuplet's (p:q:r counts                           |
+| LOST, END             | the row was given up; the tune ended (a blank line)           |
 
 `build_tables()` enumerates the reachable states and returns flat integer arrays, indexed by
 state and character class (characters that behave alike share a class), which the TensorFlow
@@ -23,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 
 import numpy as np
 
@@ -57,64 +77,77 @@ CHORD_NOTES_CAP = 4
 # of the shortest, so any remainder of a bar can be filled: no dead ends.
 STRICT_LENGTHS = {"": 4, "2": 8, "3": 12, "4": 16, "6": 24, "8": 32, "/": 2, "/2": 2, "3/2": 6}
 MIN_LENGTH = min(STRICT_LENGTHS.values())
-FORCED_BIG = 1 << 20  # LEN_MIN of an off-trie length: never fits
+FORCED_BIG = 1 << 20  # the shortest length of an off-trie length: never fits
 
-# Mask conditions on the registers (see meter.py for their definitions).
+# Mask conditions on the registers, one per kind of character (meter_rules.conditions).
 KINDS = (
-    "ALWAYS", "NOTE", "SPACE", "BROKEN", "TUP3", "LBRK", "BAR_START", "COLON",
-    "SINGLE", "SINGLE_END1", "SOFT", "REPSTART", "REPEND", "REPEND_NOTE", "REPEND_END2",
-    "DBLREP", "END1", "END2", "TUNE_END", "FIELD_ML", "FIELD_K", "HDR_K", "HDR_M", "HDR_L",
-    "TEXT_HEADER", "TEXT_QUOTE", "TEXT_DECO", "CHORD_MORE", "CHORD_CLOSE", "TIE", "TIE_SAME",
-    "SINGLE_TUP3",
+    "ALWAYS", "NOTE", "SPACE", "BROKEN_RHYTHM", "TRIPLET", "OPEN_BRACKET", "BAR_LINE",
+    "COLON", "SINGLE_BAR", "SINGLE_BAR_FIRST_ENDING", "DOUBLE_BAR", "REPEAT_START",
+    "REPEAT_END", "REPEAT_END_NOTE", "REPEAT_END_SECOND_ENDING", "DOUBLE_REPEAT",
+    "FIRST_ENDING", "SECOND_ENDING", "TUNE_END", "BODY_METER_OR_UNIT", "BODY_KEY",
+    "HEADER_KEY", "HEADER_METER", "HEADER_UNIT_LENGTH", "HEADER_TEXT", "QUOTE_TEXT",
+    "DECORATION_TEXT", "CHORD_NOTE", "CHORD_CLOSE", "TIE", "TIE_SAME_NOTE", "SINGLE_BAR_TRIPLET",
 )
 KIND = {name: i for i, name in enumerate(KINDS)}
 
-# Action codes.
-BRK_CODES = {">": 1, ">>": 2, ">>>": 3, "<": 4, "<<": 5, "<<<": 6}
-BAR_SINGLE, BAR_SOFT, BAR_REPSTART, BAR_REPEND, BAR_DBLREP = 1, 2, 3, 4, 5
-SETTERS = ("NONE", "HDR_T", "M_SHIFT", "M_SET", "M_C", "M_CB", "M_NONE", "L_SET", "HDR_END",
-           "TUP_SETP", "TUP_SETQ", "TUP_START_P", "TUP_START_Q", "TUP_START_R")
-SET = {name: i for i, name in enumerate(SETTERS)}
-NUM_FIRST, NUM_MORE, NUM_CLEAR = 1, 2, 3
-START_NOTE, START_CHORD, START_CHORD_CLOSE = 1, 2, 3
-LEN_NUMFIRST, LEN_NUMMORE, LEN_SLASH, LEN_DENFIRST, LEN_DENMORE = 1, 2, 3, 4, 5
-TLEN_RESET, TLEN_INC = 1, 2
-TIE_SET, TIE_CLEAR = 1, 2  # the note may be tied (a plain letter) / may not
+# Action codes (0: no action).
+BROKEN_RHYTHM_CODES = {">": 1, ">>": 2, ">>>": 3, "<": 4, "<<": 5, "<<<": 6}
+# bar_line: | ; || or |] ; |: ; :| ; ::
+BAR_SINGLE, BAR_DOUBLE, BAR_REPEAT_START, BAR_REPEAT_END, BAR_DOUBLE_REPEAT = 1, 2, 3, 4, 5
+# setter: what a value just completed sets (a header flag, the meter, the unit length, a
+# tuplet's counts; TUPLET_START_AFTER_x: the tuplet starts, its last count read was x)
+SETTERS = ("NONE", "TITLE", "METER_NUMERATOR", "METER", "METER_C", "METER_C_BAR", "METER_NONE",
+           "UNIT_LENGTH", "HEADER_END", "TUPLET_P", "TUPLET_Q", "TUPLET_START_AFTER_P",
+           "TUPLET_START_AFTER_Q", "TUPLET_START_AFTER_R")
+SETTER = {name: i for i, name in enumerate(SETTERS)}
+NUMBER_FIRST_DIGIT, NUMBER_MORE_DIGITS, NUMBER_CLEAR = 1, 2, 3
+NOTE_STARTS, CHORD_STARTS, CHORD_CLOSES = 1, 2, 3
+(LENGTH_NUMERATOR_FIRST, LENGTH_NUMERATOR_MORE, LENGTH_SLASH, LENGTH_DENOMINATOR_FIRST,
+ LENGTH_DENOMINATOR_MORE) = 1, 2, 3, 4, 5
+TEXT_RESET, TEXT_COUNT = 1, 2
+TIE_THIS_NOTE, TIE_NONE = 1, 2  # the note may be tied (a plain letter) / may not
 
-FIELDS = ("nxt", "follow", "strict", "kind", "fin", "brk", "bar", "end", "set", "num",
-          "start", "len", "tlen", "tie")
+# The table fields: one int32 [states, classes] array each.
+FIELDS = ("next_state", "followed", "strict", "kind", "ends_note", "broken_rhythm", "bar_line",
+          "variant_ending", "setter", "number", "note_start", "length_mark", "text_length",
+          "tie")
 
 
 @dataclasses.dataclass(frozen=True)
 class Edge:
     """One transition; `strict` False means sampling may not produce this character here."""
 
-    nxt: object
+    next_state: object
     strict: bool = False
     kind: str = "ALWAYS"
-    fin: int = 0
-    brk: int = 0
-    bar: int = 0
-    end: int = 0
-    set: str = "NONE"
-    num: int = 0
-    start: int = 0
-    len: int = 0
-    tlen: int = 0
-    tie: int = 0
+    ends_note: int = 0  # 1: the pending note, rest or chord ends here
+    broken_rhythm: int = 0  # BROKEN_RHYTHM_CODES
+    bar_line: int = 0  # BAR_*: a bar line resolves here
+    variant_ending: int = 0  # 1: a variant ending's number ([1, :|2, ...)
+    setter: str = "NONE"  # SETTERS
+    number: int = 0  # NUMBER_*: a digit of a field value or tuplet count
+    note_start: int = 0  # NOTE_STARTS, CHORD_STARTS, CHORD_CLOSES
+    length_mark: int = 0  # LENGTH_*: a digit or slash of a note length
+    text_length: int = 0  # TEXT_RESET, TEXT_COUNT
+    tie: int = 0  # TIE_THIS_NOTE, TIE_NONE
 
-    def but(self, **changes) -> Edge:
+    def replace(self, **changes) -> Edge:
         return dataclasses.replace(self, **changes)
 
 
 LOST = "LOST"  # the tracker gave the row up: everything allowed, nothing tracked
 END = "END"  # after the blank line that ends the tune
-START = "H_LS"  # the start of a tune: a header line begins
+START = "header_line_start"  # the start of a tune: a header line begins
+START_ID, LOST_ID, END_ID = 0, 1, 2  # their state numbers in the tables
 
 
 def _strict_char(ch: str) -> bool:
     """Characters the strict grammar writes in free text (titles, annotations)."""
     return 32 <= ord(ch) < 127 and ch not in '%"\\'
+
+
+def _case(note: str) -> str:
+    return "upper" if note in NOTE_UP else "lower"
 
 
 # -- the strict length trie -----------------------------------------------------------------
@@ -167,11 +200,679 @@ def length_trie() -> LengthTrie:
 
 # -- the grammar -----------------------------------------------------------------------------
 
-def _text_edge(ch, nxt, strict, kind):
-    return Edge(nxt, strict=strict and _strict_char(ch), kind=kind, tlen=TLEN_INC)
+def _text_edge(ch, next_state, strict, kind):
+    return Edge(next_state, strict=strict and _strict_char(ch), kind=kind,
+                text_length=TEXT_COUNT)
 
 
-class Grammar:
+def _unless_none(edge, **changes):
+    return None if edge is None else edge.replace(**changes)
+
+
+class _HeaderGrammar:
+    """The header: field letters, text values, M: L: and K: values (also body and inline
+    M:/L:, `context` "body"/"inline")."""
+
+    def _header_line_start(self, state, ch):
+        if ch == "\n":
+            return Edge(END)  # a blank line: the tune ends without a body
+        if ch == "%":
+            return Edge(("comment", "header"))
+        if ch not in LETTERS:
+            return None
+        if ch in "MLK":
+            kind = {"M": "HEADER_METER", "L": "HEADER_UNIT_LENGTH", "K": "HEADER_KEY"}[ch]
+            return Edge(("header_field", ch), strict=True, kind=kind)
+        if ch == "T":
+            return Edge(("header_field", "T"), strict=True)
+        return Edge(("header_field", "text"), strict=ch in HEADER_TEXT_FIELDS)
+
+    def _header_field(self, state, ch):
+        field = state[1]
+        if ch != ":":
+            return None
+        if field == "M":
+            return Edge(("meter_value", "header", "start"), strict=True)
+        if field == "L":
+            return Edge(("unit_length_value", "header", "start"), strict=True)
+        if field == "K":
+            return Edge(("key_value", "start"), strict=True)
+        return Edge(("field_text", "header"), strict=True, text_length=TEXT_RESET,
+                    setter="TITLE" if field == "T" else "NONE")
+
+    def _field_text(self, state, ch):
+        if ch == "\n":
+            return Edge(START if state[1] == "header" else "body_line_start", strict=True)
+        return _text_edge(ch, state, True, "HEADER_TEXT")
+
+    def _comment(self, state, ch):
+        if ch == "\n":
+            return Edge(START if state[1] == "header" else "body_line_start")
+        return Edge(state)
+
+    def _terminator(self, context, ch):
+        """The character that ends a field value: a newline, or ']' for an inline field."""
+        if context == "inline":
+            return ch == "]"
+        return ch == "\n"
+
+    def _after_field(self, context):
+        """Where a field's value ends (K: ends the header by itself: _key_value)."""
+        if context == "header":
+            return Edge(START, strict=True)
+        if context == "body":
+            return Edge("body_line_start", strict=True)
+        return Edge("after_inline_field", strict=False)  # inline fields: followed, not written
+
+    def _meter_value_end(self, context, ch, setter):
+        """After a complete meter value: its end (setting it) or a space and ignored text."""
+        if self._terminator(context, ch):
+            return self._after_field(context).replace(setter=setter)
+        if ch == " ":
+            return Edge(("meter_value", context, "ignored_rest"), setter=setter)
+        return None
+
+    # M: C | C| | n/d | none. Steps: start, after_space, C, C|, n no non none (M:none is
+    # followed, not written), numerator_1 / numerator (first digit 1 / 2-9),
+    # numerator_digits, slash, denominator_1 / denominator / denominator_digits (likewise),
+    # ignored_rest (after the value: abc2midi ignores the rest of the line).
+    def _meter_value(self, state, ch):
+        _, context, step = state
+        if step in ("start", "after_space"):
+            return self._meter_value_start(context, step, ch)
+        if step == "C":
+            if ch == "|":
+                return Edge(("meter_value", context, "C|"), strict=True)
+            return self._meter_value_end(context, ch, "METER_C")
+        if step == "C|":
+            return self._meter_value_end(context, ch, "METER_C_BAR")
+        if step in ("n", "no", "non"):
+            want = {"n": "o", "no": "n", "non": "e"}[step]
+            return Edge(("meter_value", context, step + want), strict=True) if ch == want \
+                else None
+        if step == "none":
+            return self._meter_value_end(context, ch, "METER_NONE")
+        if step == "ignored_rest":
+            if self._terminator(context, ch):
+                return self._after_field(context).replace(strict=False)
+            return Edge(state) if ch != "\n" else None
+        return self._meter_fraction(context, step, ch)
+
+    def _meter_value_start(self, context, step, ch):
+        def to(next_step, **kw):
+            return Edge(("meter_value", context, next_step), **kw)
+
+        if ch == " " and step == "start":
+            return to("after_space", strict=True)
+        if ch == "C":
+            return to("C", strict=True)
+        if ch == "n":
+            return to("n")
+        if ch in DIGITS and ch != "0":
+            return to("numerator_1" if ch == "1" else "numerator", strict=True,
+                      number=NUMBER_FIRST_DIGIT)
+        return None
+
+    def _meter_fraction(self, context, step, ch):
+        def to(next_step, **kw):
+            return Edge(("meter_value", context, next_step), **kw)
+
+        digit = ch in DIGITS
+        if step in ("numerator_1", "numerator", "numerator_digits"):
+            if digit:
+                return to("numerator_digits", strict=step == "numerator_1" and ch in "0123456",
+                          number=NUMBER_MORE_DIGITS)
+            if ch == "/":
+                return to("slash", strict=True, setter="METER_NUMERATOR", number=NUMBER_CLEAR)
+            return None
+        if step == "slash":  # strict: /2 /4 /8, so that every bar is a whole number of the
+            if digit and ch != "0":  # shortest strict note under L:1/4, 1/8 or 1/16
+                return to("denominator_1" if ch == "1" else "denominator", strict=ch in "248",
+                          number=NUMBER_FIRST_DIGIT)
+            return None
+        if step in ("denominator_1", "denominator", "denominator_digits"):
+            if digit:
+                return to("denominator_digits", number=NUMBER_MORE_DIGITS)
+            edge = self._meter_value_end(context, ch, "METER")
+            if edge is not None and step != "denominator":
+                edge = edge.replace(strict=False)
+            return edge
+        raise AssertionError(step)
+
+    # L: 1/d. Steps: start, after_space, one, slash, denominator_1 / denominator (first digit
+    # 1 / 2-9), denominator_digits, ignored_rest.
+    def _unit_length_value(self, state, ch):
+        _, context, step = state
+
+        def to(next_step, **kw):
+            return Edge(("unit_length_value", context, next_step), **kw)
+
+        if step in ("start", "after_space"):
+            if ch == " " and step == "start":
+                return to("after_space", strict=True)
+            return to("one", strict=True) if ch == "1" else None
+        if step == "one":
+            return to("slash", strict=True) if ch == "/" else None
+        if step == "slash":
+            if ch in DIGITS and ch != "0":
+                return to("denominator_1" if ch == "1" else "denominator", strict=ch in "148",
+                          number=NUMBER_FIRST_DIGIT)
+            return None
+        if step in ("denominator_1", "denominator", "denominator_digits"):
+            if ch in DIGITS:
+                return to("denominator_digits", strict=step == "denominator_1" and ch == "6",
+                          number=NUMBER_MORE_DIGITS)
+            if self._terminator(context, ch):
+                return self._after_field(context).replace(setter="UNIT_LENGTH",
+                                                          strict=step != "denominator_1")
+            if ch == " ":
+                return to("ignored_rest", setter="UNIT_LENGTH")
+            return None
+        if step == "ignored_rest":
+            if ch == " ":
+                return Edge(state)
+            return self._after_field(context).replace(strict=False) \
+                if self._terminator(context, ch) else None
+        raise AssertionError(state)
+
+    # K: tonic [#b] [m | ' ' Mode]; followed whatever it says. Header and body K: lines share
+    # these states: the header-end action (default unit length) is harmless in the body.
+    # Steps: start, after_space, tonic, tonic_accidental, minor, "mode:" + the mode's letters
+    # so far, anything (up to the end of the line).
+    def _key_value(self, state, ch):
+        step = state[1]
+        if ch == "\n":
+            ok = step in ("tonic", "tonic_accidental", "minor") or (
+                step.startswith("mode:") and step[5:] in MODES)
+            return Edge("body_line_start", strict=ok, setter="HEADER_END")
+
+        def to(next_step):
+            return Edge(("key_value", next_step), strict=True)
+
+        loose = Edge(("key_value", "anything"))
+        if step == "start" and ch == " ":
+            return to("after_space")
+        if step in ("start", "after_space"):
+            return to("tonic") if ch in NOTE_UP else loose
+        if step in ("tonic", "tonic_accidental"):
+            if step == "tonic" and ch in "#b":
+                return to("tonic_accidental")
+            if ch == "m":
+                return to("minor")
+            if ch == " ":
+                return to("mode:")
+            return loose
+        if step.startswith("mode:"):
+            word = step[5:] + ch
+            if any(mode.startswith(word) for mode in MODES):
+                return to("mode:" + word)
+            return loose
+        return loose  # "minor", "anything": anything up to the end of the line
+
+
+# Element boundaries: what came just before (`_element`'s `boundary`), and the state after
+# each ("line_start" is body_line_start's own; the others are after_<boundary>).
+BOUNDARIES = ("line_start", "inline_field", "space", "bar_line", "note", "tie", "decoration",
+              "quote", "quote_space", "tuplet", "broken_rhythm")
+
+
+class _BodyGrammar:
+    """Line starts, body fields and element boundaries."""
+
+    def _element(self, boundary, ch):
+        """An element begins at a boundary (`BOUNDARIES`)."""
+        if ch in NOTES:
+            if boundary == "tie":  # the strict grammar ties a note to the same plain note
+                return Edge(("note", _case(ch), "tied"), strict=True, kind="TIE_SAME_NOTE",
+                            note_start=NOTE_STARTS, tie=TIE_THIS_NOTE)
+            return Edge(("note", _case(ch), 0), strict=True, kind="NOTE",
+                        note_start=NOTE_STARTS, tie=TIE_THIS_NOTE)
+        if ch in "^_=":
+            return Edge(("accidental", ch), strict=boundary != "tie", kind="NOTE", tie=TIE_NONE)
+        if ch in "zx":  # x (an invisible rest) is followed, not written
+            return Edge(("rest",), strict=ch == "z" and boundary != "tie", kind="NOTE",
+                        note_start=NOTE_STARTS, tie=TIE_NONE)
+        if ch == "[":
+            return Edge("open_bracket", strict=boundary not in ("tie", "tuplet", "broken_rhythm"),
+                        kind="OPEN_BRACKET", text_length=TEXT_RESET)
+        if ch in "><":
+            if boundary == "note":
+                return Edge(("broken_rhythm", ch, 1), strict=True, kind="BROKEN_RHYTHM",
+                            broken_rhythm=BROKEN_RHYTHM_CODES[ch])
+            return None  # (more marks: the broken_rhythm state itself)
+        if ch == " ":
+            return self._space(boundary)
+        if ch == "\n":
+            return Edge("body_line_start", strict=boundary == "bar_line")
+        return self._element_mark(boundary, ch)
+
+    def _space(self, boundary):
+        strict = boundary in ("note", "bar_line", "inline_field", "quote")
+        if boundary in ("tuplet", "broken_rhythm", "tie", "decoration", "quote_space"):
+            following = {"tuplet": "after_tuplet", "broken_rhythm": "after_broken_rhythm_space",
+                         "tie": "after_tie", "decoration": "after_decoration",
+                         "quote_space": "after_quote_space"}[boundary]
+        else:
+            following = "after_quote_space" if boundary == "quote" else "after_space"
+        return Edge(following, strict=strict, kind="SPACE")
+
+    def _element_mark(self, boundary, ch):
+        """Bar lines, ties, slurs, tuplets, quotes, grace notes and decorations."""
+        notes_only = boundary in ("tie", "decoration", "quote_space", "tuplet", "broken_rhythm")
+        if ch == "|":
+            return Edge("bar", strict=not notes_only, kind="BAR_LINE")
+        if ch == ":":
+            return Edge("colon", strict=not notes_only, kind="COLON")
+        if ch == "-":
+            return Edge("after_tie", strict=True, kind="TIE") if boundary == "note" else None
+        if ch == ")":
+            return Edge("after_note") if boundary in ("note", "space", "inline_field") else None
+        if ch == "(":
+            return Edge("open_paren", kind="TRIPLET", strict=boundary in (
+                "note", "bar_line", "space", "line_start", "inline_field"))
+        if ch == '"':
+            return Edge(("quote", "start"), strict=not notes_only and boundary != "quote",
+                        kind="NOTE", text_length=TEXT_RESET)
+        if ch == "{":
+            return Edge(("grace_notes", "start"), strict=not notes_only, kind="NOTE",
+                        text_length=TEXT_RESET)
+        if ch == "!":
+            if boundary == "bar_line":
+                return Edge("bang_after_bar", strict=True)
+            return Edge("bang", kind="NOTE")
+        if ch == "+":
+            return Edge(("plus_decoration",))
+        if ch in ".~":  # followed, not written: abc2midi shortens a staccato note, which then
+            return Edge("after_decoration", kind="NOTE")  # breaks a broken rhythm
+        if ch in DECORATION_LETTERS:
+            return Edge("after_decoration", kind="NOTE")
+        if ch in "y$s":  # spacer, score line break, abc2midi's slur
+            return Edge("after_inline_field")
+        if ch == "\\":
+            return Edge("line_continuation")
+        if ch == "%":
+            return Edge(("comment", "body"))
+        return None
+
+    def _body_line_start(self, state, ch):
+        if ch == "\n":
+            return Edge(END, strict=True, kind="TUNE_END")
+        if ch == " ":
+            return Edge("after_space")
+        if ch in LETTERS and ch not in NOTES and ch not in "zx":
+            group = ch if ch in "KMLP" else "decoration" if ch in DECORATION_LETTERS else "text"
+            # Body M: and L: lines are followed but not written: a repeat would replay the
+            # bars before them in the new meter (abc2midi). P: parts neither.
+            return Edge(("body_field", group), strict=ch == "K",
+                        kind="BODY_KEY" if ch in "KP" else "BODY_METER_OR_UNIT")
+        return self._element("line_start", ch)
+
+    def _body_field(self, state, ch):
+        """A letter at the start of a body line: a field (`K:` ...) or a decoration."""
+        letter = state[1]
+        if ch == ":":
+            if letter == "M":
+                return Edge(("meter_value", "body", "start"), strict=True)
+            if letter == "L":
+                return Edge(("unit_length_value", "body", "start"), strict=True)
+            if letter == "K":
+                return Edge(("key_value", "start"), strict=True)
+            return Edge(("field_text", "body"), text_length=TEXT_RESET)
+        if letter in ("M", "L", "P", "decoration"):  # also decorations
+            return _unless_none(self.edge("after_decoration", ch), strict=False)
+        return None
+
+    def _after_inline_field(self, state, ch):
+        return self._element("inline_field", ch)
+
+    def _after_space(self, state, ch):
+        return self._element("space", ch)
+
+    def _after_bar_line(self, state, ch):
+        return self._element("bar_line", ch)
+
+    def _after_note(self, state, ch):
+        return self._element("note", ch)
+
+    def _after_tie(self, state, ch):
+        return self._element("tie", ch)
+
+    def _after_decoration(self, state, ch):
+        return self._element("decoration", ch)
+
+    def _after_quote(self, state, ch):
+        return self._element("quote", ch)
+
+    def _after_quote_space(self, state, ch):
+        return self._element("quote_space", ch)
+
+    def _after_tuplet(self, state, ch):
+        return self._element("tuplet", ch)
+
+    def _after_broken_rhythm_space(self, state, ch):
+        return self._element("broken_rhythm", ch)
+
+    def _line_continuation(self, state, ch):
+        return Edge("body_line_start") if ch == "\n" else None
+
+
+class _NoteGrammar:
+    """Notes, rests, accidentals and their lengths. A length's steps: no_length, numerator
+    (digits), slash (one), denominator (digits after it), slashes (two or more)."""
+
+    def _pending(self, ch, rest=False):
+        """A character that is not part of the pending note ends it, then acts from
+        after_note. After a rest the strict grammar writes no tie and no broken rhythm."""
+        edge = self.edge("after_note", ch)
+        if edge is None:
+            return None
+        if rest and ch in "-<>":
+            edge = edge.replace(strict=False)
+        return edge.replace(ends_note=1)
+
+    def _length(self, step, ch, make, rest=False):
+        """Length suffix characters: digits and slashes (`make(step)` builds the state)."""
+        if ch in DIGITS:
+            if step == "no_length":
+                return Edge(make("numerator"), strict=True, length_mark=LENGTH_NUMERATOR_FIRST) \
+                    if ch != "0" else None
+            if step == "numerator":
+                return Edge(make("numerator"), strict=True, length_mark=LENGTH_NUMERATOR_MORE)
+            if step == "slash":
+                return Edge(make("denominator"), strict=True,
+                            length_mark=LENGTH_DENOMINATOR_FIRST) if ch != "0" else None
+            if step == "denominator":
+                return Edge(make("denominator"), strict=True,
+                            length_mark=LENGTH_DENOMINATOR_MORE)
+            return None  # "slashes"
+        if ch == "/":
+            if step in ("no_length", "numerator"):
+                return Edge(make("slash"), strict=True, length_mark=LENGTH_SLASH)
+            if step in ("slash", "slashes"):
+                return Edge(make("slashes"), strict=True, length_mark=LENGTH_SLASH)
+            return None
+        return self._pending(ch, rest)
+
+    def _note(self, state, ch):
+        """A note: ('note', case, step) with step the octave-mark count (0-3), "tied" (a tied
+        note: no octave marks in the strict grammar) or a length step."""
+        _, case, step = state
+
+        def make(length_step):
+            return ("note", case, length_step)
+
+        if step == "tied":
+            if ch in ",'":
+                return Edge(("note", case, 3), tie=TIE_NONE)
+            return self._length("no_length", ch, make)
+        if isinstance(step, int):
+            mark = "," if case == "upper" else "'"
+            if ch == mark:
+                return Edge(("note", case, min(step + 1, 3)), strict=step < 2, tie=TIE_NONE)
+            if ch in ",'":
+                return Edge(("note", case, 3), tie=TIE_NONE)  # C' and c, : valid, never written
+            return self._length("no_length", ch, make)
+        return self._length(step, ch, make)
+
+    def _rest(self, state, ch):
+        step = state[1] if len(state) > 1 else "no_length"
+        return self._length(step, ch, lambda s: ("rest", s), rest=True)
+
+    def _accidental(self, state, ch):
+        mark = state[1]
+        if ch == mark and mark in "^_" and len(state) == 2:
+            return Edge(("accidental", mark, 2))
+        if ch in NOTES:
+            return Edge(("note", _case(ch), 0), strict=len(state) == 2, note_start=NOTE_STARTS)
+        return None
+
+    def _broken_rhythm(self, state, ch):
+        _, mark, count = state
+        if ch == mark and count < 3:
+            return Edge(("broken_rhythm", mark, count + 1),
+                        broken_rhythm=BROKEN_RHYTHM_CODES[mark * (count + 1)])
+        return self._element("broken_rhythm", ch)
+
+    def _open_paren(self, state, ch):
+        if ch in DIGITS and ch != "0":
+            return Edge(("tuplet", "p"), strict=ch == "3", number=NUMBER_FIRST_DIGIT)
+        return _unless_none(self._element("space", ch), strict=False)  # a slur starts
+
+    def _tuplet(self, state, ch):
+        """(p:q:r: steps p, q, r (reading that count), q_start, r_start (after its ':')."""
+        step = state[1]
+        digit = ch in DIGITS
+        if digit and step in ("p", "q", "r"):
+            return Edge(state, number=NUMBER_MORE_DIGITS)
+        if digit and step in ("q_start", "r_start"):
+            return Edge(("tuplet", step[0]), number=NUMBER_FIRST_DIGIT)
+        if ch == ":" and step == "p":
+            return Edge(("tuplet", "q_start"), setter="TUPLET_P", number=NUMBER_CLEAR)
+        if ch == ":" and step in ("q", "q_start"):
+            return Edge(("tuplet", "r_start"), setter="TUPLET_Q", number=NUMBER_CLEAR)
+        setter = "TUPLET_START_AFTER_" + step[0].upper()
+        edge = self._element("tuplet", ch)
+        if edge is None:
+            return None
+        return edge.replace(setter=setter, strict=edge.strict and step == "p")
+
+
+class _DecorationGrammar:
+    """Decorations, quoted strings and grace notes."""
+
+    def _bang(self, state, ch):
+        if ch == "\n":
+            return Edge("body_line_start")  # '!' at the end of a line: a line break (ABC 2.0)
+        if ch in LETTERS:  # !name! decorations are followed, not written (abc2midi acts
+            return Edge(("decoration_name",), text_length=TEXT_RESET)  # on some, crescendos)
+        return None
+
+    def _bang_after_bar(self, state, ch):
+        if ch == "\n":
+            return Edge("body_line_start", strict=True)
+        return _unless_none(self._bang(state, ch), strict=False)
+
+    def _decoration_name(self, state, ch):
+        if ch == "!":
+            return Edge("after_decoration", strict=True)
+        if ch == "\n":
+            return None
+        return Edge(state, strict=ch in LETTERS, kind="DECORATION_TEXT", text_length=TEXT_COUNT)
+
+    def _plus_decoration(self, state, ch):
+        if ch == "+":
+            return Edge("after_decoration")
+        if ch == "\n":
+            return None
+        return Edge(state)
+
+    def _quote(self, state, ch):
+        """A quoted chord symbol or annotation ('quote', start / annotation / any); the strict
+        grammar writes annotations ("^text") only: abc2midi plays chord symbols, and rejects
+        unknown ones."""
+        step = state[1]
+        if ch == "\n":
+            return None
+        if ch == '"':
+            return Edge("after_quote", strict=step == "annotation")
+        if step == "start" and ch == "^":
+            return Edge(("quote", "annotation"), strict=True, text_length=TEXT_COUNT)
+        if step == "annotation":
+            return _text_edge(ch, state, True, "QUOTE_TEXT")
+        return Edge(("quote", "any"), text_length=TEXT_COUNT)
+
+    def _grace_notes(self, state, ch):
+        """Grace notes {...} ('grace_notes', start / notes / other): notes without duration.
+        Strict: 1-4 plain notes."""
+        step = state[1]
+        if ch == "}":
+            return Edge("after_decoration", strict=step == "notes")
+        if ch in NOTES:
+            return Edge(("grace_notes", "notes"), strict=True, kind="CHORD_NOTE",
+                        text_length=TEXT_COUNT)
+        if ch in "^_=,'/" or ch in DIGITS:
+            return Edge(("grace_notes", "other"))
+        return None
+
+
+class _ChordGrammar:
+    """Chords and the rest of the '[' family: inline fields, [1 [2 endings, [| bar lines."""
+
+    def _open_bracket(self, state, ch):
+        if ch in DIGITS and ch != "0":
+            return Edge("ending_number", strict=ch in "12",
+                        kind="FIRST_ENDING" if ch == "1" else "SECOND_ENDING", variant_ending=1)
+        if ch == "|":
+            return Edge("bracket_bar")
+        if ch in NOTES:
+            return Edge(("chord_note", 1, _case(ch), 0), strict=True, kind="NOTE",
+                        note_start=CHORD_STARTS, text_length=TEXT_COUNT, tie=TIE_NONE)
+        if ch in "^_=":
+            return Edge(("chord_accidental", 1), strict=True, kind="NOTE",
+                        note_start=CHORD_STARTS, tie=TIE_NONE)
+        if ch in LETTERS:
+            return Edge(("inline_field", ch if ch in "ML" else "text"))
+        return None
+
+    def _inline_field(self, state, ch):
+        letter = state[1]
+        if ch != ":":
+            return None
+        if letter == "M":
+            return Edge(("meter_value", "inline", "start"))
+        if letter == "L":
+            return Edge(("unit_length_value", "inline", "start"))
+        return Edge("inline_text")
+
+    def _inline_text(self, state, ch):
+        if ch == "]":
+            return Edge("after_inline_field")
+        if ch == "\n":
+            return None
+        return Edge(state)
+
+    def _chord_accidental(self, state, ch):
+        first = state[1]
+        if ch in NOTES:
+            return Edge(("chord_note", first, _case(ch), 0), strict=True,
+                        kind="CHORD_NOTE" if first == 2 else "ALWAYS", text_length=TEXT_COUNT)
+        return None
+
+    def _chord_note(self, state, ch):
+        """A note inside a chord: ('chord_note', first, case, step), first 1 for the chord's
+        first note, 2 for the others. Only the first note's length counts (abc2midi: and only
+        when the chord has no length after ']')."""
+        _, first, case, step = state
+        if isinstance(step, int):
+            mark = "," if case == "upper" else "'"
+            if ch == mark:
+                return Edge(("chord_note", first, case, min(step + 1, 3)), strict=step < 2)
+            if ch in ",'":
+                return Edge(("chord_note", first, case, 3))
+            step = "no_length"
+        if ch in DIGITS or ch == "/":
+            edge = self._length(step, ch, lambda s: ("chord_note", first, case, s))
+            if edge is None:
+                return None
+            return edge.replace(strict=False, length_mark=edge.length_mark if first == 1 else 0)
+        if ch == "]":
+            return Edge(("chord_length", "no_length"), strict=True, kind="CHORD_CLOSE",
+                        note_start=CHORD_CLOSES)
+        if ch in NOTES:
+            return Edge(("chord_note", 2, _case(ch), 0), strict=True, kind="CHORD_NOTE",
+                        text_length=TEXT_COUNT)
+        if ch in "^_=":
+            return Edge(("chord_accidental", 2), strict=True, kind="CHORD_NOTE")
+        if ch == "-":
+            return Edge(state)
+        return None
+
+    def _chord_length(self, state, ch):
+        """The length after a chord's ']'."""
+        return self._length(state[1], ch, lambda s: ("chord_length", s))
+
+
+class _BarLineGrammar:
+    """Bar lines: | || |] |: :| :: [| :|] and the variant endings |1 :|2."""
+
+    def _resolve(self, bar_line, ch, kind):
+        """The bar line ends at `ch`, which then acts from just after a bar line."""
+        edge = self.edge("after_bar_line", ch)
+        if edge is None:
+            return None
+        # The mask checks this character before the bar line's registers change, so only
+        # what any bar line allows may follow it directly.
+        strict = edge.strict and edge.kind in ("ALWAYS", "NOTE", "SPACE", "OPEN_BRACKET",
+                                               "TRIPLET")
+        if bar_line == BAR_REPEAT_END and edge.kind in ("NOTE", "TRIPLET"):
+            kind = "REPEAT_END_NOTE"
+        if edge.kind == "TRIPLET":  # a triplet right after | (it must fit in an empty bar)
+            strict = strict and bar_line == BAR_SINGLE
+            kind = "SINGLE_BAR_TRIPLET"
+        return edge.replace(bar_line=bar_line, kind=kind, strict=strict)
+
+    def _bar(self, state, ch):
+        if ch == "|":
+            return Edge("double_bar", strict=True, kind="DOUBLE_BAR")
+        if ch == "]":
+            return Edge("bar_bracket", strict=True, kind="DOUBLE_BAR")
+        if ch == ":":  # |: is followed, not written: the corpus never opens a repeat with it,
+            return Edge("repeat_start", kind="REPEAT_START")  # and an unclosed one fails
+        if ch in DIGITS and ch != "0":
+            return Edge("ending_number", strict=ch == "1", bar_line=BAR_SINGLE, variant_ending=1,
+                        kind="SINGLE_BAR_FIRST_ENDING" if ch == "1" else "SINGLE_BAR")
+        return self._resolve(BAR_SINGLE, ch, "SINGLE_BAR")
+
+    def _double_bar(self, state, ch):
+        return self._resolve(BAR_DOUBLE, ch, "DOUBLE_BAR")
+
+    def _bar_bracket(self, state, ch):
+        return self._resolve(BAR_DOUBLE, ch, "DOUBLE_BAR")
+
+    def _repeat_start(self, state, ch):
+        return self._resolve(BAR_REPEAT_START, ch, "REPEAT_START")
+
+    def _bracket_bar(self, state, ch):
+        if ch == ":":
+            return Edge("repeat_start")
+        return _unless_none(self._resolve(BAR_DOUBLE, ch, "DOUBLE_BAR"), strict=False)
+
+    def _colon(self, state, ch):
+        if ch == "|":
+            return Edge("repeat_end", strict=True, kind="REPEAT_END")
+        if ch == ":":
+            return Edge("double_repeat", kind="DOUBLE_REPEAT")
+        # a dotted bar line
+        return _unless_none(self._resolve(BAR_DOUBLE, ch, "DOUBLE_BAR"), strict=False)
+
+    def _repeat_end(self, state, ch):
+        if ch in DIGITS and ch != "0":
+            return Edge("ending_number", strict=ch == "2", kind="REPEAT_END_SECOND_ENDING",
+                        bar_line=BAR_REPEAT_END, variant_ending=1)
+        if ch == "]":
+            return Edge("repeat_end_bracket")
+        if ch == ":":
+            return Edge("double_repeat")
+        return self._resolve(BAR_REPEAT_END, ch, "REPEAT_END")
+
+    def _repeat_end_bracket(self, state, ch):
+        return _unless_none(self._resolve(BAR_REPEAT_END, ch, "REPEAT_END"), strict=False)
+
+    def _double_repeat(self, state, ch):
+        return self._resolve(BAR_DOUBLE_REPEAT, ch, "DOUBLE_REPEAT")
+
+    def _ending_number(self, state, ch):
+        """After a variant ending's number: more numbers (1,3 or 1-2), then the music."""
+        if ch in DIGITS or ch in ",-":
+            return Edge(state)
+        edge = self._element("inline_field", ch)
+        if edge is None:
+            return None
+        return edge.replace(strict=edge.strict and ch not in "\n|:")
+
+
+class Grammar(_HeaderGrammar, _BodyGrammar, _NoteGrammar, _DecorationGrammar, _ChordGrammar,
+              _BarLineGrammar):
     """`edge(state, ch)`: the transition from `state` on character `ch` (OTHER_CHAR for
     anything outside ASCII); None when the tracker cannot follow the character there."""
 
@@ -180,627 +881,6 @@ class Grammar:
             return Edge(state, strict=True)
         name = state if isinstance(state, str) else state[0]
         return getattr(self, "_" + name)(state, ch)
-
-    # -- header --------------------------------------------------------------------------
-
-    def _H_LS(self, state, ch):
-        if ch == "\n":
-            return Edge(END)  # a blank line: the tune ends without a body
-        if ch == "%":
-            return Edge(("CMT", "H"))
-        if ch not in LETTERS:
-            return None
-        if ch in "MLK":
-            kind = {"M": "HDR_M", "L": "HDR_L", "K": "HDR_K"}[ch]
-            return Edge(("H_F", ch), strict=True, kind=kind)
-        if ch == "T":
-            return Edge(("H_F", "T"), strict=True)
-        return Edge(("H_F", "TXT"), strict=ch in HEADER_TEXT_FIELDS)
-
-    def _H_F(self, state, ch):
-        field = state[1]
-        if ch != ":":
-            return None
-        if field == "M":
-            return Edge(("MV", "H", "S"), strict=True)
-        if field == "L":
-            return Edge(("LV", "H", "S"), strict=True)
-        if field == "K":
-            return Edge(("KV", "S"), strict=True)
-        return Edge(("TXT", "H"), strict=True, tlen=TLEN_RESET,
-                    set="HDR_T" if field == "T" else "NONE")
-
-    def _TXT(self, state, ch):
-        ctx = state[1]
-        if ch == "\n":
-            return Edge("H_LS" if ctx == "H" else "B_LS", strict=True)
-        return _text_edge(ch, state, True, "TEXT_HEADER")
-
-    def _CMT(self, state, ch):
-        if ch == "\n":
-            return Edge("H_LS" if state[1] == "H" else "B_LS")
-        return Edge(state)
-
-    def _terminator(self, ctx, ch):
-        """The character that ends a field value: a newline, or ']' for an inline field."""
-        if ctx == "I":
-            return ch == "]"
-        return ch == "\n"
-
-    def _after_field(self, ctx, header_end=False):
-        if ctx == "H":
-            return Edge("B_LS" if header_end else "H_LS", strict=True,
-                        set="HDR_END" if header_end else "NONE")
-        if ctx == "B":
-            return Edge("B_LS", strict=True)
-        return Edge("B_EL", strict=False)  # inline fields are followed, never written
-
-    # M: C | C| | n/d | none
-    def _MV(self, state, ch):
-        _, ctx, sub = state
-        digit = ch in DIGITS
-
-        def to(s, **kw):
-            return Edge(("MV", ctx, s), **kw)
-
-        def finish(setter):
-            if self._terminator(ctx, ch):
-                return self._after_field(ctx).but(set=setter)
-            if ch == " ":
-                return to("END", set=setter)
-            return None
-
-        if sub in ("S", "SP"):
-            if ch == " " and sub == "S":
-                return to("SP", strict=True)
-            if ch == "C":
-                return to("C", strict=True)
-            if ch == "n":  # M:none is followed (no meter to keep), not written
-                return to("n")
-            if digit and ch != "0":
-                return to("N1" if ch == "1" else "NX", strict=True, num=NUM_FIRST)
-            return None
-        if sub == "C":
-            if ch == "|":
-                return to("CB", strict=True)
-            return finish("M_C")
-        if sub == "CB":
-            return finish("M_CB")
-        if sub in ("n", "no", "non"):
-            want = {"n": "o", "no": "n", "non": "e"}[sub]
-            return to(sub + want, strict=True) if ch == want else None
-        if sub == "none":
-            return finish("M_NONE")
-        if sub in ("N1", "NX", "NN"):
-            if digit:
-                return to("NN", strict=sub == "N1" and ch in "0123456", num=NUM_MORE)
-            if ch == "/":
-                return to("SL", strict=True, set="M_SHIFT", num=NUM_CLEAR)
-            return None
-        if sub == "SL":  # strict: /2 /4 /8, so that every bar is a whole number of the
-            if digit and ch != "0":  # shortest strict note under L:1/4, 1/8 or 1/16
-                return to("D1" if ch == "1" else "DX", strict=ch in "248", num=NUM_FIRST)
-            return None
-        if sub in ("D1", "DX", "DD"):
-            if digit:
-                return to("DD", num=NUM_MORE)
-            edge = finish("M_SET")
-            if edge is not None and sub != "DX":
-                edge = edge.but(strict=False)
-            return edge
-        if sub == "END":  # after the value: abc2midi ignores the rest of the line
-            if self._terminator(ctx, ch):
-                return self._after_field(ctx).but(strict=False)
-            return Edge(state) if ch != "\n" else None
-        raise AssertionError(state)
-
-    # L: 1/d
-    def _LV(self, state, ch):
-        _, ctx, sub = state
-
-        def to(s, **kw):
-            return Edge(("LV", ctx, s), **kw)
-
-        if sub in ("S", "SP"):
-            if ch == " " and sub == "S":
-                return to("SP", strict=True)
-            return to("ONE", strict=True) if ch == "1" else None
-        if sub == "ONE":
-            return to("SL", strict=True) if ch == "/" else None
-        if sub == "SL":
-            if ch in DIGITS and ch != "0":
-                return to("D1" if ch == "1" else "DX", strict=ch in "148", num=NUM_FIRST)
-            return None
-        if sub in ("D1", "DX", "DD"):
-            if ch in DIGITS:
-                return to("DD", strict=sub == "D1" and ch == "6", num=NUM_MORE)
-            if self._terminator(ctx, ch):
-                return self._after_field(ctx).but(set="L_SET", strict=sub != "D1")
-            if ch == " ":
-                return to("END", set="L_SET")
-            return None
-        if sub == "END":
-            if ch == " ":
-                return Edge(state)
-            return self._after_field(ctx).but(strict=False) if self._terminator(ctx, ch) \
-                else None
-        raise AssertionError(state)
-
-    # K: tonic [#b] [m | ' ' Mode]; followed whatever it says. Header and body K: lines share
-    # these states: the header-end action (default unit length) is harmless in the body.
-    def _KV(self, state, ch):
-        sub = state[1]
-        if ch == "\n":
-            ok = sub in ("T", "TA", "m") or (sub[0] == "W" and sub[1:] in MODES)
-            return Edge("B_LS", strict=ok, set="HDR_END")
-
-        def to(s, strict=True):
-            return Edge(("KV", s), strict=strict)
-
-        loose = Edge(("KV", "ANY"))
-        if sub == "S":
-            if ch == " ":
-                return to("SP")
-            return to("T") if ch in NOTE_UP else loose
-        if sub == "SP":
-            return to("T") if ch in NOTE_UP else loose
-        if sub in ("T", "TA"):
-            if sub == "T" and ch in "#b":
-                return to("TA")
-            if ch == "m":
-                return to("m")
-            if ch == " ":
-                return to("W")
-            return loose
-        if sub[0] == "W":
-            word = sub[1:] + ch
-            if any(mode.startswith(word) for mode in MODES):
-                return to("W" + word)
-            return loose
-        return loose  # "m", "ANY": anything up to the end of the line
-
-    # -- body: line starts and element boundaries -----------------------------------------
-
-    def _element(self, flavor, ch):
-        """An element begins at a boundary. `flavor` says what came just before: LS (line
-        start), EL (after an inline field or ending number), SP (a space), PB (a bar line),
-        AN (a complete note/rest/chord), TIE, PRE (a decoration or grace notes), PREQ (a
-        quoted string), PREQS (a quoted string and a space), TUP (a tuplet's count), BRK
-        (a broken-rhythm mark)."""
-        notes_only = flavor in ("TIE", "PRE", "PREQS", "TUP", "BRK")
-        if ch is None:
-            return None
-        if ch in NOTES:
-            case = "U" if ch in NOTE_UP else "L"
-            if flavor == "TIE":  # the strict grammar ties a note to the same plain note
-                return Edge(("NT", case, "T"), strict=True, kind="TIE_SAME", start=START_NOTE,
-                            tie=TIE_SET)
-            return Edge(("NT", case, 0), strict=True, kind="NOTE", start=START_NOTE,
-                        tie=TIE_SET)
-        if ch in "^_=":
-            return Edge(("ACC", ch), strict=flavor != "TIE", kind="NOTE", tie=TIE_CLEAR)
-        if ch == "z":
-            return Edge(("RS",), strict=flavor != "TIE", kind="NOTE", start=START_NOTE,
-                        tie=TIE_CLEAR)
-        if ch == "x":
-            return Edge(("RS",), kind="NOTE", start=START_NOTE, tie=TIE_CLEAR)
-        if ch == "[":
-            return Edge("B_LBRK", strict=flavor not in ("TIE", "TUP", "BRK"), kind="LBRK",
-                        tlen=TLEN_RESET)
-        if ch == ">" or ch == "<":
-            if flavor == "AN":
-                return Edge(("BRK", ch, 1), strict=True, kind="BROKEN", brk=BRK_CODES[ch])
-            if flavor == "BRK":
-                return None  # handled by the BRK state itself
-            return None
-        if ch == " ":
-            strict = flavor in ("AN", "PB", "EL", "PREQ")
-            nxt = "B_PREQS" if flavor == "PREQ" else "B_SP"
-            if flavor in ("TUP", "BRK", "TIE", "PRE", "PREQS"):
-                nxt = {"TUP": "B_TUPEL", "BRK": "B_BRKSP", "TIE": "B_TIE", "PRE": "B_PRE",
-                       "PREQS": "B_PREQS"}[flavor]
-            return Edge(nxt, strict=strict, kind="SPACE")
-        if ch == "\n":
-            return Edge("B_LS", strict=flavor == "PB")
-        if ch == "|":
-            return Edge("B_BAR1", strict=not notes_only, kind="BAR_START")
-        if ch == ":":
-            return Edge("B_COLON", strict=not notes_only, kind="COLON")
-        if ch == "-":
-            return Edge("B_TIE", strict=True, kind="TIE") if flavor == "AN" else None
-        if ch == ")":
-            return Edge("B_AN") if flavor in ("AN", "SP", "EL") else None
-        if ch == "(":
-            return Edge("B_LPAR", strict=flavor in ("AN", "PB", "SP", "LS", "EL"),
-                        kind="TUP3")
-        if ch == '"':
-            return Edge(("Q", "S"), strict=not notes_only and flavor != "PREQ", kind="NOTE",
-                        tlen=TLEN_RESET)
-        if ch == "{":
-            return Edge(("GR", "S"), strict=not notes_only, kind="NOTE", tlen=TLEN_RESET)
-        if ch == "!":
-            if flavor == "PB":
-                return Edge("B_BANG_B", strict=True)
-            return Edge("B_BANG", kind="NOTE")
-        if ch == "+":
-            return Edge(("PD",))
-        if ch in ".~":  # followed, not written: abc2midi shortens a staccato note, which then
-            return Edge("B_PRE", kind="NOTE")  # breaks a broken rhythm
-        if ch in DECORATION_LETTERS:
-            return Edge("B_PRE", kind="NOTE")
-        if ch == "y" or ch == "$" or ch == "s":  # spacer, score line break, abc2midi's slur
-            return Edge("B_EL")
-        if ch == "\\":
-            return Edge("B_CONT")
-        if ch == "%":
-            return Edge(("CMT", "B"))
-        return None
-
-    def _B_LS(self, state, ch):
-        if ch == "\n":
-            return Edge(END, strict=True, kind="TUNE_END")
-        if ch == " ":
-            return Edge("B_SP")
-        if ch in LETTERS and ch not in NOTES and ch not in "zx":
-            group = ch if ch in "KMLP" else "D" if ch in DECORATION_LETTERS else "T"
-            # Body M: and L: lines are followed but not written: a repeat would replay the
-            # bars before them in the new meter (abc2midi). P: parts neither.
-            return Edge(("B_F", group), strict=ch == "K",
-                        kind="FIELD_K" if ch in "KP" else "FIELD_ML")
-        return self._element("LS", ch)
-
-    def _B_F(self, state, ch):
-        """A letter at the start of a body line: a field (`K:` ...) or a decoration."""
-        letter = state[1]
-        if ch == ":":
-            if letter == "M":
-                return Edge(("MV", "B", "S"), strict=True)
-            if letter == "L":
-                return Edge(("LV", "B", "S"), strict=True)
-            if letter == "K":
-                return Edge(("KV", "S"), strict=True)
-            return Edge(("TXT", "B"), tlen=TLEN_RESET)
-        if letter in "MLPD":  # also decorations
-            edge = self.edge("B_PRE", ch)
-            return None if edge is None else edge.but(strict=False)
-        return None
-
-    def _B_EL(self, state, ch):
-        return self._element("EL", ch)
-
-    def _B_SP(self, state, ch):
-        return self._element("SP", ch)
-
-    def _B_PB(self, state, ch):
-        return self._element("PB", ch)
-
-    def _B_AN(self, state, ch):
-        return self._element("AN", ch)
-
-    def _B_TIE(self, state, ch):
-        return self._element("TIE", ch)
-
-    def _B_PRE(self, state, ch):
-        return self._element("PRE", ch)
-
-    def _B_PREQ(self, state, ch):
-        return self._element("PREQ", ch)
-
-    def _B_PREQS(self, state, ch):
-        return self._element("PREQS", ch)
-
-    def _B_TUPEL(self, state, ch):
-        return self._element("TUP", ch)
-
-    def _B_BRKSP(self, state, ch):
-        return self._element("BRK", ch)
-
-    def _B_CONT(self, state, ch):
-        return Edge("B_LS") if ch == "\n" else None
-
-    # -- notes, rests and their lengths ------------------------------------------------------
-
-    def _pending(self, ch, rest=False):
-        """A character that is not part of the pending note ends it, then acts from B_AN.
-        After a rest the strict grammar writes no tie and no broken rhythm."""
-        edge = self.edge("B_AN", ch)
-        if edge is None:
-            return None
-        if rest and ch in "-<>":
-            edge = edge.but(strict=False)
-        return edge.but(fin=1)
-
-    def _length(self, state, sub, ch, make, rest=False):
-        """Length suffix characters: digits and slashes (`make(sub)` builds the state)."""
-        if ch in DIGITS:
-            if sub in ("O", "L0"):
-                return Edge(make("LN"), strict=True, len=LEN_NUMFIRST) if ch != "0" else None
-            if sub == "LN":
-                return Edge(make("LN"), strict=True, len=LEN_NUMMORE)
-            if sub in ("LS",):
-                return Edge(make("LD"), strict=True, len=LEN_DENFIRST) if ch != "0" else None
-            if sub == "LD":
-                return Edge(make("LD"), strict=True, len=LEN_DENMORE)
-            if sub == "LSS":
-                return None
-        if ch == "/":
-            if sub in ("O", "L0", "LN"):
-                return Edge(make("LS"), strict=True, len=LEN_SLASH)
-            if sub in ("LS", "LSS"):
-                return Edge(make("LSS"), strict=True, len=LEN_SLASH)
-            return None
-        return self._pending(ch, rest)
-
-    def _NT(self, state, ch):
-        """A note: ('NT', case, sub) with sub the octave-mark count (0-2+), "T" (a tied note:
-        no octave marks in the strict grammar) or a length state."""
-        _, case, sub = state
-        if sub == "T":
-            if ch in ",'":
-                return Edge(("NT", case, 3), tie=TIE_CLEAR)
-            return self._length(state, "O", ch, lambda s: ("NT", case, s))
-        if isinstance(sub, int):
-            mark = "," if case == "U" else "'"
-            if ch == mark:
-                return Edge(("NT", case, min(sub + 1, 3)), strict=sub < 2, tie=TIE_CLEAR)
-            if ch in ",'":
-                return Edge(("NT", case, 3), tie=TIE_CLEAR)  # C' and c, : valid, never written
-            return self._length(state, "O", ch, lambda s: ("NT", case, s))
-        return self._length(state, sub, ch, lambda s: ("NT", case, s))
-
-    def _RS(self, state, ch):
-        sub = state[1] if len(state) > 1 else "L0"
-        return self._length(state, sub, ch, lambda s: ("RS", s), rest=True)
-
-    def _CS(self, state, ch):
-        """The length after a chord's ']'."""
-        return self._length(state, state[1], ch, lambda s: ("CS", s))
-
-    def _ACC(self, state, ch):
-        kind = state[1]
-        if ch == kind and kind in "^_" and len(state) == 2:
-            return Edge(("ACC", kind, 2))
-        if ch in NOTES:
-            return Edge(("NT", "U" if ch in NOTE_UP else "L", 0), strict=len(state) == 2,
-                        start=START_NOTE)
-        return None
-
-    # -- broken rhythm, tuplets, decorations, quotes, grace notes ----------------------------
-
-    def _BRK(self, state, ch):
-        _, mark, count = state
-        if ch == mark and count < 3:
-            return Edge(("BRK", mark, count + 1), brk=BRK_CODES[mark * (count + 1)])
-        return self._element("BRK", ch)
-
-    def _B_LPAR(self, state, ch):
-        if ch in DIGITS and ch != "0":
-            return Edge(("TUP", "P"), strict=ch == "3", num=NUM_FIRST)
-        edge = self._element("SP", ch)  # a slur starts
-        return None if edge is None else edge.but(strict=False)
-
-    def _TUP(self, state, ch):
-        sub = state[1]
-        digit = ch in DIGITS
-        if digit and sub in ("P", "Q", "R"):
-            return Edge(state, num=NUM_MORE)
-        if digit and sub in ("Q0", "R0"):
-            return Edge(("TUP", sub[0]), num=NUM_FIRST)
-        if ch == ":" and sub == "P":
-            return Edge(("TUP", "Q0"), set="TUP_SETP", num=NUM_CLEAR)
-        if ch == ":" and sub in ("Q", "Q0"):
-            return Edge(("TUP", "R0"), set="TUP_SETQ", num=NUM_CLEAR)
-        setter = {"P": "TUP_START_P", "Q": "TUP_START_Q", "Q0": "TUP_START_Q",
-                  "R": "TUP_START_R", "R0": "TUP_START_R"}[sub]
-        edge = self._element("TUP", ch)
-        if edge is None:
-            return None
-        return edge.but(set=setter, strict=edge.strict and sub == "P")
-
-    def _B_BANG(self, state, ch):
-        if ch == "\n":
-            return Edge("B_LS")  # '!' at the end of a line: a line break (ABC 2.0)
-        if ch in LETTERS:  # !name! decorations are followed, not written (abc2midi acts
-            return Edge(("DECO",), tlen=TLEN_RESET)  # on some names, e.g. crescendos)
-        return None
-
-    def _B_BANG_B(self, state, ch):
-        if ch == "\n":
-            return Edge("B_LS", strict=True)
-        edge = self._B_BANG(state, ch)
-        return None if edge is None else edge.but(strict=False)
-
-    def _DECO(self, state, ch):
-        if ch == "!":
-            return Edge("B_PRE", strict=True)
-        if ch == "\n":
-            return None
-        return Edge(state, strict=ch in LETTERS, kind="TEXT_DECO", tlen=TLEN_INC)
-
-    def _PD(self, state, ch):
-        if ch == "+":
-            return Edge("B_PRE")
-        if ch == "\n":
-            return None
-        return Edge(state)
-
-    def _Q(self, state, ch):
-        """A quoted chord symbol or annotation; the strict grammar writes annotations
-        ("^text") only: abc2midi plays chord symbols, and rejects unknown ones."""
-        sub = state[1]
-        if ch == "\n":
-            return None
-        if ch == '"':
-            return Edge("B_PREQ", strict=sub == "A")
-        if sub == "S" and ch == "^":
-            return Edge(("Q", "A"), strict=True, tlen=TLEN_INC)
-        if sub == "A":
-            return _text_edge(ch, state, True, "TEXT_QUOTE")
-        return Edge(("Q", "ANY"), tlen=TLEN_INC)
-
-    def _GR(self, state, ch):
-        """Grace notes {...}: notes without duration. Strict: 1-4 plain notes."""
-        sub = state[1]
-        if ch == "}":
-            return Edge("B_PRE", strict=sub == "N")
-        if ch is None:
-            return None
-        if ch in NOTES:
-            return Edge(("GR", "N"), strict=True, kind="CHORD_MORE", tlen=TLEN_INC)
-        if ch in "^_=,'/" or ch in DIGITS:
-            return Edge(("GR", "X"))
-        return None
-
-    # -- chords and the '[' family -----------------------------------------------------------
-
-    def _B_LBRK(self, state, ch):
-        if ch is None:
-            return None
-        if ch in DIGITS and ch != "0":
-            return Edge(("ENDN",), strict=ch in "12", kind="END1" if ch == "1" else "END2",
-                        end=1)
-        if ch == "|":
-            return Edge("B_THICK")
-        if ch in NOTES:
-            return Edge(("CH", 1, "U" if ch in NOTE_UP else "L", 0), strict=True, kind="NOTE",
-                        start=START_CHORD, tlen=TLEN_INC, tie=TIE_CLEAR)
-        if ch in "^_=":
-            return Edge(("CHA", 1), strict=True, kind="NOTE", start=START_CHORD,
-                        tie=TIE_CLEAR)
-        if ch in LETTERS:
-            return Edge(("INL", ch if ch in "ML" else "T"))
-        return None
-
-    def _INL(self, state, ch):
-        letter = state[1]
-        if ch != ":":
-            return None
-        if letter == "M":
-            return Edge(("MV", "I", "S"))
-        if letter == "L":
-            return Edge(("LV", "I", "S"))
-        return Edge(("ITXT",))
-
-    def _ITXT(self, state, ch):
-        if ch == "]":
-            return Edge("B_EL")
-        if ch == "\n":
-            return None
-        return Edge(state)
-
-    def _CHA(self, state, ch):
-        first = state[1]
-        if ch in NOTES:
-            return Edge(("CH", first, "U" if ch in NOTE_UP else "L", 0), strict=True,
-                        kind="CHORD_MORE" if first == 2 else "ALWAYS", tlen=TLEN_INC)
-        return None
-
-    def _CH(self, state, ch):
-        """A note inside a chord: ('CH', first, case, sub). Only the first note's length
-        counts (abc2midi: and only when the chord has no length after ']')."""
-        _, first, case, sub = state
-        if ch is None:
-            return None
-        if isinstance(sub, int):
-            mark = "," if case == "U" else "'"
-            if ch == mark:
-                return Edge(("CH", first, case, min(sub + 1, 3)), strict=sub < 2)
-            if ch in ",'":
-                return Edge(("CH", first, case, 3))
-            sub = "O"
-        if ch in DIGITS or ch == "/":
-            edge = self._length(state, sub, ch, lambda s: ("CH", first, case, s))
-            if edge is None:
-                return None
-            return edge.but(strict=False, len=edge.len if first == 1 else 0)
-        if ch == "]":
-            return Edge(("CS", "L0"), strict=True, kind="CHORD_CLOSE", start=START_CHORD_CLOSE)
-        if ch in NOTES:
-            return Edge(("CH", 2, "U" if ch in NOTE_UP else "L", 0), strict=True,
-                        kind="CHORD_MORE", tlen=TLEN_INC)
-        if ch in "^_=":
-            return Edge(("CHA", 2), strict=True, kind="CHORD_MORE")
-        if ch == "-":
-            return Edge(state)
-        return None
-
-    # -- bar lines -----------------------------------------------------------------------
-
-    def _resolve(self, bar, ch, kind):
-        """The bar line ends at `ch`, which then acts from just after a bar line."""
-        edge = self.edge("B_PB", ch)
-        if edge is None:
-            return None
-        # The mask checks this character before the bar line's registers change, so only
-        # what any bar line allows may follow it directly.
-        strict = edge.strict and edge.kind in ("ALWAYS", "NOTE", "SPACE", "LBRK", "TUP3")
-        if bar == BAR_REPEND and edge.kind in ("NOTE", "TUP3"):
-            kind = "REPEND_NOTE"
-        if edge.kind == "TUP3":  # a triplet right after | (it must fit in an empty bar)
-            strict = strict and bar == BAR_SINGLE
-            kind = "SINGLE_TUP3"
-        return edge.but(bar=bar, kind=kind, strict=strict)
-
-    def _B_BAR1(self, state, ch):
-        if ch == "|":
-            return Edge("B_BAR2", strict=True, kind="SOFT")
-        if ch == "]":
-            return Edge("B_BARE", strict=True, kind="SOFT")
-        if ch == ":":  # |: is followed, not written: the corpus never opens a repeat with it,
-            return Edge("B_BARR", kind="REPSTART")  # and an unclosed one fails in abc2midi
-        if ch in DIGITS and ch != "0":
-            return Edge(("ENDN",), strict=ch == "1", kind="SINGLE_END1" if ch == "1" else
-                        "SINGLE", bar=BAR_SINGLE, end=1)
-        return self._resolve(BAR_SINGLE, ch, "SINGLE")
-
-    def _B_BAR2(self, state, ch):
-        return self._resolve(BAR_SOFT, ch, "SOFT")
-
-    def _B_BARE(self, state, ch):
-        return self._resolve(BAR_SOFT, ch, "SOFT")
-
-    def _B_BARR(self, state, ch):
-        return self._resolve(BAR_REPSTART, ch, "REPSTART")
-
-    def _B_THICK(self, state, ch):
-        if ch == ":":
-            return Edge("B_BARR")
-        edge = self._resolve(BAR_SOFT, ch, "SOFT")
-        return None if edge is None else edge.but(strict=False)
-
-    def _B_COLON(self, state, ch):
-        if ch == "|":
-            return Edge("B_REPEND", strict=True, kind="REPEND")
-        if ch == ":":
-            return Edge("B_DBLREP", kind="DBLREP")
-        edge = self._resolve(BAR_SOFT, ch, "SOFT")  # a dotted bar line
-        return None if edge is None else edge.but(strict=False)
-
-    def _B_REPEND(self, state, ch):
-        if ch in DIGITS and ch != "0":
-            return Edge(("ENDN",), strict=ch == "2", kind="REPEND_END2", bar=BAR_REPEND,
-                        end=1)
-        if ch == "]":
-            return Edge("B_REPEND_T")
-        if ch == ":":
-            return Edge("B_DBLREP")
-        return self._resolve(BAR_REPEND, ch, "REPEND")
-
-    def _B_REPEND_T(self, state, ch):
-        edge = self._resolve(BAR_REPEND, ch, "REPEND")
-        return None if edge is None else edge.but(strict=False)
-
-    def _B_DBLREP(self, state, ch):
-        return self._resolve(BAR_DBLREP, ch, "DBLREP")
-
-    def _ENDN(self, state, ch):
-        """After a variant ending's number: more numbers (1,3 or 1-2), then the music."""
-        if (ch in DIGITS or ch in ",-"):
-            return Edge(state)
-        edge = self._element("EL", ch)
-        if edge is None:
-            return None
-        return edge.but(strict=edge.strict and ch != "\n" and ch != "|" and ch != ":")
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -822,11 +902,11 @@ class GrammarTables:
     lost: int
     end: int
 
-    def to_json(self) -> str:
-        """Everything the JavaScript tracker needs, as one JSON document."""
-        return json.dumps({
+    def to_dict(self) -> dict:
+        """The tables as JSON values (for the JavaScript tracker: meter_program)."""
+        return {
             "ticks_per_whole": TICKS_PER_WHOLE,
-            "kinds": list(KINDS), "setters": list(SETTERS),
+            "kinds": list(KINDS), "fields": list(FIELDS),
             "num_states": len(self.states), "num_classes": int(self.digit.shape[0]),
             "class_of": self.class_of.tolist(),
             "edges": {f: self.edges[f].ravel().tolist() for f in FIELDS},
@@ -837,62 +917,53 @@ class GrammarTables:
             "trie_value_id": self.trie_value_id.tolist(),
             "trie_values": list(self.trie_values),
             "start": self.start, "lost": self.lost, "end": self.end,
-            "constants": {
-                "dummy": LengthTrie.DUMMY, "root": LengthTrie.ROOT, "min_length": MIN_LENGTH,
-                "forced_big": FORCED_BIG, "header_text_cap": HEADER_TEXT_CAP,
-                "quote_cap": QUOTE_CAP, "decoration_cap": DECORATION_CAP,
-                "chord_notes_cap": CHORD_NOTES_CAP,
-                "bar": {"single": BAR_SINGLE, "soft": BAR_SOFT, "repstart": BAR_REPSTART,
-                        "repend": BAR_REPEND, "dblrep": BAR_DBLREP},
-                "num": {"first": NUM_FIRST, "more": NUM_MORE, "clear": NUM_CLEAR},
-                "start": {"note": START_NOTE, "chord": START_CHORD,
-                          "chord_close": START_CHORD_CLOSE},
-                "len": {"numfirst": LEN_NUMFIRST, "nummore": LEN_NUMMORE, "slash": LEN_SLASH,
-                        "denfirst": LEN_DENFIRST, "denmore": LEN_DENMORE},
-                "tlen": {"reset": TLEN_RESET, "inc": TLEN_INC},
-                "tie": {"set": TIE_SET, "clear": TIE_CLEAR},
-            },
-        }, separators=(",", ":"))
+        }
 
 
 def _column_char(column):
     return OTHER_CHAR if column == OTHER else chr(column)
 
 
-@functools.lru_cache(maxsize=1)
-def build_tables() -> GrammarTables:
-    grammar = Grammar()
-    index = {START: 0, LOST: 1, END: 2}
+def _enumerate_states(grammar):
+    """Every state reachable from the start, in the order first reached, and each one's edges
+    by column (None: not followed)."""
+    index = {START: START_ID, LOST: LOST_ID, END: END_ID}
     order = [START, LOST, END]
     rows = []
-    i = 0
-    while i < len(order):
-        state = order[i]
+    for state in order:  # (grows while it runs)
         row = []
         for column in range(NUM_COLUMNS):
             edge = grammar.edge(state, _column_char(column))
-            if edge is None:
-                row.append(None)
-                continue
-            if edge.nxt not in index:
-                index[edge.nxt] = len(order)
-                order.append(edge.nxt)
+            if edge is not None and edge.next_state not in index:
+                index[edge.next_state] = len(order)
+                order.append(edge.next_state)
             row.append(edge)
         rows.append(row)
-        i += 1
-    full = {f: np.zeros((len(order), NUM_COLUMNS), np.int32) for f in FIELDS}
+    return order, index, rows
+
+
+def _edge_arrays(rows, index):
+    full = {f: np.zeros((len(rows), NUM_COLUMNS), np.int32) for f in FIELDS}
+    full["next_state"][:] = LOST_ID
     for s, row in enumerate(rows):
         for column, edge in enumerate(row):
             if edge is None:
-                full["nxt"][s, column] = index[LOST]
                 continue
-            full["nxt"][s, column] = index[edge.nxt]
-            full["follow"][s, column] = 1
+            full["next_state"][s, column] = index[edge.next_state]
+            full["followed"][s, column] = 1
             full["strict"][s, column] = int(edge.strict)
             full["kind"][s, column] = KIND[edge.kind]
-            for f in ("fin", "brk", "bar", "end", "num", "start", "len", "tlen", "tie"):
+            full["setter"][s, column] = SETTER[edge.setter]
+            for f in ("ends_note", "broken_rhythm", "bar_line", "variant_ending", "number",
+                      "note_start", "length_mark", "text_length", "tie"):
                 full[f][s, column] = getattr(edge, f)
-            full["set"][s, column] = SET[edge.set]
+    return full
+
+
+@functools.lru_cache(maxsize=1)
+def build_tables() -> GrammarTables:
+    order, index, rows = _enumerate_states(Grammar())
+    full = _edge_arrays(rows, index)
     trie = length_trie()
     digit = np.array([int(chr(c)) if chr(c) in DIGITS else -1 for c in range(128)] + [-1],
                      np.int32)
@@ -906,5 +977,5 @@ def build_tables() -> GrammarTables:
         edges={f: np.ascontiguousarray(full[f][:, representative]) for f in FIELDS},
         digit=digit[representative], trie_next=np.ascontiguousarray(trie.next[:, representative]),
         trie_min_g=trie.min_g, trie_reach=trie.reach, trie_value_id=trie.value_id,
-        trie_values=trie.values, start=index[START], lost=index[LOST], end=index[END],
+        trie_values=trie.values, start=START_ID, lost=LOST_ID, end=END_ID,
     )

@@ -6,8 +6,9 @@ at batch 8 that reads and writes the whole [units, 4·units] recurrent-kernel gr
 per window, which is what bounds a training step. Here the loop carries only what must be
 sequential (h, c and, backwards, dh, dc); the input projection x·W and the weight gradients
 Xᵀ·dZ and Hᵀ·dZ are single large matrix products over all time steps. Same function, same
-weights, gradients equal to float32 rounding (tests/test_fused_lstm.py); on the benchmark CPU
-a training step at the course configuration runs several times faster (benchmarks/).
+weights, gradients equal to float32 rounding (tests/test_fused_lstm.py); on a CPU a training
+step at the course configuration runs faster (by how much: README, Measured;
+benchmarks/music_training.py).
 
 Gate layout is Keras's [i, f, c, o] (sigmoid gates, tanh candidate and output), no peepholes.
 Input dropout (the layer's `dropout`) is Keras's too: in training one mask per sequence,

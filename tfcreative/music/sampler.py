@@ -15,17 +15,18 @@ in the same loop and masks every character that would break the tune's grammar o
 its bar before the Gumbel-max draw. It too works row by row, so the reproducibility holds.
 
 Speed: for a few tunes at once, `TuneSampler` compiles the whole loop with XLA (one fused
-computation per character instead of ~130 graph ops, and XLA's own matrix-vector product,
-which reads the recurrent weights about 1.5x as fast as TensorFlow's oneDNN kernel on the CPUs
-measured); for larger batches TensorFlow's matrix product is the faster one and the loop stays
-a plain graph, as it is in the exported SavedModel (TF Serving runs without XLA). Both give the
-same tokens (benchmarks/music_generation.py measures them side by side).
+computation per character instead of a graph op at a time, and XLA's own matrix-vector
+product, which reads the recurrent weights faster than TensorFlow's oneDNN kernel at batch 1);
+for larger batches TensorFlow's matrix product is the faster one and the loop stays a plain
+graph, as it is in the exported SavedModel (TF Serving runs without XLA). Both give the same
+tokens (benchmarks/music_generation.py measures them side by side; figures: README, Measured).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -40,9 +41,9 @@ from tfcreative.music.tune import GeneratedTune, Tunes
 from tfcreative.music.vocabulary import OOV_ID, UnknownCharacterError
 
 CONSTRAINTS = (None, "meter")
-# TuneSampler compiles the whole loop with XLA up to this many tunes (on a CPU): measured on a
-# 2-core AMD EPYC, XLA's loop is faster at 1, 2 and 4 tunes, TensorFlow's graph from 8 on,
-# where the step is a matrix product and oneDNN's beats XLA's (benchmarks/music_generation.py).
+# TuneSampler compiles the whole loop with XLA up to this many tunes (on a CPU): XLA's loop is
+# the faster for a few tunes, TensorFlow's graph for more, where the step is a matrix product
+# and oneDNN's beats XLA's (where they cross: README, Measured; benchmarks/music_generation.py).
 XLA_MAX_BATCH = 4
 
 logger = logging.getLogger(__name__)
@@ -90,30 +91,35 @@ def sample_next(logits, row_seeds, step, temperature, top_k):
     return tf.argmax(logits + gumbel, axis=1, output_type=tf.int32)
 
 
-def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain=None, *, meter_jit_compile=True):
-    """The whole generation loop as graph ops: [max_length, batch] sampled ids, steps run.
+class Sampled(NamedTuple):
+    """What a sampling loop returns (tensors)."""
 
-    Shared by `TuneSampler` and the exported SavedModel's `generate` signature.
-    constrain=None: returns (tokens, steps). constrain="meter": the meter tracker masks each
-    step (see `tfcreative.music.meter`) and the result is (tokens, steps, unconstrained), with
-    unconstrained [batch] bool: the rows the tracker gave up on (they went on unconstrained).
-    meter_jit_compile: the tracker's step as one XLA computation (fast); False for graphs
-    that must run without XLA, e.g. under TF Serving, which compiles XLA only when started
-    with --xla_cpu_compilation_enabled. The tokens are the same either way.
+    tokens: tf.Tensor  # [steps, batch] int32 sampled ids ([capacity, batch] from sampling_loop)
+    steps: tf.Tensor  # int32: characters sampled
+    unconstrained: tf.Tensor  # [batch] bool: rows the meter tracker gave up on (they went on
+    # unconstrained); all False when sampled freely
+
+
+def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
+                  constrain=None, *, meter_jit_compile=True) -> Sampled:
+    """The whole generation loop as graph ops: `Sampled` (tokens [steps, batch], steps,
+    unconstrained [batch]).
+
+    Shared by `TuneSampler` and the exported SavedModel's `generate` signatures.
+    constrain="meter": the meter tracker masks each step (see `tfcreative.music.meter`);
+    None samples freely. meter_jit_compile: the tracker's step as one XLA computation (fast);
+    False for graphs that must run without XLA, e.g. under TF Serving, which compiles XLA only
+    when started with --xla_cpu_compilation_enabled. The tokens are the same either way.
     """
-    tokens, steps, unconstrained = sampling_loop(
-        model, seed_ids, row_seeds, max_length, temperature, top_k, constrain,
-        capacity=max_length, meter_jit_compile=meter_jit_compile)
-    if constrain == "meter":
-        return tokens[:steps], steps, unconstrained
-    return tokens[:steps], steps
+    sampled = sampling_loop(model, seed_ids, row_seeds, max_length, temperature, top_k,
+                            constrain, capacity=max_length, meter_jit_compile=meter_jit_compile)
+    return sampled._replace(tokens=sampled.tokens[:sampled.steps])
 
 
 def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain, *, capacity, meter_jit_compile=True, jit_compile=False):
-    """`sample_tokens`'s loop: ([capacity, batch] ids, steps, unconstrained or None); rows
-    `steps` and after are not sampled.
+                  constrain, *, capacity, meter_jit_compile=True, jit_compile=False) -> Sampled:
+    """`sample_tokens`'s loop: `Sampled` with [capacity, batch] tokens; rows `steps` and after
+    are not sampled.
 
     capacity >= max_length sizes the token buffer. jit_compile: the character loop as one XLA
     computation (the seed runs through the model and the tracker as graph ops before it);
@@ -128,6 +134,8 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     # (XLA's batch-1 matrix-vector product reads the transposed kernel faster; TF's does not)
     transposed_kernel = model.transposed_kernel() if jit_compile else None
     logits = logits[:, -1, :]
+    meter = None
+    tracker = ()  # the meter's state, if any: a loop variable
     if constrain == "meter":  # the logits in the loop are masked already
         # In an XLA loop the tracker's ops join the loop's computation (no nested compiled step).
         meter = MeterConstraint(model.vocabulary,
@@ -135,8 +143,6 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
         meter_state, logits = meter.mask_logits(
             meter.follow(meter.initial(tf.shape(seed_ids)[0]), seed_ids), logits)
         tracker = (meter_state,)
-    else:
-        tracker = ()
 
     def keep_going(step, logits, states, previous, done, tokens, tracker):
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(done)))
@@ -147,7 +153,7 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
         tokens = tokens.write(step, token)
         done = done | ((previous == newline) & (token == newline))
         logits, states = model.step(token, states, input_table, transposed_kernel)
-        if constrain == "meter":
+        if meter is not None:
             meter_state, logits = meter.step_logits(tracker[0], token, logits)
             tracker = (meter_state,)
         return step + 1, logits, states, token, done, tokens, tracker
@@ -164,8 +170,9 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     if jit_compile:
         characters = tf.function(characters, jit_compile=True, autograph=False)
     tokens, steps, tracker = characters(logits, states, seed_ids[:, -1], tracker)
-    unconstrained = meter.unconstrained(tracker[0]) if constrain == "meter" else None
-    return tokens, steps, unconstrained
+    unconstrained = (meter.unconstrained(tracker[0]) if meter is not None else
+                     tf.zeros_like(row_seeds, tf.bool))
+    return Sampled(tokens, steps, unconstrained)
 
 
 def xla_capacity(max_length: int) -> int:
@@ -199,32 +206,23 @@ class TuneSampler:
         self.model = model
         self.vocabulary = model.vocabulary
         self.jit_compile = jit_compile
-        self._compiled_loop = tf.function(
-            lambda *args: sample_tokens(model, *args), input_signature=SAMPLE_SIGNATURE)
-        self._constrained_loops = {}  # constraint -> its compiled loop, made on first use
-        self._xla_loops = {}  # (constraint, capacity) -> its XLA loop, made on first use
+        self._loops = {}  # (constrain, XLA token capacity or None) -> compiled loop
         self._xla_failed = False
 
-    def _loop(self, constrain):
-        if constrain is None:
-            return self._compiled_loop
-        if constrain not in self._constrained_loops:
-            self._constrained_loops[constrain] = tf.function(
-                lambda *args: sample_tokens(self.model, *args, constrain=constrain),
-                input_signature=SAMPLE_SIGNATURE)
-        return self._constrained_loops[constrain]
-
-    def _xla_loop(self, constrain, capacity):
-        if (constrain, capacity) not in self._xla_loops:
-            def loop(*args):
-                tokens, steps, unconstrained = sampling_loop(
-                    self.model, *args, constrain, capacity=capacity, jit_compile=True)
-                return (tokens, steps) if unconstrained is None else (tokens, steps,
-                                                                      unconstrained)
-
-            self._xla_loops[constrain, capacity] = tf.function(
-                loop, input_signature=SAMPLE_SIGNATURE)
-        return self._xla_loops[constrain, capacity]
+    def _loop(self, constrain, xla_capacity=None):
+        """The compiled loop (made on first use): the graph loop, or with an xla_capacity the
+        loop XLA compiles for that token buffer."""
+        key = (constrain, xla_capacity)
+        if key not in self._loops:
+            if xla_capacity is None:
+                def loop(*args):
+                    return sample_tokens(self.model, *args, constrain=constrain)
+            else:
+                def loop(*args):
+                    return sampling_loop(self.model, *args, constrain, capacity=xla_capacity,
+                                         jit_compile=True)
+            self._loops[key] = tf.function(loop, input_signature=SAMPLE_SIGNATURE)
+        return self._loops[key]
 
     def uses_xla(self, num_tunes: int) -> bool:
         """Whether `generate(num_tunes=...)` runs the XLA-compiled loop."""
@@ -237,19 +235,17 @@ class TuneSampler:
         """([steps, batch] sampled ids, [batch] unconstrained fallback), as NumPy arrays."""
         if self.uses_xla(num_tunes):
             try:
-                tokens, steps, *fallback = self._xla_loop(constrain,
-                                                          xla_capacity(max_length))(*inputs)
-                tokens = tokens.numpy()[:int(steps)]
-                return tokens, (fallback[0].numpy() if fallback else
-                                np.zeros(num_tunes, bool))
+                sampled = self._loop(constrain, xla_capacity(max_length))(*inputs)
+                return (sampled.tokens.numpy()[:int(sampled.steps)],
+                        sampled.unconstrained.numpy())
             except tf.errors.OpError as error:
                 if self.jit_compile is True:
                     raise
                 self._xla_failed = True
                 logger.warning("XLA could not compile the sampling loop, generating without "
                                "it from now on: %s", str(error).strip().splitlines()[0])
-        tokens, _, *fallback = self._loop(constrain)(*inputs)
-        return tokens.numpy(), (fallback[0].numpy() if fallback else np.zeros(num_tunes, bool))
+        sampled = self._loop(constrain)(*inputs)
+        return sampled.tokens.numpy(), sampled.unconstrained.numpy()
 
     def generate(
         self,
