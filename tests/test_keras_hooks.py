@@ -2,6 +2,7 @@
 if a Keras or TensorFlow upgrade removes the hook or changes how it is called."""
 
 import inspect
+import os
 import json
 
 import keras
@@ -60,7 +61,7 @@ def test_backup_and_restore_sets_initial_epoch_and_calls_the_private_save_and_lo
 
     class Recording(keras_hooks.BackupAndRestoreWithExtraState):
         def save_extra_state(self):
-            events.append(("save", self._current_epoch))
+            events.append(("save", self.epochs_done))
 
         def load_extra_state(self):
             events.append(("load", keras_hooks.restored_epoch(self.model)))
@@ -73,6 +74,8 @@ def test_backup_and_restore_sets_initial_epoch_and_calls_the_private_save_and_lo
     assert events == [("load", 0), ("save", 1), ("save", 2)]
     with open(tmp_path / "training_metadata.json") as f:
         assert json.load(f)["epoch"] == 2
+    assert keras_hooks.backed_up_epoch(str(tmp_path)) == 2
+    assert keras_hooks.backed_up_epoch(str(tmp_path / "none")) == 0
     events.clear()
     backup.set_model(model)
     backup.on_train_begin()
@@ -112,3 +115,26 @@ def test_lstm_input_dropout_mask_is_one_fresh_mask_per_sequence_as_keras_draws_i
     out = sequence_layer(tf.ones([2, 3, 64]), training=True).numpy()
     np.testing.assert_allclose(out[:, 1:], np.repeat(out[:, :1], 2, axis=1), atol=1e-6)
     assert not np.allclose(out[0], out[1])
+
+
+# The private Keras/TF names the hooks above use: no other module of the package may use them.
+PRIVATE_NAMES = ("_current_epoch", "training_metadata.json", "_initial_epoch",
+                 "_maybe_symbolic_build", "_in_multi_worker_mode", "_flatten_layers",
+                 "_save_model", "_load_model", "get_dropout_mask", "reset_dropout_mask")
+
+
+def test_private_keras_names_appear_only_in_keras_hooks():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    offenders = []
+    for folder in ("tfcreative", "datasets", "export"):
+        for directory, _, files in os.walk(os.path.join(root, folder)):
+            for name in files:
+                path = os.path.join(directory, name)
+                if not name.endswith(".py") or path.endswith(os.path.join("tfcreative",
+                                                                          "keras_hooks.py")):
+                    continue
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                offenders += [f"{os.path.relpath(path, root)}: {private}"
+                              for private in PRIVATE_NAMES if private in text]
+    assert not offenders, offenders

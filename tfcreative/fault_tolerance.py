@@ -5,7 +5,7 @@
   epoch; running the same command again restores them and continues with the next epoch.
   Keras restores epochs, not batches, so the batches of an interrupted epoch are trained again
   from the epoch's start. The training pipelines are seeded shuffle-then-repeat streams that
-  skip the epochs already trained (`backed_up_epoch`), so a resumed run sees exactly the
+  skip the epochs already trained (`resume_epoch`), so a resumed run sees exactly the
   batches an uninterrupted run would.
 * Ctrl-C: the current weights are saved to `checkpoints/interrupted.keras` and
   `TrainingInterrupted` is raised (the CLI exits with code 130); the file is deleted when the
@@ -29,6 +29,7 @@ import numpy as np
 from tfcreative.files import file_written_whole
 from tfcreative.keras_hooks import (
     BackupAndRestoreWithExtraState,
+    backed_up_epoch,
     restored_epoch,
     seed_generator_states,
 )
@@ -80,14 +81,9 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                     f"{self.epoch + 1}, batch {batch + 1}; {where} (try a lower learning rate)")
 
 
-def backed_up_epoch(backup_dir: str) -> int:
-    """The epoch a run will resume from: what BackupAndRestore recorded, else 0."""
-    path = os.path.join(backup_dir, "training_metadata.json")
-    try:
-        with open(path) as f:
-            return int(json.load(f)["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
+def resume_epoch(run_dir: str) -> int:
+    """The epoch a run in `run_dir` resumes from: what its backup recorded, else 0."""
+    return backed_up_epoch(os.path.join(run_dir, BACKUP_DIR))
 
 
 class CheckResumedEpoch(keras.callbacks.Callback):
@@ -124,7 +120,7 @@ class BackupAndRestoreRandomState(BackupAndRestoreWithExtraState):
 
     def save_extra_state(self):
         path = self._random_state_path()
-        state = {"epoch": self._current_epoch,
+        state = {"epoch": self.epochs_done,
                  "seed_states": [np.asarray(v.numpy()).tolist()
                                  for v in seed_generator_states(self.model)]}
         with file_written_whole(path) as temporary:
@@ -172,7 +168,7 @@ def fit_with_recovery(model: keras.Model, data, *, run_dir: str, start_epoch: in
     """`model.fit` with backup/restore, a NaN guard and a checkpoint on Ctrl-C.
 
     `run_dir` is this worker's output folder; `start_epoch` the epoch the data stream starts
-    at (`backed_up_epoch`); `write_interrupted` is False on non-chief workers.
+    at (`resume_epoch`); `write_interrupted` is False on non-chief workers.
     """
     last_good = os.path.join(run_dir, "checkpoints", "last.keras")
     guarded = [StopOnNonFiniteLoss(last_good), backup_callback(run_dir),

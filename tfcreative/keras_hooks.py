@@ -8,6 +8,9 @@ cluster or in a resumed run. Nothing else in the package touches a private Keras
 
 from __future__ import annotations
 
+import json
+import os
+
 import keras
 import tensorflow as tf
 
@@ -104,8 +107,27 @@ class BackupAndRestoreWithExtraState(keras.callbacks.BackupAndRestore):
         super()._load_model()
         self.load_extra_state()
 
+    @property
+    def epochs_done(self) -> int:
+        """The epochs finished when a backup is written: what Keras records with it.
+
+        Hook: the private `_current_epoch` (Keras 3.15), set before `_save_model()`."""
+        return self._current_epoch
+
     def save_extra_state(self):
         raise NotImplementedError
 
     def load_extra_state(self):
         raise NotImplementedError
+
+
+def backed_up_epoch(backup_dir: str) -> int:
+    """The epoch a BackupAndRestore folder will resume from (0: none recorded).
+
+    Hook: Keras 3.15's BackupAndRestore records it as "epoch" in `training_metadata.json`
+    beside its weights; there is no public way to read it before `fit` restores it."""
+    try:
+        with open(os.path.join(backup_dir, "training_metadata.json")) as f:
+            return int(json.load(f)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0

@@ -78,7 +78,7 @@ def _train(run_dir: str, config: TrainConfig, settings: dict, make_plan, strateg
            callbacks: list) -> keras.Model:
     out_dir = distribute.worker_run_dir(run_dir, strategy)
     keras.utils.set_random_seed(config.seed)
-    start_epoch = fault_tolerance.backed_up_epoch(os.path.join(out_dir, fault_tolerance.BACKUP_DIR))
+    start_epoch = fault_tolerance.resume_epoch(out_dir)
     plan = make_plan(strategy, start_epoch, out_dir)  # bad data fails here, nothing written
     chief, out_dir = distribute.prepare_run_dir(run_dir, strategy, settings)
     validation = plan.validation_data
