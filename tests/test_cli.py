@@ -314,6 +314,22 @@ def test_a_model_too_large_for_memory_is_one_line(field, tiny_model_file, tmp_pa
     assert err.endswith("] alone): is its config edited or damaged?")
 
 
+@pytest.mark.parametrize("command, flags", [
+    (["music", "train", "--abc", DUMMY_ABC_DIR, "--lstm-units", str(10**15)],
+     "--embedding-dim / --lstm-units / --num-layers"),
+    (["pix2pix", "train", "--dataset", "synthetic_facades", "--image-size", "32", "--ngf",
+      str(10**15)], "--image-size / --ngf / --ndf")])
+def test_training_a_model_too_large_for_memory_is_one_line_naming_the_size_flags(
+        command, flags, tfds_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main([*command, "--run-dir", str(run), "--data-dir", tfds_dir, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tfcreative: error: {flags}: the model these settings describe does "
+                          "not fit in memory (a weight of shape ["), err
+    assert err.endswith("] alone): choose smaller sizes\n") and err.count("\n") == 1
+    assert not run.exists()  # nothing written
+
+
 def test_a_model_whose_config_does_not_fit_its_weights_says_so_in_whole_sentences(
         tiny_model_file, tmp_path, capsys):
     path = keras_file_with_config(tiny_model_file[1], tmp_path / "x.keras", lstm_units=8)

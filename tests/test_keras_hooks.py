@@ -2,8 +2,8 @@
 if a Keras or TensorFlow upgrade removes the hook or changes how it is called."""
 
 import inspect
-import os
 import json
+import os
 
 import keras
 import numpy as np

@@ -12,6 +12,9 @@ import dataclasses
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu[:name]")
 RUN_SETTINGS = "config.json"  # a run directory's record of its settings and data arguments
 RUN_MODEL = "model.keras"  # a finished run directory's final model
+# The argument an error about a model's sizes names: they come from several settings, so the
+# command line names its size flags (cli.common.add_size_flags_note).
+MODEL_SIZE = "model_size"
 
 
 @dataclasses.dataclass

@@ -19,17 +19,19 @@ _SHAPE = re.compile(r"shape\s*\[([0-9, ]+)\]")
 
 
 @contextlib.contextmanager
-def fitting_in_memory(argument: str, path: str):
+def fitting_in_memory(argument: str, subject: str,
+                      advice: str = "is its config edited or damaged?"):
     """Turns a model too large to build (TensorFlow's ResourceExhaustedError, a MemoryError),
-    e.g. from a config edited to `lstm_units: 1e9`, into one line about `path`."""
+    e.g. from a config edited to `lstm_units: 1e9`, into one line: `subject` (what describes
+    the model: a file, the settings) does not fit in memory, and `advice`."""
     try:
         yield
     except (tf.errors.ResourceExhaustedError, MemoryError) as error:
         shape = _SHAPE.search(str(error))
         sizes = ", ".join(shape.group(1).replace(" ", "").split(",")) if shape else ""
         what = f" (a weight of shape [{sizes}] alone)" if shape else ""
-        raise InvalidArgument(argument, f"{path}: the model it describes does not fit in memory"
-                                        f"{what}: is its config edited or damaged?") from None
+        raise InvalidArgument(argument, f"{subject} does not fit in memory{what}: "
+                                        f"{advice}") from None
 
 
 def weights_by_path(model: keras.Model, argument: str) -> dict[str, keras.Variable]:

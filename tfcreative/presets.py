@@ -104,7 +104,7 @@ def load_preset(preset: str, expected: type | None = None) -> keras.Model:
         raise WrongModelType(preset, metadata["class"], expected.__name__, argument="preset")
     check_checksums(folder, metadata)
     config_path, weights_path = os.path.join(folder, CONFIG), os.path.join(folder, WEIGHTS)
-    with model_checks.fitting_in_memory("preset", config_path):
+    with model_checks.fitting_in_memory("preset", f"{config_path}: the model it describes"):
         model = _build(config_path)
         _assign(model, _read_arrays(weights_path), weights_path)
     return model

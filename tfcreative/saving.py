@@ -111,7 +111,7 @@ def load_keras_model(path: str) -> keras.Model:
     if not zipfile.is_zipfile(path):
         raise InvalidArgument("path", f"{path}: not a valid .keras file (a .keras file is a zip "
                                       "archive; this one is not, or it is truncated)")
-    with model_checks.fitting_in_memory("path", path):
+    with model_checks.fitting_in_memory("path", f"{path}: the model it describes"):
         model = _load_archive(path)
     model_checks.check_finite(((v.path, v) for v in model.weights), "path", path)
     return model

@@ -30,9 +30,9 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from tfcreative import distribute, fault_tolerance
+from tfcreative import distribute, fault_tolerance, model_checks
 from tfcreative.callbacks import TimeBudget
-from tfcreative.config import RUN_MODEL, TrainConfig
+from tfcreative.config import MODEL_SIZE, RUN_MODEL, TrainConfig
 from tfcreative.run_lock import claim_run_dir
 from tfcreative.saving import save_model_atomically
 
@@ -79,7 +79,10 @@ def _train(run_dir: str, config: TrainConfig, settings: dict, make_plan, strateg
     out_dir = distribute.worker_run_dir(run_dir, strategy)
     keras.utils.set_random_seed(config.seed)
     start_epoch = fault_tolerance.resume_epoch(out_dir)
-    plan = make_plan(strategy, start_epoch, out_dir)  # bad data fails here, nothing written
+    # bad data or sizes fail here, before anything is written
+    with model_checks.fitting_in_memory(MODEL_SIZE, "the model these settings describe",
+                                        "choose smaller sizes"):
+        plan = make_plan(strategy, start_epoch, out_dir)
     chief, out_dir = distribute.prepare_run_dir(run_dir, strategy, settings)
     validation = plan.validation_data
     monitor = plan.monitor if validation is None else f"val_{plan.monitor}"

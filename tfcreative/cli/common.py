@@ -18,7 +18,7 @@ import tempfile
 import time
 import warnings
 
-from tfcreative.config import STRATEGIES, TrainConfig
+from tfcreative.config import MODEL_SIZE, STRATEGIES, TrainConfig
 
 
 class CommandError(Exception):
@@ -229,8 +229,13 @@ def add_flag(parser, flag: str, *, argument: str | None = None, **kwargs):
     return parser.add_argument(flag, dest=dest, **kwargs)
 
 
-def add_training_flags(parser, defaults: TrainConfig, run_name: str) -> None:
-    """The flags every trainer has, with the model's own defaults."""
+def add_training_flags(parser, defaults: TrainConfig, run_name: str,
+                       size_flags: tuple[str, ...]) -> None:
+    """The flags every trainer has, with the model's own defaults. size_flags: the flags that
+    set the model's sizes, named together when the model they describe does not fit in
+    memory (the library's MODEL_SIZE argument)."""
+    parser.set_defaults(flags={**(parser.get_default("flags") or {}),
+                               MODEL_SIZE: " / ".join(size_flags)})
     add_flag(parser, "--run-dir", type=checked_path, default=None,
              help="where model.keras, checkpoints/, logs/ (TensorBoard) and history.csv go "
                   f"(default: runs/{run_name}-<date>-<time>)")

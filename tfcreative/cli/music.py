@@ -106,7 +106,7 @@ def _add_train(commands) -> None:
              help="dropout on LSTM inputs, in [0, 1)")
     add_flag(p, "--seq-length", type=COUNT, default=COURSE.seq_length,
              help="characters per training window")
-    add_training_flags(p, COURSE, "music")
+    add_training_flags(p, COURSE, "music", ("--embedding-dim", "--lstm-units", "--num-layers"))
     p.set_defaults(handler=_train)
 
 

@@ -109,7 +109,7 @@ def _add_train(commands) -> None:
     add_flag(p, "--l1-only", argument="adversarial", action="store_false",
              help="train the generator on L1 alone (the paper's baseline)")
     add_flag(p, "--beta-1", type=FRACTION, default=PAPER.beta_1, help="Adam beta_1, in [0, 1)")
-    add_training_flags(p, PAPER, "pix2pix")
+    add_training_flags(p, PAPER, "pix2pix", ("--image-size", "--ngf", "--ndf"))
     add_flag(p, "--epochs-decay", type=integer(0), default=PAPER.epochs_decay,
              help="after --epochs at the full learning rate, this many more with the rate "
                   "falling linearly towards zero (junyanz's --n_epochs_decay)")
