@@ -1,2 +1,2 @@
-"""Experiments whose numbers the README reports, one module each, run with
+"""Experiments whose numbers the README and docs/ report, one module each, run with
 `python -m experiments.NAME` (not installed with the package)."""

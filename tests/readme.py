@@ -1,4 +1,5 @@
-"""The README as the tests read it: sections by heading, and their fenced code blocks."""
+"""The README and docs/ as the tests read them: sections by heading, and their fenced code
+blocks."""
 
 from __future__ import annotations
 
@@ -8,13 +9,21 @@ import re
 from tests.conftest import REPO
 
 README = os.path.join(REPO, "README.md")
+DOCS = os.path.join(REPO, "docs")
+SERVING = os.path.join(DOCS, "serving.md")
+
+
+def documents() -> list[str]:
+    """The README and every Markdown document in docs/: what a user reads."""
+    return [README, *sorted(os.path.join(DOCS, name) for name in os.listdir(DOCS)
+                            if name.endswith(".md"))]
 _FENCE = re.compile(r"^```([\w+-]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
-def section(heading: str) -> str:
-    """The text under `heading` (e.g. "## Export: TF.js") up to the next heading of its level
-    or above; `#` lines inside fenced code are not headings."""
-    with open(README, encoding="utf-8") as f:
+def section(heading: str, path: str = README) -> str:
+    """The text of document `path` under `heading` (e.g. "## Export: TF.js") up to the next
+    heading of its level or above; `#` lines inside fenced code are not headings."""
+    with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     level = len(heading) - len(heading.lstrip("#"))
     start = lines.index(heading)

@@ -1,7 +1,7 @@
-"""Every Python block of the README runs, as written, in a fresh process.
+"""Every Python block of the README and of docs/*.md runs, as written, in a fresh process.
 
-Only sizes change, so the blocks run in seconds: each (README text, what runs instead) pair of
-SMALLER must occur in the README's Python blocks (the table cannot go stale), and nothing else
+Only sizes change, so the blocks run in seconds: each (documented text, what runs instead) pair
+of SMALLER must occur in the documents' Python blocks (the table cannot go stale), and nothing else
 is touched. The blocks run in an empty folder, with TFDS_DATA_DIR (TFDS's own setting) pointing
 at a folder shared by the blocks.
 """
@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.readme import README, code_blocks
+from tests.readme import code_blocks, documents
 
 SMALLER = [
     # Music: a tiny LSTM for one epoch
@@ -30,9 +30,13 @@ SMALLER = [
 ]
 
 
-def python_blocks() -> list[str]:
-    with open(README, encoding="utf-8") as f:
-        return code_blocks(f.read(), "python")
+def python_blocks() -> list[tuple[str, str]]:
+    """(document's name, block) for every Python block of the README and docs/."""
+    blocks = []
+    for path in documents():
+        with open(path, encoding="utf-8") as f:
+            blocks += [(os.path.basename(path), b) for b in code_blocks(f.read(), "python")]
+    return blocks
 
 
 def smaller(block: str) -> str:
@@ -41,11 +45,11 @@ def smaller(block: str) -> str:
     return block
 
 
-def test_every_shrinking_rule_matches_the_readme():
-    text = "\n".join(python_blocks())
+def test_every_shrinking_rule_matches_the_documents():
+    text = "\n".join(block for _, block in python_blocks())
     assert len(python_blocks()) >= 4
     for written, _ in SMALLER:
-        assert written in text, f"SMALLER rule no longer matches the README: {written!r}"
+        assert written in text, f"SMALLER rule no longer matches the documents: {written!r}"
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +60,9 @@ def shared_tfds(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_readme_python_block_runs(index, shared_tfds, tmp_path):
-    block = python_blocks()[index]
+    document, block = python_blocks()[index]
     env = {**os.environ, "TFDS_DATA_DIR": shared_tfds, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run([sys.executable, "-c", smaller(block)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"README block {index}:\n{block}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, \
+        f"{document}, Python block {index}:\n{block}\n{result.stderr[-3000:]}"

@@ -1,7 +1,7 @@
-"""The README's TF Serving section is true of real exports: its REST bodies run (as TF Serving
-turns JSON into tensors) through the session loader TF Serving uses and answer in the documented
-shape, its `saved_model_cli show` excerpts are what the CLI prints, and its model config parses
-as TF Serving's own ModelServerConfig naming our exports."""
+"""The TF Serving section of docs/serving.md is true of real exports: its REST bodies run (as
+TF Serving turns JSON into tensors) through the session loader TF Serving uses and answer in
+the documented shape, its `saved_model_cli show` excerpts are what the CLI prints, and its
+model config parses as TF Serving's own ModelServerConfig naming our exports."""
 
 import base64
 import json
@@ -16,7 +16,7 @@ from tensorflow.python.saved_model import loader_impl
 from tensorflow_serving.config import model_server_config_pb2
 
 from tests.conftest import make_tiny_model
-from tests.readme import code_blocks, section
+from tests.readme import SERVING, code_blocks, section
 from tests.serving_loaders import LoaderError, run_requests, saved_model_cli_path
 from tests.test_pix2pix_model import tiny_pix2pix
 from tests.tf_serving_json import request_feeds, response_body
@@ -24,12 +24,12 @@ from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.export.saved_model import export_saved_model
 
 SECTION = "## Export: SavedModel for TF Serving"
-ELLIPSIS = "\u2026elided"  # what a bare `...` in the README's JSON becomes
+ELLIPSIS = "\u2026elided"  # what a bare `...` in the documented JSON becomes
 
 
 @pytest.fixture(scope="module")
 def exports(irish_vocabulary, tmp_path_factory):
-    """Models of the sizes the README names: music LSTM 512 over the bundled corpus's
+    """Models of the sizes docs/serving.md names: music LSTM 512 over the bundled corpus's
     characters, pix2pix at 128 px (widths do not change the signatures)."""
     base = str(tmp_path_factory.mktemp("serving"))
     music = make_tiny_model(irish_vocabulary, units=512, layers=1)
@@ -53,7 +53,7 @@ def _dtype_name(tensor_info) -> str:
     return types_pb2.DataType.Name(tensor_info.dtype)
 
 
-# -- the README's REST bodies --------------------------------------------------------------
+# -- the documented REST bodies ----------------------------------------------------------
 
 def _parse_jsonc(text: str):
     """Bare `...` (outside strings) becomes the ELLIPSIS marker; strings stay as written."""
@@ -63,9 +63,9 @@ def _parse_jsonc(text: str):
 
 
 def documented_requests() -> list[dict]:
-    """[{model, request, response}] from the README's jsonc block: a `// <model>, ...` comment,
+    """[{model, request, response}] from docs/serving.md's jsonc block: a `// <model>, ...` comment,
     the body, then `// -> <response>`."""
-    block, = code_blocks(section(SECTION), "jsonc")
+    block, = code_blocks(section(SECTION, SERVING), "jsonc")
     entries, body = [], []
     for line in block.splitlines() + [""]:
         if line.startswith("// ->"):
@@ -201,7 +201,8 @@ def cli_show(path: str) -> dict:
 
 
 def readme_show_blocks() -> dict[str, dict]:
-    blocks = [b for b in code_blocks(section(SECTION), "") if b.startswith("signature_def")]
+    blocks = [b for b in code_blocks(section(SECTION, SERVING), "")
+              if b.startswith("signature_def")]
     assert len(blocks) == 2
     parsed = {}
     for model, block in zip(("music", "pix2pix"), blocks, strict=True):
@@ -215,7 +216,7 @@ def readme_show_blocks() -> dict[str, dict]:
             elif m := re.match(r"^\s+\(the same as (\w+)\)$", line):
                 signatures[signature] = m.group(1)
             else:
-                raise AssertionError(f"unexpected line in the README's show block: {line!r}")
+                raise AssertionError(f"unexpected line in the documented show block: {line!r}")
         parsed[model] = signatures
     return parsed
 
@@ -232,7 +233,7 @@ def test_readme_saved_model_cli_show_is_what_the_cli_prints(exports):
 # -- the model config ----------------------------------------------------------------------
 
 def test_readme_model_config_is_a_tf_serving_config_for_our_exports(exports):
-    block, = code_blocks(section(SECTION), "pbtxt")
+    block, = code_blocks(section(SECTION, SERVING), "pbtxt")
     config = text_format.Parse(block, model_server_config_pb2.ModelServerConfig())
     models = {c.name: c for c in config.model_config_list.config}
     assert set(models) == set(exports)  # the names `tfcreative export` uses by default

@@ -41,7 +41,7 @@ def make_strategy(strategy: str = "default") -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if "TF_CONFIG" not in os.environ:
         raise InvalidArgument("strategy", "multi_worker needs TF_CONFIG to describe the cluster "
-                                          "(see README, 'Distributed training')")
+                                          "(see docs/distributed_training.md)")
     # RING collectives work on CPUs and GPUs alike; NCCL would be GPU-only.
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING)

@@ -87,7 +87,7 @@ def _add_sampling_flags(parser, num_tunes: int) -> None:
                   "(0 to 2**32-1)")
     add_flag(parser, "--constrain", default=DEFAULT_CONSTRAINT, choices=("none", "meter"),
              help="meter: sample only characters that keep the tune's grammar and every bar "
-                  "in time (see README, Meter-aware sampling); none: sample freely")
+                  "in time (see docs/meter_aware_sampling.md); none: sample freely")
 
 
 def _add_train(commands) -> None:

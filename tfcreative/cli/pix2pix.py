@@ -101,7 +101,7 @@ def _add_train(commands) -> None:
                   "squares)")
     add_flag(p, "--norm", default=PAPER.norm, choices=NORMS,
              help="normalisation in both networks; sync_batch: batch statistics over the "
-                  "global batch under tf.distribute (see README)")
+                  "global batch under tf.distribute (see docs/distributed_training.md)")
     add_flag(p, "--dropout", type=FRACTION, default=PAPER.dropout,
              help="dropout on the first three generator decoder layers, in [0, 1) (0: none)")
     add_flag(p, "--lambda-l1", type=real(0), default=PAPER.lambda_l1,

@@ -24,7 +24,7 @@ MAX_NUM_TUNES = 10_000
 MAX_GENERATED_LENGTH = 100_000
 # The command line's and the quickstart's sampling: "meter" keeps the grammar and every bar in
 # time, for far more tunes that parse and scan than unconstrained sampling, at a small cost in
-# the model's surprise and no more copying (measured: README, Meter-aware sampling);
+# the model's surprise and no more copying (measured: docs/meter_aware_sampling.md);
 # TuneSampler.generate itself samples freely unless asked.
 DEFAULT_CONSTRAINT = "meter"
 DEFAULT_PRESET = "folk"  # what `music generate` and the demo use without a model of yours

@@ -7,7 +7,7 @@ per window, which is what bounds a training step. Here the loop carries only wha
 sequential (h, c and, backwards, dh, dc); the input projection x·W and the weight gradients
 Xᵀ·dZ and Hᵀ·dZ are single large matrix products over all time steps. Same function, same
 weights, gradients equal to float32 rounding (tests/test_fused_lstm.py); on a CPU a training
-step at the course configuration runs faster (by how much: README, Measured;
+step at the course configuration runs faster (by how much: docs/benchmarks.md;
 benchmarks/music_training.py).
 
 Gate layout is Keras's [i, f, c, o] (sigmoid gates, tanh candidate and output), no peepholes.

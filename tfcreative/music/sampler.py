@@ -19,7 +19,7 @@ computation per character instead of a graph op at a time, and XLA's own matrix-
 product, which reads the recurrent weights faster than TensorFlow's oneDNN kernel at batch 1);
 for larger batches TensorFlow's matrix product is the faster one and the loop stays a plain
 graph, as it is in the exported SavedModel (TF Serving runs without XLA). Both give the same
-tokens (benchmarks/music_generation.py measures them side by side; figures: README, Measured).
+tokens (benchmarks/music_generation.py measures them side by side; figures: docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from tfcreative.music.vocabulary import OOV_ID, UnknownCharacterError
 CONSTRAINTS = (None, "meter")
 # TuneSampler compiles the whole loop with XLA up to this many tunes (on a CPU): XLA's loop is
 # the faster for a few tunes, TensorFlow's graph for more, where the step is a matrix product
-# and oneDNN's beats XLA's (where they cross: README, Measured; benchmarks/music_generation.py).
+# and oneDNN's beats XLA's (where they cross: docs/benchmarks.md; benchmarks/music_generation.py).
 XLA_MAX_BATCH = 4
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-// tfcreative in-browser demo: runs the exported TF.js graph models (see README, "In-browser
+// tfcreative in-browser demo: runs the exported TF.js graph models (see docs/serving.md, "In-browser
 // demo"). window.demo exposes the functions the buttons use, for tests and the console.
 import { generateTune } from "./music.js";
 import { MeterTracker } from "./abc_meter.js";
