@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from tfcreative.cli.common import (
@@ -139,6 +138,7 @@ def _add_evaluate(commands) -> None:
                     "FCN-score; give several --model to compare them.")
     add_flag(p, "--model", argument="path", required=True, action="append",
              help="a .keras file or run directory; repeat to compare models")
+    p.set_defaults(flags={**p.get_default("flags"), "paths": "--model"})  # evaluate_models'
     _add_data_flags(p)
     _add_direction_flag(p)
     add_flag(p, "--json", default=None, metavar="PATH", help="also write the numbers here")
@@ -185,68 +185,18 @@ def _translate(args) -> int:
     return 0
 
 
-def _column_name(path: str) -> str:
-    """A run directory's name; `run/best` for run/checkpoints/best.keras; a file's stem."""
-    path = os.path.normpath(path)
-    if os.path.isdir(path):
-        return os.path.basename(path)
-    stem, parent = os.path.splitext(os.path.basename(path))[0], os.path.dirname(path)
-    if os.path.basename(parent) == "checkpoints":
-        return f"{os.path.basename(os.path.dirname(parent))}/{stem}"
-    return os.path.basename(parent) if stem == "model" and parent else stem
-
-
 def _evaluate(args) -> int:
-    import keras
-    import numpy as np
+    from tfcreative.pix2pix.evaluation import evaluate_models
+    from tfcreative.pix2pix.images import write_png
 
-    from tfcreative.pix2pix import fcn_score, load_model, pipeline
-    from tfcreative.pix2pix.evaluation import evaluate_generator, format_results
-    from tfcreative.pix2pix.translate import compiled_generator, kept_moving_statistics
-
-    builder = pipeline.prepare_builder(args.dataset, data_dir=args.data_dir,
-                                       manual_dir=args.manual_dir)
-    split = pipeline.splits(builder).test
-    results, columns, scorers = {}, [], {}
-    for path in args.path:
-        keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
-        model = load_model(path)
-        data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
-                                          direction=args.direction)
-        name = _column_name(path)
-        name = name if name not in results else path
-        run = compiled_generator(model.generator, args.paper_inference)
-        with kept_moving_statistics(model.generator):
-            results[name] = evaluate_generator(run, data)
-            if args.fcn_score:
-                size = str(model.image_size)
-                if scorers and size not in scorers:
-                    raise ValueError("--fcn-score compares models of one image size")
-                if size not in scorers:
-                    scorers[size] = fcn_score.load_or_train_scorer(
-                        builder, model.image_size, direction=args.direction)
-                results[name].update(scorers[size].score_generator(run, data, what=name))
-            if args.grid:  # drawn as the numbers were measured (--paper-inference or not)
-                inputs, targets = next(iter(pipeline.make_test_dataset(
-                    builder, model.image_size, args.grid_rows, split, cache=False,
-                    direction=args.direction)))
-                columns.append(run(inputs))
-    names = list(results)
-    if scorers:
-        results[fcn_score.REAL_PHOTOS] = next(iter(scorers.values())).score_real_photos(data)
-    print(f"{builder.name}/{builder.builder_config.name}, split {split}:")
-    print(format_results(results))
+    evaluation = evaluate_models(
+        args.path, dataset=args.dataset, manual_dir=args.manual_dir, data_dir=args.data_dir,
+        direction=args.direction, paper_inference=args.paper_inference, seed=args.seed,
+        fcn_score=args.fcn_score, grid_rows=args.grid_rows if args.grid else 0)
+    print(evaluation.table())
     if args.grid:
-        from tfcreative.pix2pix.images import to_uint8, write_png
-
-        if len({c.shape for c in columns}) > 1:
-            raise ValueError("--grid needs models of the same image size")
-        panels = [inputs, *columns, targets]
-        write_png(args.grid, np.concatenate(
-            [np.concatenate([to_uint8(p[i]) for p in panels], axis=1)
-             for i in range(int(inputs.shape[0]))], axis=0))
-        print(f"grid (input | {' | '.join(names)} | target): {args.grid}")
+        write_png(args.grid, evaluation.grid)
+        print(f"grid ({' | '.join(evaluation.grid_titles)}): {args.grid}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        evaluation.write_json(args.json)
     return 0

@@ -5,12 +5,24 @@ targets. 1.0 means as much fine detail as the real images; blurry outputs score 
 paper's claim is that the adversarial term makes outputs sharper than L1 alone. The FCN-score
 (whether a segmenter recognises the scene in the outputs) is computed in fcn_score.py;
 `format_results` prints its rows beside these.
+
+`evaluate_models` is `tfcreative pix2pix evaluate`: several models side by side on a data set's
+test split, with an optional grid of their outputs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+
+import keras
 import numpy as np
 import tensorflow as tf
+
+from tfcreative.errors import InvalidArgument
+from tfcreative.files import write_bytes_atomically
+from tfcreative.pix2pix.config import DEFAULT_DATASET
 
 _LAPLACIAN = tf.constant([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -72,3 +84,106 @@ def format_results(columns: dict[str, dict]) -> str:
 
 def _cell(value, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
+
+
+def column_name(path: str) -> str:
+    """A model's column: a run directory's name; `run/best` for run/checkpoints/best.keras;
+    a file's stem."""
+    path = os.path.normpath(path)
+    if os.path.isdir(path):
+        return os.path.basename(path)
+    stem, parent = os.path.splitext(os.path.basename(path))[0], os.path.dirname(path)
+    if os.path.basename(parent) == "checkpoints":
+        return f"{os.path.basename(os.path.dirname(parent))}/{stem}"
+    return os.path.basename(parent) if stem == "model" and parent else stem
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What `evaluate_models` measured: `results` {column: numbers} (one column per model, in
+    the order given, then the FCN-score's "real photos" if asked), where (`dataset`, `split`),
+    and `grid` (uint8 rows of input | each model's output | target) when rows were asked for."""
+
+    dataset: str
+    split: str
+    results: dict[str, dict]
+    models: tuple[str, ...]
+    grid: np.ndarray | None = None
+
+    @property
+    def grid_titles(self) -> list[str]:
+        return ["input", *self.models, "target"]
+
+    def table(self) -> str:
+        return f"{self.dataset}, split {self.split}:\n{format_results(self.results)}"
+
+    def write_json(self, path: str) -> None:
+        """The numbers as JSON, written whole or not at all."""
+        write_bytes_atomically(path, json.dumps(self.results, indent=2).encode("utf-8"))
+
+
+def _load_models(paths, seed: int) -> dict:
+    """{column: model}, every model loaded before any is evaluated."""
+    from tfcreative.pix2pix import load_model
+
+    models = {}
+    for path in paths:
+        keras.utils.set_random_seed(seed)  # before loading: dropout's seed state is made then
+        name = column_name(path)
+        models[name if name not in models else path] = load_model(path)
+    return models
+
+
+def _check_one_size(models: dict, fcn_score: bool, grid_rows: int) -> None:
+    """The FCN-score and the grid compare models of one image size: checked before any
+    model is evaluated."""
+    sizes = {name: model.image_size for name, model in models.items()}
+    if len(set(map(str, sizes.values()))) > 1 and (fcn_score or grid_rows):
+        what = " and ".join(w for w, asked in (("the FCN-score", fcn_score),
+                                               ("a grid", grid_rows)) if asked)
+        raise InvalidArgument("paths", f"{what} compare(s) models of one image size, got "
+                              + ", ".join(f"{n}: {s}" for n, s in sizes.items()))
+
+
+def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | None = None,
+                    data_dir: str | None = None, direction: str | None = None,
+                    paper_inference: bool = False, seed: int = 0, fcn_score: bool = False,
+                    grid_rows: int = 0) -> Evaluation:
+    """Each model (.keras file or run directory) on the test split of pix2pix/<dataset> (or
+    your pairs in `manual_dir`), which training never reads.
+
+    paper_inference: dropout on and batch statistics at test time (translate.compiled_generator;
+    `seed` seeds the dropout). fcn_score: adds the FCN-score and its "real photos" ceiling.
+    grid_rows: draws the first rows of the test split, as the numbers were measured."""
+    from tfcreative.pix2pix import fcn_score as fcn
+    from tfcreative.pix2pix import pipeline
+    from tfcreative.pix2pix.images import image_grid
+    from tfcreative.pix2pix.translate import compiled_generator, kept_moving_statistics
+
+    if grid_rows < 0:
+        raise InvalidArgument("grid_rows", f"expected >= 0, got {grid_rows}")
+    models = _load_models(paths, seed)
+    _check_one_size(models, fcn_score, grid_rows)
+    builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir)
+    split = pipeline.splits(builder).test
+    results, outputs, scorer = {}, [], None
+    for name, model in models.items():
+        data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
+                                          direction=direction)
+        run = compiled_generator(model.generator, paper_inference)
+        with kept_moving_statistics(model.generator):
+            results[name] = evaluate_generator(run, data)
+            if fcn_score:
+                scorer = scorer or fcn.load_or_train_scorer(builder, model.image_size,
+                                                            direction=direction)
+                results[name].update(scorer.score_generator(run, data, what=name))
+            if grid_rows:  # drawn as the numbers were measured (paper_inference or not)
+                inputs, targets = next(iter(pipeline.make_test_dataset(
+                    builder, model.image_size, grid_rows, split, cache=False,
+                    direction=direction)))
+                outputs.append(run(inputs))
+    if scorer is not None:
+        results[fcn.REAL_PHOTOS] = scorer.score_real_photos(data)
+    grid = image_grid(inputs, *outputs, targets) if grid_rows else None
+    return Evaluation(f"{builder.name}/{builder.builder_config.name}", split, results,
+                      tuple(models), grid)

@@ -9,6 +9,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 from tfcreative.pix2pix.images import read_image, to_uint8, write_png
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,21 @@ def _expand(inputs: list[str]) -> list[str]:
                 logger.warning("%s: ignored %d file(s) without an image suffix %s", path,
                                len(names) - len(images), IMAGE_SUFFIXES)
             if not images:
-                raise ValueError(f"{path}: folder holds no image ({', '.join(IMAGE_SUFFIXES)})")
+                raise InvalidArgument("inputs", f"{path}: folder holds no image "
+                                                f"({', '.join(IMAGE_SUFFIXES)})")
             files.extend(os.path.join(path, n) for n in images)
         elif os.path.isfile(path):
             files.append(path)
         else:
-            raise FileNotFoundError(f"{path}: no such image file or folder")
+            raise ArgumentPathNotFound("inputs", f"{path}: no such image file or folder")
     return files
+
+
+def _read_input(path: str) -> np.ndarray:
+    try:
+        return read_image(path)
+    except InvalidArgument as error:  # read_image's `path` is one of our `inputs`
+        raise InvalidArgument("inputs", error.detail) from None
 
 
 def translate_paths(model, inputs: list[str], out_dir: str,
@@ -80,7 +89,7 @@ def translate_paths(model, inputs: list[str], out_dir: str,
     leaving part of the outputs behind; each PNG is written to a temporary name, then renamed.
     """
     files = _expand(inputs)
-    images = [(path, read_image(path)) for path in files]
+    images = [(path, _read_input(path)) for path in files]
     os.makedirs(out_dir, exist_ok=True)
     run = compiled_generator(model.generator, paper_style)
     used, done = set(), []
