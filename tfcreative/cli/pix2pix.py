@@ -57,6 +57,12 @@ def _datasets():
     return DATASETS
 
 
+def _transforms():
+    from tfcreative.datasets.pix2pix.photo_transforms import TRANSFORMS
+
+    return (*TRANSFORMS, *(f"photos_{name}" for name in TRANSFORMS))
+
+
 def _add_data_flags(parser) -> None:
     add_flag(parser, "--dataset", default=DEFAULT_DATASET, choices=LazyChoices(_datasets),
              metavar="NAME",
@@ -65,6 +71,18 @@ def _add_data_flags(parser) -> None:
     add_flag(parser, "--pairs", argument="manual_dir", metavar="DIR", default=None,
              help="your own pairs instead (pix2pix/manual): A/ and B/ folders with matching "
                   "names, or side-by-side A|B images; optional train/, val/, test/ subfolders")
+    add_flag(parser, "--photos", argument="photos_dir", metavar="DIR", default=None,
+             help="your photos instead (pix2pix/photos_<transform>): any sizes and aspect "
+                  "ratios; each input is made from its photo by --transform; optional train/, "
+                  "val/, test/ subfolders")
+    add_flag(parser, "--transform", default="edges", choices=LazyChoices(_transforms),
+             metavar="NAME",
+             help="with --photos, what the model learns to undo (%(choices)s): edges -> "
+                  "photo, sketch -> photo, grayscale -> colour, masked -> inpainting, "
+                  "downscaled / blurred -> detail")
+    add_flag(parser, "--strict", action="store_true",
+             help="refuse a --pairs or --photos folder holding any file that would be "
+                  "skipped (each is listed before anything is built)")
     add_flag(parser, "--data-dir", default=None,
              help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
 
@@ -166,7 +184,8 @@ def _train(args) -> int:
                 f"Samples: {os.path.join(run_dir, 'samples')}/\n"
                 f"Translate: tfcreative pix2pix translate --model {run_dir} IMAGE...")
 
-    data = {"dataset": args.dataset, "manual_dir": args.manual_dir, "data_dir": args.data_dir}
+    data = {"dataset": args.dataset, "manual_dir": args.manual_dir, "data_dir": args.data_dir,
+            "photos_dir": args.photos_dir, "transform": args.transform, "strict": args.strict}
     return train_command(args, Pix2PixTrainConfig, train, load_model, "pix2pix", data,
                          next_steps)
 
@@ -191,6 +210,7 @@ def _evaluate(args) -> int:
 
     evaluation = evaluate_models(
         args.path, dataset=args.dataset, manual_dir=args.manual_dir, data_dir=args.data_dir,
+        photos_dir=args.photos_dir, transform=args.transform, strict=args.strict,
         direction=args.direction, paper_inference=args.paper_inference, seed=args.seed,
         fcn_score=args.fcn_score, grid_rows=args.grid_rows if args.grid else 0)
     print(evaluation.table())

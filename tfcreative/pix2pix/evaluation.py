@@ -148,9 +148,11 @@ def _check_one_size(models: dict, fcn_score: bool, grid_rows: int) -> None:
 def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | None = None,
                     data_dir: str | None = None, direction: str | None = None,
                     paper_inference: bool = False, seed: int = 0, fcn_score: bool = False,
-                    grid_rows: int = 0) -> Evaluation:
+                    grid_rows: int = 0, photos_dir: str | None = None, transform: str = "edges",
+                    strict: bool = False) -> Evaluation:
     """Each model (.keras file or run directory) on the test split of pix2pix/<dataset> (or
-    your pairs in `manual_dir`), which training never reads.
+    your pairs in `manual_dir`, or your photos in `photos_dir` made into pairs by `transform`:
+    pipeline.prepare_builder), which training never reads.
 
     paper_inference: dropout on and batch statistics at test time (translate.compiled_generator;
     `seed` seeds the dropout). fcn_score: adds the FCN-score and its "real photos" ceiling.
@@ -164,7 +166,9 @@ def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | Non
         raise InvalidArgument("grid_rows", f"expected >= 0, got {grid_rows}")
     models = _load_models(paths, seed)
     _check_one_size(models, fcn_score, grid_rows)
-    builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir)
+    builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir,
+                                       photos_dir=photos_dir, transform=transform,
+                                       strict=strict)
     split = pipeline.splits(builder).test
     results, outputs, scorer = {}, [], None
     for name, model in models.items():
