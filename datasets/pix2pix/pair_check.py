@@ -19,6 +19,7 @@ from tfcreative.datasets.pix2pix.pix2pix_dataset_builder import (
     IMAGE_SUFFIXES,
     SPLIT_FOLDERS,
     decode_rgb,
+    is_regular_file,
 )
 
 
@@ -33,7 +34,8 @@ class Problem:
 
 @dataclasses.dataclass
 class FolderReport:
-    """What a folder holds: `usable` pairs (or photos) and the `problems`, one per file."""
+    """What a folder holds: `usable` pairs (or photos) and the `problems`, one per file, in
+    the order of their paths."""
 
     folder: str
     usable: int
@@ -59,7 +61,7 @@ def _sorted_entries(folder: epath.Path, skip=()) -> tuple[list[epath.Path], list
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             problems.append(Problem(str(path), "not an image file (expected "
                                                f"{', '.join(IMAGE_SUFFIXES)})"))
-        elif not path.is_file():
+        elif not is_regular_file(path):
             problems.append(Problem(str(path), "not a regular file"))
         else:
             images.append(path)
@@ -119,7 +121,7 @@ def check_pairs(root: str) -> FolderReport:
     for folder in _folders(epath.Path(root)):
         count, found = _check_pair_folder(folder)
         usable, problems = usable + count, problems + found
-    return FolderReport(str(root), usable, problems)
+    return FolderReport(str(root), usable, sorted(problems, key=lambda p: p.path))
 
 
 def check_photos(root: str) -> FolderReport:
@@ -133,4 +135,4 @@ def check_photos(root: str) -> FolderReport:
                 problems.append(Problem(str(path), "corrupt or truncated image"))
             else:
                 usable += 1
-    return FolderReport(str(root), usable, problems)
+    return FolderReport(str(root), usable, sorted(problems, key=lambda p: p.path))

@@ -7,15 +7,16 @@ and the seed). They are built on scikit-image (docs/pix2pix_photos.md says why: 
 against OpenCV's headless wheel), imported when a transform first runs.
 
 `edges` is written to be re-implemented elsewhere (the demo page's JavaScript) and checked
-against this code, so it is a short pipeline of named steps with every setting below:
+against this code, so it is a short pipeline of named library steps, every setting below:
 
 1. grey = 0.2125 R + 0.7154 G + 0.0721 B, RGB in [0, 1] (`skimage.color.rgb2gray`);
 2. Canny (`skimage.feature.canny`): Gaussian of sigma EDGE_SIGMA (scipy's kernel, radius
    int(4 sigma + 0.5), borders replicated: mode "nearest"), Sobel gradients, non-maximum
    suppression, hysteresis between EDGE_LOW and EDGE_HIGH on the gradient magnitude;
-3. fragments smaller than EDGE_MIN_PIXELS pixels (8-connected) are removed
+3. thinning to one-pixel lines (`skimage.morphology.thin`: Canny leaves some 2x2 corners);
+4. fragments smaller than EDGE_MIN_PIXELS pixels (8-connected) are removed
    (`skimage.morphology.remove_small_objects`), as the paper cleaned up its HED edges;
-4. black lines (0) on white (255), repeated to RGB, as the paper's edges2shoes.
+5. black lines (0) on white (255), repeated to RGB, as the paper's edges2shoes.
 """
 
 from __future__ import annotations
@@ -56,17 +57,17 @@ def grey(photo: np.ndarray) -> np.ndarray:
 
 
 def edge_mask(photo: np.ndarray) -> np.ndarray:
-    """Steps 1-3 of `edges`: True on edge pixels, [h, w] bool."""
+    """Steps 1-4 of `edges`: True on edge pixels, [h, w] bool."""
     from skimage.feature import canny
-    from skimage.morphology import remove_small_objects
+    from skimage.morphology import remove_small_objects, thin
 
     lines = canny(grey(photo), sigma=EDGE_SIGMA, low_threshold=EDGE_LOW,
                   high_threshold=EDGE_HIGH, mode="nearest")
-    return remove_small_objects(lines, max_size=EDGE_MIN_PIXELS - 1, connectivity=2)
+    return remove_small_objects(thin(lines), max_size=EDGE_MIN_PIXELS - 1, connectivity=2)
 
 
 def edges(photo: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Thin black edges on white (module docstring: the four steps)."""
+    """Thin black edges on white (module docstring: the five steps)."""
     return _uint8_rgb(~edge_mask(photo))
 
 

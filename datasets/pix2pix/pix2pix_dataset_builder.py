@@ -6,6 +6,7 @@ import collections
 import dataclasses
 import hashlib
 import logging
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -57,12 +58,15 @@ def split_side_by_side(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _image_files(folder: epath.Path) -> list[epath.Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """Regular files with an image suffix (never a pipe, whose reading would block, nor a
+    folder), sorted by name."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_SUFFIXES and is_regular_file(p))
 
 
-def image_files(folder: epath.Path) -> list[epath.Path]:
-    """Regular files with an image suffix (never a pipe or a folder), sorted by name."""
-    return [p for p in _image_files(folder) if p.is_file()]
+def is_regular_file(path: epath.Path) -> bool:
+    """os.path.isfile (epath's is_file says True for a named pipe)."""
+    return os.path.isfile(os.fspath(path))
 
 
 def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -162,10 +166,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """train/, val/, test/ subfolders, or one folder split by a hash of each name."""
         split_dirs = {SPLIT_FOLDERS[f]: root / f for f in SPLIT_FOLDERS if (root / f).is_dir()}
         if split_dirs:
-            return {split: self._generate_photo_pairs(folder, image_files(folder))
+            return {split: self._generate_photo_pairs(folder, _image_files(folder))
                     for split, folder in split_dirs.items()}
         splits = {"train": [], "validation": [], "test": []}
-        for path in image_files(root):
+        for path in _image_files(root):
             splits[_held_out_split(path.name)].append(path)
         return {split: self._generate_photo_pairs(root, paths)
                 for split, paths in splits.items() if paths}

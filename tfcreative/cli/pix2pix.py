@@ -128,12 +128,18 @@ def _add_translate(commands) -> None:
     p = commands.add_parser(
         "translate", formatter_class=help_formatter, help="translate an image or a folder",
         description="Translate images of any size and mode (grey, RGBA over white, 16-bit) "
-                    "with a trained generator; outputs are PNGs at the input's size.")
+                    "with a trained generator; outputs are PNGs at the input's size (in tiles "
+                    "at the image's own scale for models trained on --photos).")
     add_flag(p, "--model", argument="path", default=DEFAULT_PRESET,
              help="a .keras file, a run directory or a preset's name (default: "
                   f"{DEFAULT_PRESET}, the label map -> facade model shipped with the package)")
     p.add_argument("inputs", nargs="+", help="image files or folders of images")
     add_flag(p, "--out-dir", default="translated", help="where <name>.png outputs go")
+    add_flag(p, "--tiles", argument="tiling", action=argparse.BooleanOptionalAction,
+             default=None,
+             help="--tiles: overlapping tiles of the model's size at the image's own scale, "
+                  "blended at the seams; --no-tiles: each image resized to the model's size "
+                  "and back. Default: as the model was trained (tiles for --photos models)")
     _add_paper_inference_flag(p)
     p.set_defaults(handler=_translate)
 
@@ -153,7 +159,9 @@ def _add_evaluate(commands) -> None:
         description="L1, PSNR, SSIM and a sharpness ratio (high-frequency energy of outputs / "
                     "targets) on the test split, which training never reads (checkpoints are "
                     "chosen on the validation split), and with --fcn-score the paper's "
-                    "FCN-score; give several --model to compare them.")
+                    "FCN-score; give several --model to compare them. Pairs made from --photos "
+                    "add their task's numbers (edges, sketch: the output's lines against the "
+                    "input's; grayscale: colourfulness and Lab a/b error).")
     add_flag(p, "--model", argument="path", required=True, action="append",
              help="a .keras file or run directory; repeat to compare models")
     p.set_defaults(flags={**p.get_default("flags"), "paths": "--model"})  # evaluate_models'
@@ -170,6 +178,8 @@ def _add_evaluate(commands) -> None:
                   "each model's outputs (per-pixel and per-class accuracy, class IoU), with a "
                   "'real photos' column as the ceiling; the segmenter trains once per data set "
                   "and size (a few minutes) and is cached beside the data")
+    add_flag(p, "--input-baseline", action="store_true",
+             help="also a column for the trivial baseline: the input itself as the output")
     _add_paper_inference_flag(p)
     p.set_defaults(handler=_evaluate)
 
@@ -199,7 +209,7 @@ def _translate(args) -> int:
     keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
     model = load_model(args.path)
     for source, target in translate_paths(model, args.inputs, args.out_dir,
-                                          args.paper_inference):
+                                          args.paper_inference, args.tiling):
         print(f"{source} -> {target}")
     return 0
 
@@ -212,7 +222,8 @@ def _evaluate(args) -> int:
         args.path, dataset=args.dataset, manual_dir=args.manual_dir, data_dir=args.data_dir,
         photos_dir=args.photos_dir, transform=args.transform, strict=args.strict,
         direction=args.direction, paper_inference=args.paper_inference, seed=args.seed,
-        fcn_score=args.fcn_score, grid_rows=args.grid_rows if args.grid else 0)
+        fcn_score=args.fcn_score, grid_rows=args.grid_rows if args.grid else 0,
+        input_baseline=args.input_baseline)
     print(evaluation.table())
     if args.grid:
         write_png(args.grid, evaluation.grid)

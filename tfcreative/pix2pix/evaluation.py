@@ -23,7 +23,9 @@ import tensorflow as tf
 from tfcreative.errors import InvalidArgument
 from tfcreative.files import write_bytes_atomically
 from tfcreative.pix2pix.config import DEFAULT_DATASET
+from tfcreative.pix2pix.images import to_uint8
 
+INPUT_ITSELF = "input itself"  # the trivial baseline's column: the input as the output
 _LAPLACIAN = tf.constant([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 
@@ -34,8 +36,10 @@ def high_frequency_energy(images01):
     return tf.reduce_mean(tf.square(response), axis=[1, 2, 3])
 
 
-def evaluate_generator(generator, test_data) -> dict:
-    """Averages over all pairs of `test_data` ((input, target) in [-1, 1])."""
+def evaluate_generator(generator, test_data, task_measures=None) -> dict:
+    """Averages over all pairs of `test_data` ((input, target) in [-1, 1]); task_measures: a
+    function of one uint8 batch (inputs, outputs, targets) -> {name: sum}, whose numbers are
+    averaged too (task_metrics.measures_for)."""
     sums = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
     output_energy = target_energy = 0.0
     count = 0
@@ -48,6 +52,10 @@ def evaluate_generator(generator, test_data) -> dict:
         output_energy += float(tf.reduce_sum(high_frequency_energy(output)))
         target_energy += float(tf.reduce_sum(high_frequency_energy(target)))
         count += int(input_image.shape[0])
+        if task_measures is not None:
+            batch = [to_uint8(x) for x in (input_image, output * 2.0 - 1.0, target * 2.0 - 1.0)]
+            for name, value in task_measures(*batch).items():
+                sums[name] = sums.get(name, 0.0) + value
     if not count:
         raise ValueError("no test pairs to evaluate")
     result = {name: value / count for name, value in sums.items()}
@@ -62,6 +70,14 @@ ROWS = (  # (key, label, format): the table's rows, in order
     ("psnr", "PSNR dB (higher)", "{:.2f}"),
     ("ssim", "SSIM (higher)", "{:.4f}"),
     ("sharpness", "sharpness vs target (1 = as sharp)", "{:.3f}"),
+    # task_metrics.py: edges and sketch (the output's lines against the input's) ...
+    ("line_f1", "lines F1 vs input (higher)", "{:.3f}"),
+    ("line_precision", "lines precision (higher)", "{:.3f}"),
+    ("line_recall", "lines recall (higher)", "{:.3f}"),
+    # ... and colorization
+    ("colourfulness", "colourfulness (targets: next row)", "{:.1f}"),
+    ("target_colourfulness", "colourfulness of the targets", "{:.1f}"),
+    ("ab_error", "Lab a/b error (lower)", "{:.2f}"),
     # FCN-score (fcn_score.py): a segmenter trained on real photos, on the outputs.
     ("fcn_pixel_accuracy", "FCN per-pixel accuracy (higher)", "{:.3f}"),
     ("fcn_class_accuracy", "FCN per-class accuracy (higher)", "{:.3f}"),
@@ -145,18 +161,31 @@ def _check_one_size(models: dict, fcn_score: bool, grid_rows: int) -> None:
                               + ", ".join(f"{n}: {s}" for n, s in sizes.items()))
 
 
+def _task_measures(builder, direction: str | None):
+    """The transform's own measures for pairs made from photos, in their own direction."""
+    from tfcreative.pix2pix import pipeline, task_metrics
+
+    if not pipeline.is_photos(builder) or direction not in (None,
+                                                            pipeline.dataset_direction(builder)):
+        return None
+    return task_metrics.measures_for(builder.builder_config.transform)
+
+
 def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | None = None,
                     data_dir: str | None = None, direction: str | None = None,
                     paper_inference: bool = False, seed: int = 0, fcn_score: bool = False,
                     grid_rows: int = 0, photos_dir: str | None = None, transform: str = "edges",
-                    strict: bool = False) -> Evaluation:
+                    strict: bool = False, input_baseline: bool = False) -> Evaluation:
     """Each model (.keras file or run directory) on the test split of pix2pix/<dataset> (or
     your pairs in `manual_dir`, or your photos in `photos_dir` made into pairs by `transform`:
     pipeline.prepare_builder), which training never reads.
 
     paper_inference: dropout on and batch statistics at test time (translate.compiled_generator;
     `seed` seeds the dropout). fcn_score: adds the FCN-score and its "real photos" ceiling.
-    grid_rows: draws the first rows of the test split, as the numbers were measured."""
+    grid_rows: draws the first rows of the test split, as the numbers were measured.
+    input_baseline: one more column, INPUT_ITSELF: the input taken as the output (the trivial
+    baseline). Pairs made from photos also get their transform's own numbers
+    (task_metrics.py)."""
     from tfcreative.pix2pix import fcn_score as fcn
     from tfcreative.pix2pix import pipeline
     from tfcreative.pix2pix.images import image_grid
@@ -171,12 +200,13 @@ def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | Non
                                        strict=strict)
     split = pipeline.splits(builder).test
     results, outputs, scorer = {}, [], None
+    measures = _task_measures(builder, direction)
     for name, model in models.items():
         data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
                                           direction=direction)
         run = compiled_generator(model.generator, paper_inference)
         with kept_moving_statistics(model.generator):
-            results[name] = evaluate_generator(run, data)
+            results[name] = evaluate_generator(run, data, measures)
             if fcn_score:
                 scorer = scorer or fcn.load_or_train_scorer(builder, model.image_size,
                                                             direction=direction)
@@ -186,6 +216,8 @@ def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | Non
                     builder, model.image_size, grid_rows, split, cache=False,
                     direction=direction)))
                 outputs.append(run(inputs))
+    if input_baseline:
+        results[INPUT_ITSELF] = evaluate_generator(lambda x, training=None: x, data, measures)
     if scorer is not None:
         results[fcn.REAL_PHOTOS] = scorer.score_real_photos(data)
     grid = image_grid(inputs, *outputs, targets) if grid_rows else None

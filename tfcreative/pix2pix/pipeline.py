@@ -39,39 +39,57 @@ VALIDATION_PERCENT = 10  # of train, when a data set has no validation split
 
 def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
                     manual_dir: str | None = None, photos_dir: str | None = None,
-                    transform: str = "edges", strict: bool = False) -> tfds.core.DatasetBuilder:
+                    transform: str = "edges", strict: bool = False,
+                    checked: pair_check.FolderReport | None = None) -> tfds.core.DatasetBuilder:
     """Builds (or reuses) pix2pix/<dataset>; `manual_dir` selects your own pairs, `photos_dir`
     your photos with inputs made by `transform` (a name of photo_transforms.TRANSFORMS, or the
     config's name, photos_<name>).
 
-    Your folder is checked first (pair_check): each file that would be skipped is logged, one
-    line each, then their count; strict: any such file is an error and nothing is built."""
-    if photos_dir is not None and manual_dir is not None:
-        raise InvalidArgument("photos_dir", "give your photos or your pairs (manual_dir), not "
-                                            "both")
-    if photos_dir is not None:
-        name = transform.removeprefix(PHOTO_PREFIX)
-        if name not in TRANSFORMS:
-            raise InvalidArgument("transform", f"{transform!r}: expected one of "
-                                               f"{', '.join(TRANSFORMS)}")
-        return _prepare_users_folder(f"{PHOTO_PREFIX}{name}", photos_dir, "photos_dir",
-                                     data_dir, strict)
-    if manual_dir is not None:
-        return _prepare_users_folder("manual", manual_dir, "manual_dir", data_dir, strict)
-    if dataset not in DATASETS:
-        raise InvalidArgument("dataset", f"{dataset!r}: expected one of {', '.join(DATASETS)}")
-    builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
-    builder.download_and_prepare()
+    Your folder is checked first (check_users_folder, unless `checked` is its report)."""
+    if manual_dir is None and photos_dir is None:
+        if dataset not in DATASETS:
+            raise InvalidArgument("dataset", f"{dataset!r}: expected one of "
+                                             f"{', '.join(DATASETS)}")
+        builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
+        builder.download_and_prepare()
+        return builder
+    report = checked or check_users_folder(manual_dir, photos_dir, transform, strict)
+    config = "manual" if photos_dir is None else photo_config(transform)
+    builder = tfds.builder(f"pix2pix/{config}", data_dir=data_dir)
+    with _builder_skips_muted(bool(report.problems)):  # reported once, by the check
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+            manual_dir=report.folder,
+            download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
     return builder
 
 
-def _prepare_users_folder(config: str, folder: str, argument: str, data_dir, strict: bool):
+def photo_config(transform: str) -> str:
+    """"edges" or "photos_edges" -> "photos_edges"; anything else is an error."""
+    name = transform.removeprefix(PHOTO_PREFIX)
+    if name not in TRANSFORMS:
+        raise InvalidArgument("transform", f"{transform!r}: expected one of "
+                                           f"{', '.join(TRANSFORMS)}")
+    return f"{PHOTO_PREFIX}{name}"
+
+
+def check_users_folder(manual_dir: str | None = None, photos_dir: str | None = None,
+                       transform: str = "edges",
+                       strict: bool = False) -> pair_check.FolderReport:
+    """Your pairs (`manual_dir`) or photos (`photos_dir`), checked before anything is built or
+    trained (pair_check): each file that would be skipped is logged, one line each, then their
+    count; strict: any such file is an error."""
+    if (manual_dir is None) == (photos_dir is None):
+        raise InvalidArgument("photos_dir", "give your photos or your pairs (manual_dir): one "
+                                            "of them")
+    if photos_dir is not None:
+        photo_config(transform)  # a bad name fails before the folder is read
+    argument, folder = ("manual_dir", manual_dir) if photos_dir is None \
+        else ("photos_dir", photos_dir)
     folder = os.path.abspath(os.path.expanduser(folder))
     if not os.path.isdir(folder):
-        what = "photos" if config.startswith(PHOTO_PREFIX) else "image pairs"
+        what = "image pairs" if photos_dir is None else "photos"
         raise ArgumentPathNotFound(argument, f"{folder}: no such folder of {what}")
-    check = pair_check.check_pairs if config == "manual" else pair_check.check_photos
-    report = check(folder)
+    report = (pair_check.check_pairs if photos_dir is None else pair_check.check_photos)(folder)
     for problem in report.problems:
         logger.warning("pix2pix: %s", problem)
     if report.problems:
@@ -79,11 +97,7 @@ def _prepare_users_folder(config: str, folder: str, argument: str, data_dir, str
         if strict:
             raise InvalidArgument("strict", f"{report.summary()} (listed above); strict "
                                             "refuses them: fix or remove them")
-    builder = tfds.builder(f"pix2pix/{config}", data_dir=data_dir)
-    with _builder_skips_muted(bool(report.problems)):  # reported once, above
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-            manual_dir=folder, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
-    return builder
+    return report
 
 
 class _DropSkipLines(logging.Filter):

@@ -77,11 +77,15 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
     Pass `model` (e.g. loaded with keras.models.load_model, in `strategy`'s scope) to continue
     training it. `strategy` defaults to make_strategy(config.strategy).
     """
+    checked = None  # your folder is checked before the run directory is made
+    if manual_dir is not None or photos_dir is not None:
+        checked = pipeline.check_users_folder(manual_dir, photos_dir, transform, strict)
+
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
         builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir,
                                            photos_dir=photos_dir, transform=transform,
-                                           strict=strict)
+                                           checked=checked)
         splits = pipeline.splits(builder)
         if model is None:
             with strategy.scope():

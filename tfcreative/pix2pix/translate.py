@@ -1,4 +1,11 @@
-"""Translating user images of any size with a trained generator, at the input's own size."""
+"""Translating user images of any size with a trained generator, at the input's own size.
+
+Two ways, as the model was trained (`Pix2Pix.tiling`): a model trained on whole images resized
+to its size (the paper's data sets, label maps) gets each image resized to its size and the
+output resized back; a model trained on crops of photos at their own scale (`--photos`) gets
+overlapping tiles at the image's own scale, blended at the seams (tiling.py), so a 1024x768
+photo comes out with 1024x768 pixels of detail.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import tensorflow as tf
 
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 from tfcreative.pix2pix.images import read_image, to_uint8, write_png
+from tfcreative.pix2pix.tiling import translate_tiled
 
 logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -42,15 +50,18 @@ def kept_moving_statistics(generator):
             variable.assign(value)
 
 
-def translate_image(generator, pixels01: np.ndarray, run=None) -> np.ndarray:
-    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back.
+def translate_image(generator, pixels01: np.ndarray, run=None, tiling: bool = False) -> np.ndarray:
+    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back, or with
+    `tiling` in overlapping tiles at the image's own scale (tiling.translate_tiled).
 
     `run`: a `compiled_generator(generator)` to reuse across images (default: eager call)."""
     model_shape = [int(generator.input_shape[1]), int(generator.input_shape[2])]
+    run = run or (lambda x, training=None: generator(x, training=False))
+    if tiling:
+        return to_uint8(translate_tiled(run, pixels01 * 2.0 - 1.0, model_shape))
     height, width = pixels01.shape[:2]
     x = tf.image.resize(pixels01[None] * 2.0 - 1.0, model_shape, antialias=True)
-    y = run(x) if run is not None else generator(x, training=False)
-    return to_uint8(tf.image.resize(y, [height, width], antialias=True)[0])
+    return to_uint8(tf.image.resize(run(x), [height, width], antialias=True)[0])
 
 
 def _expand(inputs: list[str]) -> list[str]:
@@ -80,10 +91,10 @@ def _read_input(path: str) -> np.ndarray:
         raise InvalidArgument("inputs", error.detail) from None
 
 
-def translate_paths(model, inputs: list[str], out_dir: str,
-                    paper_style: bool = False) -> list[tuple[str, str]]:
+def translate_paths(model, inputs: list[str], out_dir: str, paper_style: bool = False,
+                    tiling: bool | None = None) -> list[tuple[str, str]]:
     """Translates files and folders of images into `out_dir`/<name>.png (paper_style: see
-    compiled_generator).
+    compiled_generator; tiling: see translate_image, None: as the model was trained).
 
     Every input is read before anything is written, so a bad file stops the run without
     leaving part of the outputs behind; each PNG is written to a temporary name, then renamed.
@@ -92,6 +103,7 @@ def translate_paths(model, inputs: list[str], out_dir: str,
     images = [(path, _read_input(path)) for path in files]
     os.makedirs(out_dir, exist_ok=True)
     run = compiled_generator(model.generator, paper_style)
+    tiling = model.tiling if tiling is None else tiling
     used, done = set(), []
     with kept_moving_statistics(model.generator):
         for path, pixels in images:
@@ -99,6 +111,6 @@ def translate_paths(model, inputs: list[str], out_dir: str,
             name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
             used.add(name)
             target = os.path.join(out_dir, name)
-            write_png(target, translate_image(model.generator, pixels, run))  # whole or not
+            write_png(target, translate_image(model.generator, pixels, run, tiling))
             done.append((path, target))
     return done
