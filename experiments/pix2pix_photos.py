@@ -1,6 +1,7 @@
 """Edges -> photo on the real photos available offline: scikit-image's sample photographs.
 
     python -m experiments.pix2pix_photos --minutes 12     # photos, both runs, evaluation
+    python -m experiments.pix2pix_photos --transforms-picture docs/pix2pix_transforms.png
 
 A real model needs hundreds to thousands of photos of one kind; offline there are seven
 photographs of seven kinds in scikit-image's wheel (CC0 / public domain: docs/pix2pix_photos.md
@@ -69,6 +70,21 @@ def write_large_photo(path: str) -> None:
     Image.fromarray(photo[:, left:left + crop]).resize((1024, 768), Image.LANCZOS).save(path)
 
 
+def transforms_picture(path: str, side: int = 200) -> None:
+    """One row per photo: the photo, then every transform of it (docs' picture)."""
+    from tfcreative.datasets.pix2pix import photo_transforms
+    from tfcreative.pix2pix.images import write_png
+
+    rows = []
+    for name in ("astronaut", "chelsea", "coffee", "rocket"):
+        photo = _photo(name)
+        top, left = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
+        crop = np.ascontiguousarray(photo[top:top + side, left:left + side])
+        rows.append(np.concatenate([crop, *(transform(crop, 0) for transform in
+                                            photo_transforms.TRANSFORMS.values())], axis=1))
+    write_png(path, np.concatenate(rows, axis=0))
+
+
 def tfcreative(*args: str, core: int | None = None, log: str | None = None) -> None:
     command = [sys.executable, "-m", "tfcreative", *args]
     if core is not None and shutil.which("taskset"):
@@ -85,7 +101,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=os.path.join("runs", "photos"))
     parser.add_argument("--minutes", type=float, default=12.0, help="training time per run")
     parser.add_argument("--core", type=int, default=1, help="the CPU core both runs use")
+    parser.add_argument("--transforms-picture", metavar="PNG", default=None,
+                        help="only write the picture of every transform")
     args = parser.parse_args(argv)
+    if args.transforms_picture:
+        transforms_picture(args.transforms_picture)
+        return 0
     photos, tfds_dir = os.path.join(args.out, "photos"), os.path.join(args.out, "tfds")
     if not os.path.isdir(photos):
         write_photos(photos)

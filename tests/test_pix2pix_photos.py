@@ -169,6 +169,20 @@ def test_tiling_is_exact_for_a_pixelwise_generator_and_keeps_the_size():
         np.testing.assert_allclose(out, -small, atol=1e-6)
 
 
+def test_the_graph_tiling_for_savedmodels_gives_what_python_gives():
+    from tfcreative.pix2pix.networks import unet_generator
+
+    generator = unet_generator(32, ngf=4)
+    graph = tf.function(lambda x: tiling.translate_tiled_graph(generator, x, (32, 32)),
+                        input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
+    rng = np.random.default_rng(2)
+    for shape in ((32, 32), (20, 50), (70, 33), (100, 129)):
+        image = rng.uniform(-1, 1, (*shape, 3)).astype(np.float32)
+        np.testing.assert_allclose(graph(image).numpy(),
+                                   tiling.translate_tiled(generator, image, (32, 32)),
+                                   atol=1e-5)
+
+
 def test_the_fully_convolutional_generator_is_the_same_network():
     from tfcreative.pix2pix.networks import unet_generator
 
@@ -215,6 +229,11 @@ def test_photos_to_a_trained_model_to_a_1024x768_translation_and_both_exports(
     loaded = tf.saved_model.load(str(tmp_path / "serving" / "pix2pix" / "1"))
     out = loaded.signatures["serving_default"](input_image=tf.zeros([1, 32, 32, 3]))
     assert out["output_image"].shape == (1, 32, 32, 3)
+    png = (tmp_path / "in" / "coffee.png").read_bytes()
+    served = loaded.signatures["translate_png"](image_bytes=tf.constant([png]))
+    served = tf.io.decode_png(served["output_bytes"][0]).numpy()
+    assert served.shape == (768, 1024, 3)  # tiled in the graph, as translate does
+    assert np.abs(served.astype(int) - tiles.astype(int)).max() <= 1
     assert main(["export", "--model", str(run), "--format", "tfjs", "--out-dir",
                  str(tmp_path / "tfjs")]) == 0
     page_facts = json.loads((tmp_path / "tfjs" / "tfcreative.json").read_text())

@@ -90,3 +90,45 @@ def translate_fully_convolutional(generator: keras.Model, image: np.ndarray,
                      max(tile_w, -(-width // multiple) * multiple))
     run = any_size or any_size_generator(generator)
     return np.asarray(run(padded[None], training=False))[0, :height, :width]
+
+
+def translate_tiled_graph(generator, image, tile_shape: tuple[int, int],
+                          overlap_divisor: int = OVERLAP_DIVISOR):
+    """translate_tiled in TensorFlow ops, for graphs of any input size (the SavedModel's
+    `translate_png`): [h, w, 3] float tensor in [-1, 1] -> the same shape; one tile per
+    generator call, so memory stays that of one tile whatever the image."""
+    import tensorflow as tf
+
+    tile_h, tile_w = tile_shape
+    overlap_h, overlap_w = tile_h // overlap_divisor, tile_w // overlap_divisor
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    rows = tf.minimum(tf.range(tf.maximum(height, tile_h)), height - 1)  # edge padding
+    cols = tf.minimum(tf.range(tf.maximum(width, tile_w)), width - 1)
+    padded = tf.gather(tf.gather(image, rows, axis=0), cols, axis=1)
+    padded_h, padded_w = tf.shape(padded)[0], tf.shape(padded)[1]
+    tops = _tile_starts_tensor(padded_h, tile_h, overlap_h)
+    lefts = _tile_starts_tensor(padded_w, tile_w, overlap_w)
+    corners = tf.reshape(tf.stack(tf.meshgrid(tops, lefts, indexing="ij"), -1), [-1, 2])
+    weight = tf.constant(tile_weights(tile_h, overlap_h)[:, None, None]
+                         * tile_weights(tile_w, overlap_w)[None, :, None])
+
+    def add_tile(k, total, weights):
+        top, left = corners[k, 0], corners[k, 1]
+        tile = tf.slice(padded, [top, left, 0], [tile_h, tile_w, 3])
+        output = generator(tile[None], training=False)[0]
+        place = [[top, padded_h - top - tile_h], [left, padded_w - left - tile_w], [0, 0]]
+        return k + 1, total + tf.pad(output * weight, place), weights + tf.pad(weight, place)
+
+    _, total, weights = tf.while_loop(
+        lambda k, *_: k < tf.shape(corners)[0], add_tile,
+        [tf.constant(0), tf.zeros_like(padded), tf.zeros_like(padded[..., :1])])
+    return (total / weights)[:height, :width]
+
+
+def _tile_starts_tensor(length, tile: int, overlap: int):
+    """tile_starts for a length known only when the graph runs (length >= tile)."""
+    import tensorflow as tf
+
+    count = tf.maximum(1, -((overlap - length) // (tile - overlap)))  # ceil((L - O) / (S - O))
+    steps = tf.range(count)
+    return tf.where(count > 1, steps * (length - tile) // tf.maximum(count - 1, 1), 0)
