@@ -195,6 +195,41 @@ def test_the_fully_convolutional_generator_is_the_same_network():
     assert out.shape == (50, 70, 3)
 
 
+def test_with_input_lightness_keeps_the_inputs_l_and_the_outputs_colour():
+    from skimage.color import rgb2lab
+
+    from tfcreative.pix2pix.colour import with_input_lightness
+
+    photo = PHOTOS["coffee"][:64, :64]
+    grey = photo_transforms.grayscale(photo)
+    colour = np.roll(photo, 5, axis=0)  # some other colour picture
+    kept = with_input_lightness(grey[None] / 127.5 - 1.0, colour[None] / 127.5 - 1.0)[0]
+    lab, wanted = rgb2lab((kept + 1.0) / 2.0), rgb2lab(colour / 255.0)
+    inside = (wanted[..., 0] > 10) & (wanted[..., 0] < 90)  # not clipped at black or white
+    assert np.abs(lab[..., 0] - grey[..., 0] / 2.55).max() < 1.0
+    assert np.abs(lab[..., 1:] - wanted[..., 1:])[inside].mean() < 3.0
+
+
+def test_a_colorization_model_keeps_the_inputs_lightness_in_translate(photos_dir, tmp_path):
+    from skimage.color import rgb2lab
+
+    from tfcreative.pix2pix import load_model
+
+    run = tmp_path / "run"
+    assert main(["pix2pix", "train", "--photos", str(photos_dir), "--transform", "grayscale",
+                 "--run-dir", str(run), "--data-dir", str(tmp_path / "tfds"), "--image-size",
+                 "32", "--ngf", "4", "--ndf", "4", "--epochs", "1", "--steps-per-epoch",
+                 "2"]) == 0
+    assert load_model(str(run)).keep_lightness
+    grey = photo_transforms.grayscale(PHOTOS["chelsea"][:48, :80])
+    _png(tmp_path / "in" / "grey.png", grey)
+    assert main(["pix2pix", "translate", "--model", str(run), str(tmp_path / "in"),
+                 "--out-dir", str(tmp_path / "out")]) == 0
+    out = tf.io.decode_png((tmp_path / "out" / "grey.png").read_bytes()).numpy()
+    lightness = rgb2lab(out / 255.0)[..., 0]
+    assert np.abs(lightness - grey[..., 0] / 2.55).mean() < 1.5
+
+
 @pytest.mark.slow
 def test_photos_to_a_trained_model_to_a_1024x768_translation_and_both_exports(
         photos_dir, tmp_path, capsys):

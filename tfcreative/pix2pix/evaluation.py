@@ -188,6 +188,7 @@ def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | Non
     (task_metrics.py)."""
     from tfcreative.pix2pix import fcn_score as fcn
     from tfcreative.pix2pix import pipeline
+    from tfcreative.pix2pix.colour import lightness_kept
     from tfcreative.pix2pix.images import image_grid
     from tfcreative.pix2pix.translate import compiled_generator, kept_moving_statistics
 
@@ -205,6 +206,8 @@ def evaluate_models(paths, dataset: str = DEFAULT_DATASET, manual_dir: str | Non
         data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
                                           direction=direction)
         run = compiled_generator(model.generator, paper_inference)
+        if model.keep_lightness:  # as translate runs it
+            run = lightness_kept(run)
         with kept_moving_statistics(model.generator):
             results[name] = evaluate_generator(run, data, measures)
             if fcn_score:

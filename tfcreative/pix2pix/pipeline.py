@@ -124,6 +124,12 @@ def is_photos(builder) -> bool:
     return builder.builder_config.kind == "photos"
 
 
+def is_colorization(builder, direction: str | None = None) -> bool:
+    """Grey photos in, colour out (photos_grayscale in its own direction): colour.py."""
+    return (is_photos(builder) and builder.builder_config.transform == "grayscale"
+            and direction in (None, dataset_direction(builder)))
+
+
 def jitter_shape(image_size) -> tuple[int, int]:
     """The size training pairs are resized to before the random crop: 286/256 of each side."""
     return tuple(int(round(side * 286 / 256)) for side in image_shape(image_size))

@@ -91,6 +91,7 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
             with strategy.scope():
                 model = build_model(config)
         model.tiling = pipeline.is_photos(builder)
+        model.keep_lightness = pipeline.is_colorization(builder, config.direction)
         size = model.image_size
         direction = config.direction
         data, steps = pipeline.make_training_stream(

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.pix2pix.colour import lightness_kept
 from tfcreative.pix2pix.images import read_image, to_uint8, write_png
 from tfcreative.pix2pix.tiling import translate_tiled
 
@@ -103,6 +104,8 @@ def translate_paths(model, inputs: list[str], out_dir: str, paper_style: bool = 
     images = [(path, _read_input(path)) for path in files]
     os.makedirs(out_dir, exist_ok=True)
     run = compiled_generator(model.generator, paper_style)
+    if model.keep_lightness:
+        run = lightness_kept(run)
     tiling = model.tiling if tiling is None else tiling
     used, done = set(), []
     with kept_moving_statistics(model.generator):
