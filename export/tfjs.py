@@ -54,6 +54,8 @@ def _metadata(model) -> tuple[str, dict]:
             # whose integer rule a page mirrors), or null: resized to the model's size and back.
             "tiling": {"tile": list(model.image_shape), "overlap_divisor": OVERLAP_DIVISOR}
             if model.tiling else None,
+            # A colorization model: the page puts the input's Lab lightness back (colour.py).
+            "keep_lightness": model.keep_lightness,
         }
     raise ValueError(f"cannot export a {type(model).__name__}: expected a tfcreative MusicLSTM "
                      "or Pix2Pix model")
