@@ -126,15 +126,8 @@ def main(argv=None) -> int:
                "--grid", os.path.join(args.out, "test_grid.png"), "--grid-rows", "4")
     large = os.path.join(args.out, "coffee_1024x768.png")
     write_large_photo(large)
-    from tfcreative.datasets.pix2pix import photo_transforms
-    from tfcreative.pix2pix.images import write_png
-
-    edges = os.path.join(args.out, "large", "coffee_edges.png")
-    from PIL import Image
-
-    write_png(edges, photo_transforms.edges(np.asarray(Image.open(large).convert("RGB"))))
-    tfcreative("pix2pix", "translate", "--model", best[0], edges, "--out-dir",
-               os.path.join(args.out, "large", "translated"))
+    tfcreative("pix2pix", "translate", "--model", best[0], "--transform", "edges", large,
+               "--out-dir", os.path.join(args.out, "large"))
     return 0
 
 

@@ -249,6 +249,9 @@ def test_photos_to_a_trained_model_to_a_1024x768_translation_and_both_exports(
     assert "lines F1" in capsys.readouterr().out
     large = np.asarray(tf.image.resize(PHOTOS["coffee"], (768, 1024)), np.uint8)
     _png(tmp_path / "in" / "coffee.png", photo_transforms.edges(large))
+    _png(tmp_path / "photo" / "coffee.png", large)  # --transform makes its edges
+    assert main(["pix2pix", "translate", "--model", str(run), "--transform", "edges",
+                 str(tmp_path / "photo"), "--out-dir", str(tmp_path / "from_photo")]) == 0
     for mode, folder in (("--tiles", "tiles"), ("--no-tiles", "resized")):
         assert main(["pix2pix", "translate", "--model", str(run), str(tmp_path / "in"),
                      "--out-dir", str(tmp_path / folder), mode]) == 0
@@ -259,6 +262,8 @@ def test_photos_to_a_trained_model_to_a_1024x768_translation_and_both_exports(
     assert main(["pix2pix", "translate", "--model", str(run), str(tmp_path / "in"),
                  "--out-dir", str(tmp_path / "default")]) == 0  # the model's own: tiles
     assert (tmp_path / "default" / "coffee.png").read_bytes() == \
+        (tmp_path / "tiles" / "coffee.png").read_bytes()
+    assert (tmp_path / "from_photo" / "coffee.png").read_bytes() == \
         (tmp_path / "tiles" / "coffee.png").read_bytes()
     assert main(["export", "--model", str(run), "--base-dir", str(tmp_path / "serving")]) == 0
     loaded = tf.saved_model.load(str(tmp_path / "serving" / "pix2pix" / "1"))

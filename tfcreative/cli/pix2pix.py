@@ -140,6 +140,10 @@ def _add_translate(commands) -> None:
              help="--tiles: overlapping tiles of the model's size at the image's own scale, "
                   "blended at the seams; --no-tiles: each image resized to the model's size "
                   "and back. Default: as the model was trained (tiles for --photos models)")
+    add_flag(p, "--transform", default=None, choices=LazyChoices(_transforms), metavar="NAME",
+             help="the inputs are photos: make the model's input from each by this transform "
+                  "first (%(choices)s), e.g. edges for a model trained with --photos ... "
+                  "--transform edges")
     _add_paper_inference_flag(p)
     p.set_defaults(handler=_translate)
 
@@ -209,7 +213,7 @@ def _translate(args) -> int:
     keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
     model = load_model(args.path)
     for source, target in translate_paths(model, args.inputs, args.out_dir,
-                                          args.paper_inference, args.tiling):
+                                          args.paper_inference, args.tiling, args.transform):
         print(f"{source} -> {target}")
     return 0
 

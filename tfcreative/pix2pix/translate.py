@@ -85,6 +85,19 @@ def _expand(inputs: list[str]) -> list[str]:
     return files
 
 
+def made_from_photo(transform: str, pixels01: np.ndarray) -> np.ndarray:
+    """The input a photos_<transform> model was trained on, made from a photo ([h, w, 3] in
+    [0, 1], the same out)."""
+    from tfcreative.datasets.pix2pix import photo_transforms  # (its package loads TFDS)
+
+    name = transform.removeprefix("photos_")
+    if name not in photo_transforms.TRANSFORMS:
+        raise InvalidArgument("transform", f"{transform!r}: expected one of "
+                                           f"{', '.join(photo_transforms.TRANSFORMS)}")
+    photo = np.clip(np.round(pixels01 * 255.0), 0, 255).astype(np.uint8)
+    return photo_transforms.transform(name, photo).astype(np.float32) / 255.0
+
+
 def _read_input(path: str) -> np.ndarray:
     try:
         return read_image(path)
@@ -93,15 +106,21 @@ def _read_input(path: str) -> np.ndarray:
 
 
 def translate_paths(model, inputs: list[str], out_dir: str, paper_style: bool = False,
-                    tiling: bool | None = None) -> list[tuple[str, str]]:
+                    tiling: bool | None = None,
+                    transform: str | None = None) -> list[tuple[str, str]]:
     """Translates files and folders of images into `out_dir`/<name>.png (paper_style: see
     compiled_generator; tiling: see translate_image, None: as the model was trained).
+    transform: the inputs are photos, and the model's input is made from each by this
+    photo transform first (e.g. "edges": a photo in, the photo the model draws from its edges
+    out).
 
     Every input is read before anything is written, so a bad file stops the run without
     leaving part of the outputs behind; each PNG is written to a temporary name, then renamed.
     """
     files = _expand(inputs)
     images = [(path, _read_input(path)) for path in files]
+    if transform is not None:
+        images = [(path, made_from_photo(transform, pixels)) for path, pixels in images]
     os.makedirs(out_dir, exist_ok=True)
     run = compiled_generator(model.generator, paper_style)
     if model.keep_lightness:
