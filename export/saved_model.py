@@ -28,7 +28,9 @@ Signatures
 * pix2pix `serving_default`: input_image [b, height, width, 3] float32 in [-1, 1] ->
   output_image, same shape.
 * pix2pix `translate_png`: image_bytes [b] PNG/JPEG bytes (any size; REST clients send
-  {"b64": ...}) -> output_bytes [b] PNG bytes at each input's size.
+  {"b64": ...}) -> output_bytes [b] PNG bytes at each input's size: resized to the model's
+  size and back, or for a model trained on photos (`Pix2Pix.tiling`) in overlapping tiles at
+  the image's own scale, as `tfcreative pix2pix translate` does (pix2pix/tiling.py).
 
 Each version also carries TF Serving's warm-up file (`assets.extra/tf_serving_warmup_requests`,
 see `warmup.py`): one small request per signature, run by the server before it takes traffic.
@@ -52,6 +54,7 @@ from tfcreative.music.model import MusicLSTM
 from tfcreative.music.sampler import sample_tokens
 from tfcreative.music.vocabulary import OOV_DISPLAY
 from tfcreative.pix2pix.model import Pix2Pix
+from tfcreative.pix2pix.tiling import translate_tiled_graph
 
 
 @dataclasses.dataclass
@@ -156,10 +159,13 @@ def pix2pix_serving(model: Pix2Pix) -> ServingGraph:
 
     def translate_one(data):
         image = tf.io.decode_image(data, channels=3, dtype=tf.float32, expand_animations=False)
-        height_width = tf.shape(image)[:2]
-        x = tf.image.resize(image[None] * 2.0 - 1.0, [height, width], antialias=True)
-        y = tf.image.resize(generator(x, training=False), height_width, antialias=True)
-        pixels = tf.clip_by_value(tf.round((y[0] + 1.0) * 127.5), 0.0, 255.0)
+        if model.tiling:  # as translate.translate_image(tiling=True)
+            y = translate_tiled_graph(generator, image * 2.0 - 1.0, (height, width))
+        else:
+            x = tf.image.resize(image[None] * 2.0 - 1.0, [height, width], antialias=True)
+            y = tf.image.resize(generator(x, training=False), tf.shape(image)[:2],
+                                antialias=True)[0]
+        pixels = tf.clip_by_value(tf.round((y + 1.0) * 127.5), 0.0, 255.0)
         return tf.io.encode_png(tf.cast(pixels, tf.uint8))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])

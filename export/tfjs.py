@@ -24,6 +24,7 @@ from tfcreative.export.saved_model import ServingGraph, serving_graph, write_sav
 from tfcreative.files import folder_written_whole, require_folder
 from tfcreative.music.model import MusicLSTM
 from tfcreative.pix2pix.model import Pix2Pix
+from tfcreative.pix2pix.tiling import OVERLAP_DIVISOR
 
 QUANTIZATIONS = ("float32", "float16", "uint8")
 
@@ -49,6 +50,12 @@ def _metadata(model) -> tuple[str, dict]:
             "image_shape": list(model.image_shape),  # [height, width]
             "inputs": {"input_image": "[b, height, width, 3] float32 in [-1, 1]"},
             "outputs": ["output_image"],
+            # Images of other sizes: tiles of the model's size (tfcreative/pix2pix/tiling.py,
+            # whose integer rule a page mirrors), or null: resized to the model's size and back.
+            "tiling": {"tile": list(model.image_shape), "overlap_divisor": OVERLAP_DIVISOR}
+            if model.tiling else None,
+            # A colorization model: the page puts the input's Lab lightness back (colour.py).
+            "keep_lightness": model.keep_lightness,
         }
     raise ValueError(f"cannot export a {type(model).__name__}: expected a tfcreative MusicLSTM "
                      "or Pix2Pix model")

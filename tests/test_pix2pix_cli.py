@@ -182,3 +182,41 @@ def test_paper_inference_keeps_dropout_on_and_the_moving_averages_unchanged(runs
                      "--out-dir", str(folder), "--paper-inference", "--seed", seed]) == 0
         outputs.append((folder / "facade.png").read_bytes())
     assert outputs[0] == outputs[1] and outputs[0] != outputs[2]
+
+
+def test_evaluate_checks_image_sizes_before_evaluating_any_model(runs, pairs_dir, tmp_path,
+                                                                  capsys, monkeypatch):
+    from tests.test_pix2pix_model import tiny_pix2pix
+    from tfcreative.pix2pix import evaluation
+
+    tiny_pix2pix(size=16).save(tmp_path / "small.keras")
+    evaluated = []
+    original = evaluation.evaluate_generator
+    monkeypatch.setattr(evaluation, "evaluate_generator",
+                        lambda *a, **k: evaluated.append(1) or original(*a, **k))
+    assert main(["pix2pix", "evaluate", "--model", str(runs / "gan"), "--model",
+                 str(tmp_path / "small.keras"), "--pairs", str(pairs_dir), "--data-dir",
+                 str(runs / "tfds"), "--grid", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tfcreative: error: --model:") and "gan: 32" in err and "16" in err
+    assert "\n" not in err and not evaluated and not (tmp_path / "g.png").exists()
+
+
+def test_evaluate_writes_its_json_whole_or_not_at_all(runs, pairs_dir, tmp_path, monkeypatch):
+    out = tmp_path / "eval.json"
+    out.write_text("earlier numbers")
+
+    original = json.JSONEncoder.iterencode
+
+    def half_then_fail(self, o, _one_shot=False):  # only for the results (TFDS writes JSON too)
+        if not (isinstance(o, dict) and "gan" in o):
+            yield from original(self, o, _one_shot)
+            return
+        yield '{"gan": '
+        raise ValueError("disk full")
+
+    monkeypatch.setattr(json.JSONEncoder, "iterencode", half_then_fail)
+    assert main(["pix2pix", "evaluate", "--model", str(runs / "gan"), "--pairs",
+                 str(pairs_dir), "--data-dir", str(runs / "tfds"), "--json", str(out)]) == 2
+    assert out.read_text() == "earlier numbers"
+    assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]

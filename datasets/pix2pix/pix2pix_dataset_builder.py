@@ -6,13 +6,14 @@ import collections
 import dataclasses
 import hashlib
 import logging
+import stat
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
-from tfcreative.datasets.pix2pix import synthetic_facades
+from tfcreative.datasets.pix2pix import photo_transforms, synthetic_facades
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ MANUAL_HELD_OUT_PERCENT = {"test": 10, "validation": 10}  # flat folders; the re
 
 @dataclasses.dataclass
 class Pix2PixConfig(tfds.core.BuilderConfig):
-    """kind: "paper" (download), "synthetic" (generated) or "manual" (your folder).
+    """kind: "paper" (download), "synthetic" (generated), "manual" (your pairs) or "photos"
+    (your photos; the input made by `transform`, one of photo_transforms.TRANSFORMS).
 
     input_side: for side-by-side A|B images, which half is the input ("A" or "B").
     """
@@ -35,7 +37,9 @@ class Pix2PixConfig(tfds.core.BuilderConfig):
     num_train: int = 400  # synthetic only
     num_test: int = 100  # synthetic only
     num_validation: int = 100  # synthetic only
-    seed: int = 0  # synthetic only
+    seed: int = 0  # synthetic and photos (masked's holes)
+    transform: str = ""  # photos only
+    max_side: int = 1024  # photos only: larger photos are scaled down to this longer side
 
 
 def _paper(name: str, input_side: str, what: str) -> Pix2PixConfig:
@@ -54,7 +58,28 @@ def split_side_by_side(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _image_files(folder: epath.Path) -> list[epath.Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """Regular files with an image suffix (never a pipe, whose reading would block, nor a
+    folder), sorted by name."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_SUFFIXES and is_regular_file(p))
+
+
+def is_regular_file(path: epath.Path) -> bool:
+    """By the file's mode (epath's is_file says True for a named pipe); True where a file
+    system gives no mode."""
+    mode = path.stat().mode
+    return mode is None or stat.S_ISREG(mode)
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """The image scaled down (anti-aliased) so its longer side is at most `max_side`."""
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image
+    scale = max_side / max(height, width)
+    size = [max(1, round(height * scale)), max(1, round(width * scale))]
+    resized = tf.image.resize(image, size, method="area")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
 
 
 def _held_out_split(name: str) -> str:
@@ -75,6 +100,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     code_path = epath.Path(__file__)
     pkg_dir_path = epath.Path(__file__).parent
 
+    # The photos_* configs (no change to any other config's data; your folders are read anew
+    # on every build) came without a new version, so prepared data and FCN-score segmenters
+    # cached under 1.1.0 stay valid.
     VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release.",
@@ -95,11 +123,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                                   "test, offline."),
         Pix2PixConfig(name="manual", kind="manual",
                       description="Your own pairs: A/ and B/ folders or side-by-side A|B."),
+        *(Pix2PixConfig(name=f"photos_{name}", kind="photos", transform=name,
+                        description=f"Your photos: {what}.")
+          for name, what in photo_transforms.WHAT.items()),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     For the `manual` config, put your pairs in manual_dir: folders `A/` (inputs) and `B/`
     (targets) with matching file names, or side-by-side A|B images; optional `train/`, `val/`,
-    `test/` subfolders become splits.
+    `test/` subfolders become splits. For the `photos_*` configs, put your photos in
+    manual_dir (optional `train/`, `val/`, `test/` subfolders); each input is made from its
+    photo by the config's transform.
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -129,7 +162,43 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 PAPER_URL.format(name=config.name))) / config.name
             return {SPLIT_FOLDERS[f]: self._generate_pairs(root / f)
                     for f in SPLIT_FOLDERS if (root / f).is_dir()}
+        if config.kind == "photos":
+            return self._photo_splits(epath.Path(dl_manager.manual_dir))
         return self._manual_splits(epath.Path(dl_manager.manual_dir))
+
+    def _photo_splits(self, root: epath.Path):
+        """train/, val/, test/ subfolders, or one folder split by a hash of each name."""
+        split_dirs = {SPLIT_FOLDERS[f]: root / f for f in SPLIT_FOLDERS if (root / f).is_dir()}
+        if split_dirs:
+            return {split: self._generate_photo_pairs(folder, _image_files(folder))
+                    for split, folder in split_dirs.items()}
+        splits = {"train": [], "validation": [], "test": []}
+        for path in _image_files(root):
+            splits[_held_out_split(path.name)].append(path)
+        return {split: self._generate_photo_pairs(root, paths)
+                for split, paths in splits.items() if paths}
+
+    def _generate_photo_pairs(self, folder: epath.Path, paths):
+        """(transform(photo), photo) for each readable photo, scaled down to max_side; skips,
+        counts and names unreadable ones (pair_check reports them before the build)."""
+        config = self.builder_config
+        kept, skipped = 0, 0
+        for path in paths:
+            try:
+                photo = fit_within(decode_rgb(path.read_bytes()), config.max_side)
+            except tf.errors.InvalidArgumentError:
+                skipped += 1
+                logger.warning("pix2pix: skipped %s: corrupt or truncated image", path)
+                continue
+            kept += 1
+            yield path.name, {
+                "input_image": photo_transforms.transform(config.transform, photo, config.seed),
+                "target_image": photo, "file_name": path.name}
+        if skipped:
+            logger.warning("pix2pix: %s: kept %d photos, skipped %d unreadable", folder, kept,
+                           skipped)
+        if not kept:
+            raise ValueError(f"{folder}: no readable photo ({', '.join(IMAGE_SUFFIXES)})")
 
     def _manual_splits(self, root: epath.Path):
         split_dirs = {SPLIT_FOLDERS[f]: root / f for f in SPLIT_FOLDERS if (root / f).is_dir()}

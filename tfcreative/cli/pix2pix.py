@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from tfcreative.cli.common import (
@@ -66,6 +65,12 @@ def _datasets():
     return DATASETS
 
 
+def _transforms():
+    from tfcreative.datasets.pix2pix.photo_transforms import TRANSFORMS
+
+    return (*TRANSFORMS, *(f"photos_{name}" for name in TRANSFORMS))
+
+
 def _add_data_flags(parser) -> None:
     add_flag(parser, "--dataset", default=DEFAULT_DATASET, choices=LazyChoices(_datasets),
              metavar="NAME",
@@ -75,6 +80,19 @@ def _add_data_flags(parser) -> None:
              default=None,
              help="your own pairs instead (pix2pix/manual): A/ and B/ folders with matching "
                   "names, or side-by-side A|B images; optional train/, val/, test/ subfolders")
+    add_flag(parser, "--photos", argument="photos_dir", metavar="DIR", type=checked_path,
+             default=None,
+             help="your photos instead (pix2pix/photos_<transform>): any sizes and aspect "
+                  "ratios; each input is made from its photo by --transform; optional train/, "
+                  "val/, test/ subfolders")
+    add_flag(parser, "--transform", default="edges", choices=LazyChoices(_transforms),
+             metavar="NAME",
+             help="with --photos, what the model learns to undo (%(choices)s): edges -> "
+                  "photo, sketch -> photo, grayscale -> colour, masked -> inpainting, "
+                  "downscaled / blurred -> detail")
+    add_flag(parser, "--strict", action="store_true",
+             help="refuse a --pairs or --photos folder holding any file that would be "
+                  "skipped (each is listed before anything is built)")
     add_flag(parser, "--data-dir", type=checked_path, default=None,
              help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
 
@@ -120,7 +138,8 @@ def _add_translate(commands) -> None:
     p = commands.add_parser(
         "translate", formatter_class=help_formatter, help="translate an image or a folder",
         description="Translate images of any size and mode (grey, RGBA over white, 16-bit) "
-                    "with a trained generator; outputs are PNGs at the input's size.")
+                    "with a trained generator; outputs are PNGs at the input's size (in tiles "
+                    "at the image's own scale for models trained on --photos).")
     add_flag(p, "--model", argument="path", type=checked_path, default=DEFAULT_PRESET,
              help="a .keras file, a run directory or a preset's name (default: "
                   f"{DEFAULT_PRESET}, the label map -> facade model shipped with the package)")
@@ -128,6 +147,15 @@ def _add_translate(commands) -> None:
                    help="image files or folders of images")
     add_flag(p, "--out-dir", type=checked_path, default="translated",
              help="where <name>.png outputs go")
+    add_flag(p, "--tiles", argument="tiling", action=argparse.BooleanOptionalAction,
+             default=None,
+             help="--tiles: overlapping tiles of the model's size at the image's own scale, "
+                  "blended at the seams; --no-tiles: each image resized to the model's size "
+                  "and back. Default: as the model was trained (tiles for --photos models)")
+    add_flag(p, "--transform", default=None, choices=LazyChoices(_transforms), metavar="NAME",
+             help="the inputs are photos: make the model's input from each by this transform "
+                  "first (%(choices)s), e.g. edges for a model trained with --photos ... "
+                  "--transform edges")
     _add_paper_inference_flag(p)
     p.set_defaults(handler=_translate)
 
@@ -147,9 +175,12 @@ def _add_evaluate(commands) -> None:
         description="L1, PSNR, SSIM and a sharpness ratio (high-frequency energy of outputs / "
                     "targets) on the test split, which training never reads (checkpoints are "
                     "chosen on the validation split), and with --fcn-score the paper's "
-                    "FCN-score; give several --model to compare them.")
+                    "FCN-score; give several --model to compare them. Pairs made from --photos "
+                    "add their task's numbers (edges, sketch: the output's lines against the "
+                    "input's; grayscale: colourfulness and Lab a/b error).")
     add_flag(p, "--model", argument="path", type=checked_path, required=True, action="append",
              help="a .keras file or run directory; repeat to compare models")
+    p.set_defaults(flags={**p.get_default("flags"), "paths": "--model"})  # evaluate_models'
     _add_data_flags(p)
     _add_direction_flag(p)
     add_flag(p, "--json", type=checked_path, default=None, metavar="PATH",
@@ -164,6 +195,8 @@ def _add_evaluate(commands) -> None:
                   "each model's outputs (per-pixel and per-class accuracy, class IoU), with a "
                   "'real photos' column as the ceiling; the segmenter trains once per data set "
                   "and size (a few minutes) and is cached beside the data")
+    add_flag(p, "--input-baseline", action="store_true",
+             help="also a column for the trivial baseline: the input itself as the output")
     _add_paper_inference_flag(p)
     p.set_defaults(handler=_evaluate)
 
@@ -178,7 +211,8 @@ def _train(args) -> int:
                 f"Samples: {os.path.join(run_dir, 'samples')}/\n"
                 f"Translate: tfcreative pix2pix translate --model {run_dir} IMAGE...")
 
-    data = {"dataset": args.dataset, "manual_dir": args.manual_dir, "data_dir": args.data_dir}
+    data = {"dataset": args.dataset, "manual_dir": args.manual_dir, "data_dir": args.data_dir,
+            "photos_dir": args.photos_dir, "transform": args.transform, "strict": args.strict}
     return train_command(args, Pix2PixTrainConfig, train, load_model, "pix2pix", data,
                          next_steps)
 
@@ -192,73 +226,25 @@ def _translate(args) -> int:
     keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
     model = load_model(args.path)
     for source, target in translate_paths(model, args.inputs, args.out_dir,
-                                          args.paper_inference):
+                                          args.paper_inference, args.tiling, args.transform):
         print(f"{source} -> {target}")
     return 0
 
 
-def _column_name(path: str) -> str:
-    """A run directory's name; `run/best` for run/checkpoints/best.keras; a file's stem."""
-    path = os.path.normpath(path)
-    if os.path.isdir(path):
-        return os.path.basename(path)
-    stem, parent = os.path.splitext(os.path.basename(path))[0], os.path.dirname(path)
-    if os.path.basename(parent) == "checkpoints":
-        return f"{os.path.basename(os.path.dirname(parent))}/{stem}"
-    return os.path.basename(parent) if stem == "model" and parent else stem
-
-
 def _evaluate(args) -> int:
-    import keras
-    import numpy as np
+    from tfcreative.pix2pix.evaluation import evaluate_models
+    from tfcreative.pix2pix.images import write_png
 
-    from tfcreative.pix2pix import fcn_score, load_model, pipeline
-    from tfcreative.pix2pix.evaluation import evaluate_generator, format_results
-    from tfcreative.pix2pix.translate import compiled_generator, kept_moving_statistics
-
-    builder = pipeline.prepare_builder(args.dataset, data_dir=args.data_dir,
-                                       manual_dir=args.manual_dir)
-    split = pipeline.splits(builder).test
-    results, columns, scorers = {}, [], {}
-    for path in args.path:
-        keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
-        model = load_model(path)
-        data = pipeline.make_test_dataset(builder, model.image_size, batch_size=8, split=split,
-                                          direction=args.direction)
-        name = _column_name(path)
-        name = name if name not in results else path
-        run = compiled_generator(model.generator, args.paper_inference)
-        with kept_moving_statistics(model.generator):
-            results[name] = evaluate_generator(run, data)
-            if args.fcn_score:
-                size = str(model.image_size)
-                if scorers and size not in scorers:
-                    raise ValueError("--fcn-score compares models of one image size")
-                if size not in scorers:
-                    scorers[size] = fcn_score.load_or_train_scorer(
-                        builder, model.image_size, direction=args.direction)
-                results[name].update(scorers[size].score_generator(run, data, what=name))
-            if args.grid:  # drawn as the numbers were measured (--paper-inference or not)
-                inputs, targets = next(iter(pipeline.make_test_dataset(
-                    builder, model.image_size, args.grid_rows, split, cache=False,
-                    direction=args.direction)))
-                columns.append(run(inputs))
-    names = list(results)
-    if scorers:
-        results[fcn_score.REAL_PHOTOS] = next(iter(scorers.values())).score_real_photos(data)
-    print(f"{builder.name}/{builder.builder_config.name}, split {split}:")
-    print(format_results(results))
+    evaluation = evaluate_models(
+        args.path, dataset=args.dataset, manual_dir=args.manual_dir, data_dir=args.data_dir,
+        photos_dir=args.photos_dir, transform=args.transform, strict=args.strict,
+        direction=args.direction, paper_inference=args.paper_inference, seed=args.seed,
+        fcn_score=args.fcn_score, grid_rows=args.grid_rows if args.grid else 0,
+        input_baseline=args.input_baseline)
+    print(evaluation.table())
     if args.grid:
-        from tfcreative.pix2pix.images import to_uint8, write_png
-
-        if len({c.shape for c in columns}) > 1:
-            raise ValueError("--grid needs models of the same image size")
-        panels = [inputs, *columns, targets]
-        write_png(args.grid, np.concatenate(
-            [np.concatenate([to_uint8(p[i]) for p in panels], axis=1)
-             for i in range(int(inputs.shape[0]))], axis=0))
-        print(f"grid (input | {' | '.join(names)} | target): {args.grid}")
+        write_png(args.grid, evaluation.grid)
+        print(f"grid ({' | '.join(evaluation.grid_titles)}): {args.grid}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        evaluation.write_json(args.json)
     return 0

@@ -8,7 +8,7 @@ import os
 import keras
 import tensorflow as tf
 
-from tfcreative.pix2pix.images import make_grid, write_png
+from tfcreative.pix2pix.images import image_grid, write_png
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -22,7 +22,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model(self.inputs, training=False)
-        grid = make_grid(self.inputs, outputs, self.targets)
+        grid = image_grid(self.inputs, outputs, self.targets)
         os.makedirs(self.directory, exist_ok=True)
         write_png(os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"), grid)
         if self.writer is not None:

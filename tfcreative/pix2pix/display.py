@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcreative.errors import InvalidArgument
-from tfcreative.pix2pix.images import to_uint8, write_png
+from tfcreative.pix2pix.images import as_uint8, image_grid, write_png
 
 MIN_SHOWN_SIZE = 128  # smaller images are shown scaled up to this many pixels across
 
@@ -27,7 +27,7 @@ def _as_uint8(images, argument: str) -> np.ndarray:
     if array.ndim != 4 or array.shape[-1] != 3:
         raise InvalidArgument(argument, f"expected RGB images [n, height, width, 3], got shape "
                                         f"{list(array.shape)}")
-    return array if array.dtype == np.uint8 else to_uint8(array)
+    return as_uint8(array)
 
 
 def _png_data_url(image: np.ndarray) -> str:
@@ -57,7 +57,7 @@ class TranslationGrid:
     @property
     def image(self) -> np.ndarray:
         """The grid as one uint8 image: one row per example, its images side by side."""
-        return np.concatenate([np.concatenate(row, axis=1) for row in self.rows], axis=0)
+        return image_grid(*self.columns)
 
     def save(self, path: str) -> str:
         """Writes the grid as one PNG file; returns `path`."""

@@ -1,4 +1,4 @@
-"""Reading any user image for translation, writing PNGs, and input | output | target grids."""
+"""Reading any user image for translation, writing PNGs, and image grids (input | output | ...)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.errors import InvalidArgument
 from tfcreative.files import write_bytes_atomically
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ def read_image(path: str) -> np.ndarray:
 
     Grey images are repeated to RGB; RGBA is composited over white (transparent areas become
     white, as they look in a viewer); 16-bit PNGs keep their precision until the model sees
-    them. Unreadable files raise ValueError naming the file.
+    them. Unreadable files raise InvalidArgument (a ValueError) naming the file.
     """
     try:
         data = tf.io.read_file(path)
@@ -28,8 +29,8 @@ def read_image(path: str) -> np.ndarray:
             image = tf.io.decode_image(data, dtype=tf.uint16 if _is_png16(data) else tf.uint8,
                                        expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
-        raise ValueError(f"{path}: not a readable image ({error.message.splitlines()[0]})") \
-            from None
+        raise InvalidArgument("path", f"{path}: not a readable image "
+                                      f"({error.message.splitlines()[0]})") from None
     scale = 65535.0 if image.dtype == tf.uint16 else 255.0
     pixels = image.numpy().astype(np.float32) / scale
     channels = pixels.shape[-1]
@@ -59,8 +60,16 @@ def write_png(path: str, image_uint8: np.ndarray) -> None:
     write_bytes_atomically(path, tf.io.encode_png(image_uint8).numpy())
 
 
-def make_grid(inputs, outputs, targets) -> np.ndarray:
-    """One row per example: input | output | target, uint8 [rows*h, 3*w, 3]."""
-    rows = [np.concatenate([to_uint8(a), to_uint8(b), to_uint8(c)], axis=1)
-            for a, b, c in zip(inputs, outputs, targets, strict=True)]
+def as_uint8(images) -> np.ndarray:
+    """uint8 images as they are; floats in [-1, 1] (the model's range) -> uint8."""
+    array = np.asarray(images)
+    return array if array.dtype == np.uint8 else to_uint8(array)
+
+
+def image_grid(*columns) -> np.ndarray:
+    """The one grid of the package: one row per example, one column per argument (e.g.
+    input | output | target), each [n, h, w, 3] uint8 or floats in [-1, 1] -> uint8
+    [n*h, columns*w, 3]. Every column has the same n and the same image size."""
+    columns = [as_uint8(column) for column in columns]
+    rows = [np.concatenate(row, axis=1) for row in zip(*columns, strict=True)]
     return np.concatenate(rows, axis=0)

@@ -52,7 +52,8 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
                  lambda_l1: float = PAPER.lambda_l1, adversarial: bool = True,
-                 gan_mode: str = PAPER.gan_mode, **kwargs):
+                 gan_mode: str = PAPER.gan_mode, tiling: bool = False,
+                 keep_lightness: bool = False, **kwargs):
         super().__init__(**kwargs)
         if gan_mode not in GAN_MODES:
             raise InvalidArgument("gan_mode", f"expected one of {GAN_MODES}, got {gan_mode!r}")
@@ -61,6 +62,13 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
         self.lambda_l1 = float(lambda_l1)
         self.adversarial = bool(adversarial)
         self.gan_mode = gan_mode
+        # How images of another size are translated (translate.py): True for a model trained on
+        # crops of photos at their own scale (tiles at that scale), False for one trained on
+        # whole images resized to its size (resized to it and back).
+        self.tiling = bool(tiling)
+        # A colorization model (trained on photos_grayscale): its outputs keep the input's Lab
+        # lightness, only their colour is the model's (colour.py).
+        self.keep_lightness = bool(keep_lightness)
         # Only what is computed is logged: the L1-only baseline has no discriminator losses.
         names = ("d_loss", "g_gan_loss", "g_l1_loss", "g_loss") if self.adversarial \
             else ("g_l1_loss", "g_loss")
@@ -183,6 +191,8 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
             "lambda_l1": self.lambda_l1,
             "adversarial": self.adversarial,
             "gan_mode": self.gan_mode,
+            "tiling": self.tiling,
+            "keep_lightness": self.keep_lightness,
         }
 
     @classmethod

@@ -3,44 +3,131 @@
 Training pairs get the paper's random jitter: resize to 286/256 of the image size, one random
 crop applied identically to both images (they stay aligned), and a random mirror of both.
 Test pairs are only resized. Nearest-neighbour resizing keeps label-map colours exact.
+
+Pairs made from photos (the `photos_*` configs: any size and aspect ratio) are never resized
+to the model's size: training takes random crops of the model's size at the photo's own scale
+(the same crop of both images, and the mirror), test and validation the centre crop; a photo
+smaller than the model on a side is first scaled up to cover it. A model trained so translates
+larger images in tiles at their own scale (translate.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 # Importing the builder module registers "pix2pix" with TFDS.
-from tfcreative.datasets.pix2pix import pix2pix_dataset_builder  # noqa: F401
+from tfcreative.datasets.pix2pix import pair_check, pix2pix_dataset_builder
+from tfcreative.datasets.pix2pix.photo_transforms import TRANSFORMS
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 from tfcreative.pix2pix.config import DEFAULT_DATASET, DIRECTIONS, image_shape
 
-# Data sets by name (pix2pix/<name>); "manual" (your folder) is chosen by passing manual_dir.
+# Data sets by name (pix2pix/<name>); "manual" (your pairs) is chosen by passing manual_dir,
+# "photos_<transform>" by passing photos_dir and transform.
 DATASETS = tuple(c.name for c in pix2pix_dataset_builder.Builder.BUILDER_CONFIGS
-                 if c.kind != "manual")
+                 if c.kind not in ("manual", "photos"))
+PHOTO_PREFIX = "photos_"
+logger = logging.getLogger(__name__)
 CACHE_LIMIT_BYTES = 2 * 1024**3  # cache decoded pairs in memory below this size
 VALIDATION_PERCENT = 10  # of train, when a data set has no validation split
 
 
 def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
-                    manual_dir: str | None = None) -> tfds.core.DatasetBuilder:
-    """Builds (or reuses) pix2pix/<dataset>; `manual_dir` selects your own pairs."""
-    if manual_dir is not None:
-        manual_dir = os.path.abspath(os.path.expanduser(manual_dir))
-        if not os.path.isdir(manual_dir):
-            raise ArgumentPathNotFound("manual_dir", f"{manual_dir}: no such folder of image pairs")
-        builder = tfds.builder("pix2pix/manual", data_dir=data_dir)
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-            manual_dir=manual_dir, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
+                    manual_dir: str | None = None, photos_dir: str | None = None,
+                    transform: str = "edges", strict: bool = False,
+                    checked: pair_check.FolderReport | None = None) -> tfds.core.DatasetBuilder:
+    """Builds (or reuses) pix2pix/<dataset>; `manual_dir` selects your own pairs, `photos_dir`
+    your photos with inputs made by `transform` (a name of photo_transforms.TRANSFORMS, or the
+    config's name, photos_<name>).
+
+    Your folder is checked first (check_users_folder, unless `checked` is its report)."""
+    if manual_dir is None and photos_dir is None:
+        if dataset not in DATASETS:
+            raise InvalidArgument("dataset", f"{dataset!r}: expected one of "
+                                             f"{', '.join(DATASETS)}")
+        builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
+        builder.download_and_prepare()
         return builder
-    if dataset not in DATASETS:
-        raise InvalidArgument("dataset", f"{dataset!r}: expected one of {', '.join(DATASETS)}")
-    builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
-    builder.download_and_prepare()
+    report = checked or check_users_folder(manual_dir, photos_dir, transform, strict)
+    config = "manual" if photos_dir is None else photo_config(transform)
+    builder = tfds.builder(f"pix2pix/{config}", data_dir=data_dir)
+    with _builder_skips_muted(bool(report.problems)):  # reported once, by the check
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+            manual_dir=report.folder,
+            download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
     return builder
+
+
+def photo_config(transform: str) -> str:
+    """"edges" or "photos_edges" -> "photos_edges"; anything else is an error."""
+    name = transform.removeprefix(PHOTO_PREFIX)
+    if name not in TRANSFORMS:
+        raise InvalidArgument("transform", f"{transform!r}: expected one of "
+                                           f"{', '.join(TRANSFORMS)}")
+    return f"{PHOTO_PREFIX}{name}"
+
+
+def check_users_folder(manual_dir: str | None = None, photos_dir: str | None = None,
+                       transform: str = "edges",
+                       strict: bool = False) -> pair_check.FolderReport:
+    """Your pairs (`manual_dir`) or photos (`photos_dir`), checked before anything is built or
+    trained (pair_check): each file that would be skipped is logged, one line each, then their
+    count; strict: any such file is an error."""
+    if (manual_dir is None) == (photos_dir is None):
+        raise InvalidArgument("photos_dir", "give your photos or your pairs (manual_dir): one "
+                                            "of them")
+    if photos_dir is not None:
+        photo_config(transform)  # a bad name fails before the folder is read
+    argument, folder = ("manual_dir", manual_dir) if photos_dir is None \
+        else ("photos_dir", photos_dir)
+    folder = os.path.abspath(os.path.expanduser(folder))
+    if not os.path.isdir(folder):
+        what = "image pairs" if photos_dir is None else "photos"
+        raise ArgumentPathNotFound(argument, f"{folder}: no such folder of {what}")
+    report = (pair_check.check_pairs if photos_dir is None else pair_check.check_photos)(folder)
+    for problem in report.problems:
+        logger.warning("pix2pix: %s", problem)
+    if report.problems:
+        logger.warning("pix2pix: %s", report.summary())
+        if strict:
+            raise InvalidArgument("strict", f"{report.summary()} (listed above); strict "
+                                            "refuses them: fix or remove them")
+    return report
+
+
+class _DropSkipLines(logging.Filter):
+    def filter(self, record) -> bool:
+        return "skipped" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _builder_skips_muted(reported: bool):
+    """While the builder reads a folder whose problems pair_check reported, its own lines about
+    the same skipped files are left out."""
+    builder_logger = logging.getLogger(pix2pix_dataset_builder.__name__)
+    muting = _DropSkipLines()
+    if reported:
+        builder_logger.addFilter(muting)
+    try:
+        yield
+    finally:
+        builder_logger.removeFilter(muting)
+
+
+def is_photos(builder) -> bool:
+    """Pairs made from photos of any size: cropped at their own scale, never resized."""
+    return builder.builder_config.kind == "photos"
+
+
+def is_colorization(builder, direction: str | None = None) -> bool:
+    """Grey photos in, colour out (photos_grayscale in its own direction): colour.py."""
+    return (is_photos(builder) and builder.builder_config.transform == "grayscale"
+            and direction in (None, dataset_direction(builder)))
 
 
 def jitter_shape(image_size) -> tuple[int, int]:
@@ -98,15 +185,48 @@ def _pairs(builder, split, direction=None):
 
 
 def _should_cache(builder, split, size) -> bool:
+    if is_photos(builder):  # photos keep their size, up to the config's max_side
+        size = builder.builder_config.max_side
     height, width = image_shape(size)
     return builder.info.splits[split].num_examples * height * width * 3 * 2 < CACHE_LIMIT_BYTES
 
 
+def cover_pair(input_image, target, size):
+    """Both images scaled up (bilinear, aspect kept) just enough to cover `size` on both
+    sides; images that already cover it are unchanged."""
+    height, width = image_shape(size)
+    shape = tf.cast(tf.shape(input_image)[:2], tf.float32)
+    scale = tf.maximum(1.0, tf.reduce_max(tf.constant([height, width], tf.float32) / shape))
+    covered = tf.cast(tf.math.ceil(shape * scale), tf.int32)
+
+    def scale_up():
+        pair = tf.image.resize(tf.stack([input_image, target]), covered, method="bilinear")
+        return tf.cast(tf.clip_by_value(tf.round(pair), 0, 255), input_image.dtype)
+
+    pair = tf.cond(scale > 1.0, scale_up, lambda: tf.stack([input_image, target]))
+    return pair[0], pair[1]
+
+
+def centre_crop_pair(input_image, target, size):
+    """The centre `size` crop of both images (after cover_pair)."""
+    height, width = image_shape(size)
+    input_image, target = cover_pair(input_image, target, size)
+    shape = tf.shape(input_image)
+    top, left = (shape[0] - height) // 2, (shape[1] - width) // 2
+    return (input_image[top:top + height, left:left + width],
+            target[top:top + height, left:left + width])
+
+
 def _resized_train_pairs(builder, image_size, split: str, direction=None) -> tf.data.Dataset:
-    big = jitter_shape(image_size)
-    pairs = _pairs(builder, split, direction).map(lambda a, b: resize_pair(a, b, big),
+    """Pairs ready for random_jitter's crop: resized to jitter_shape, or for photos covering
+    the image size at their own scale."""
+    if is_photos(builder):
+        size, fit = image_size, cover_pair
+    else:
+        size, fit = jitter_shape(image_size), resize_pair
+    pairs = _pairs(builder, split, direction).map(lambda a, b: fit(a, b, size),
                                                   num_parallel_calls=tf.data.AUTOTUNE)
-    if _should_cache(builder, split, big):
+    if _should_cache(builder, split, size):
         pairs = pairs.cache()
     return pairs
 
@@ -155,11 +275,12 @@ def make_training_stream(builder, image_size, batch_size: int, seed: int,
 def make_test_dataset(builder, image_size, batch_size: int = 1, split: str = "test",
                       cache: bool = True, drop_remainder: bool = False,
                       direction: str | None = None) -> tf.data.Dataset:
-    """Resized pairs in file order; cache=False for a partial read (no cache warning);
-    drop_remainder for validation under tf.distribute, where a last batch smaller than the
-    number of replicas would leave a replica without data."""
+    """Resized pairs (photos: centre crops) in file order; cache=False for a partial read (no
+    cache warning); drop_remainder for validation under tf.distribute, where a last batch
+    smaller than the number of replicas would leave a replica without data."""
+    fit = centre_crop_pair if is_photos(builder) else resize_pair
     pairs = _pairs(builder, split, direction).map(
-        lambda a, b: tuple(to_float(x) for x in resize_pair(a, b, image_size)),
+        lambda a, b: tuple(to_float(x) for x in fit(a, b, image_size)),
         num_parallel_calls=tf.data.AUTOTUNE)
     if cache and _should_cache(builder, split, image_size):
         pairs = pairs.cache()

@@ -67,19 +67,31 @@ def _validation_data(builder, split: str, image_size, batch_size: int, direction
 def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFAULT_DATASET,
           manual_dir: str | None = None, data_dir: str | None = None,
           verbose: int | str = "auto", model: Pix2Pix | None = None, strategy=None,
-          callbacks: list | None = None) -> Pix2Pix:
-    """Trains on pix2pix/<dataset> (or your pairs in `manual_dir`); writes the run directory.
+          callbacks: list | None = None, photos_dir: str | None = None,
+          transform: str = "edges", strict: bool = False) -> Pix2Pix:
+    """Trains on pix2pix/<dataset> (or your pairs in `manual_dir`, or your photos in
+    `photos_dir` with inputs made by `transform`: pipeline.prepare_builder); writes the run
+    directory. A model trained on photos learns from crops at their own scale and translates
+    larger images in tiles (its `tiling`).
 
     Pass `model` (e.g. loaded with keras.models.load_model, in `strategy`'s scope) to continue
     training it. `strategy` defaults to make_strategy(config.strategy).
     """
+    checked = None  # your folder is checked before the run directory is made
+    if manual_dir is not None or photos_dir is not None:
+        checked = pipeline.check_users_folder(manual_dir, photos_dir, transform, strict)
+
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
-        builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir)
+        builder = pipeline.prepare_builder(dataset, data_dir=data_dir, manual_dir=manual_dir,
+                                           photos_dir=photos_dir, transform=transform,
+                                           checked=checked)
         splits = pipeline.splits(builder)
         if model is None:
             with strategy.scope():
                 model = build_model(config)
+        model.tiling = pipeline.is_photos(builder)
+        model.keep_lightness = pipeline.is_colorization(builder, config.direction)
         size = model.image_size
         direction = config.direction
         data, steps = pipeline.make_training_stream(
@@ -100,5 +112,7 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
         return TrainingPlan(model, data, steps, validation, "g_l1_loss", callbacks)
 
     settings = {**dataclasses.asdict(config), "dataset": dataset, "manual_dir": manual_dir}
+    if photos_dir is not None:
+        settings.update(photos_dir=photos_dir, transform=transform)
     return run_training(run_dir, config, settings, make_plan, strategy=strategy,
                         verbose=verbose, callbacks=callbacks)

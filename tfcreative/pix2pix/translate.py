@@ -1,4 +1,11 @@
-"""Translating user images of any size with a trained generator, at the input's own size."""
+"""Translating user images of any size with a trained generator, at the input's own size.
+
+Two ways, as the model was trained (`Pix2Pix.tiling`): a model trained on whole images resized
+to its size (the paper's data sets, label maps) gets each image resized to its size and the
+output resized back; a model trained on crops of photos at their own scale (`--photos`) gets
+overlapping tiles at the image's own scale, blended at the seams (tiling.py), so a 1024x768
+photo comes out with 1024x768 pixels of detail.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.pix2pix.colour import lightness_kept
 from tfcreative.pix2pix.images import read_image, to_uint8, write_png
+from tfcreative.pix2pix.tiling import translate_tiled
 
 logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -41,15 +51,18 @@ def kept_moving_statistics(generator):
             variable.assign(value)
 
 
-def translate_image(generator, pixels01: np.ndarray, run=None) -> np.ndarray:
-    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back.
+def translate_image(generator, pixels01: np.ndarray, run=None, tiling: bool = False) -> np.ndarray:
+    """[h, w, 3] in [0, 1] -> uint8 [h, w, 3]: resized to the model's size and back, or with
+    `tiling` in overlapping tiles at the image's own scale (tiling.translate_tiled).
 
     `run`: a `compiled_generator(generator)` to reuse across images (default: eager call)."""
     model_shape = [int(generator.input_shape[1]), int(generator.input_shape[2])]
+    run = run or (lambda x, training=None: generator(x, training=False))
+    if tiling:
+        return to_uint8(translate_tiled(run, pixels01 * 2.0 - 1.0, model_shape))
     height, width = pixels01.shape[:2]
     x = tf.image.resize(pixels01[None] * 2.0 - 1.0, model_shape, antialias=True)
-    y = run(x) if run is not None else generator(x, training=False)
-    return to_uint8(tf.image.resize(y, [height, width], antialias=True)[0])
+    return to_uint8(tf.image.resize(run(x), [height, width], antialias=True)[0])
 
 
 def _expand(inputs: list[str]) -> list[str]:
@@ -62,27 +75,57 @@ def _expand(inputs: list[str]) -> list[str]:
                 logger.warning("%s: ignored %d file(s) without an image suffix %s", path,
                                len(names) - len(images), IMAGE_SUFFIXES)
             if not images:
-                raise ValueError(f"{path}: folder holds no image ({', '.join(IMAGE_SUFFIXES)})")
+                raise InvalidArgument("inputs", f"{path}: folder holds no image "
+                                                f"({', '.join(IMAGE_SUFFIXES)})")
             files.extend(os.path.join(path, n) for n in images)
         elif os.path.isfile(path):
             files.append(path)
         else:
-            raise FileNotFoundError(f"{path}: no such image file or folder")
+            raise ArgumentPathNotFound("inputs", f"{path}: no such image file or folder")
     return files
 
 
-def translate_paths(model, inputs: list[str], out_dir: str,
-                    paper_style: bool = False) -> list[tuple[str, str]]:
+def made_from_photo(transform: str, pixels01: np.ndarray) -> np.ndarray:
+    """The input a photos_<transform> model was trained on, made from a photo ([h, w, 3] in
+    [0, 1], the same out)."""
+    from tfcreative.datasets.pix2pix import photo_transforms  # (its package loads TFDS)
+
+    name = transform.removeprefix("photos_")
+    if name not in photo_transforms.TRANSFORMS:
+        raise InvalidArgument("transform", f"{transform!r}: expected one of "
+                                           f"{', '.join(photo_transforms.TRANSFORMS)}")
+    photo = np.clip(np.round(pixels01 * 255.0), 0, 255).astype(np.uint8)
+    return photo_transforms.transform(name, photo).astype(np.float32) / 255.0
+
+
+def _read_input(path: str) -> np.ndarray:
+    try:
+        return read_image(path)
+    except InvalidArgument as error:  # read_image's `path` is one of our `inputs`
+        raise InvalidArgument("inputs", error.detail) from None
+
+
+def translate_paths(model, inputs: list[str], out_dir: str, paper_style: bool = False,
+                    tiling: bool | None = None,
+                    transform: str | None = None) -> list[tuple[str, str]]:
     """Translates files and folders of images into `out_dir`/<name>.png (paper_style: see
-    compiled_generator).
+    compiled_generator; tiling: see translate_image, None: as the model was trained).
+    transform: the inputs are photos, and the model's input is made from each by this
+    photo transform first (e.g. "edges": a photo in, the photo the model draws from its edges
+    out).
 
     Every input is read before anything is written, so a bad file stops the run without
     leaving part of the outputs behind; each PNG is written to a temporary name, then renamed.
     """
     files = _expand(inputs)
-    images = [(path, read_image(path)) for path in files]
+    images = [(path, _read_input(path)) for path in files]
+    if transform is not None:
+        images = [(path, made_from_photo(transform, pixels)) for path, pixels in images]
     os.makedirs(out_dir, exist_ok=True)
     run = compiled_generator(model.generator, paper_style)
+    if model.keep_lightness:
+        run = lightness_kept(run)
+    tiling = model.tiling if tiling is None else tiling
     used, done = set(), []
     with kept_moving_statistics(model.generator):
         for path, pixels in images:
@@ -90,6 +133,6 @@ def translate_paths(model, inputs: list[str], out_dir: str,
             name = f"{stem}.png" if f"{stem}.png" not in used else f"{stem}_{ext[1:]}.png"
             used.add(name)
             target = os.path.join(out_dir, name)
-            write_png(target, translate_image(model.generator, pixels, run))  # whole or not
+            write_png(target, translate_image(model.generator, pixels, run, tiling))
             done.append((path, target))
     return done
