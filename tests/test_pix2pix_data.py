@@ -115,3 +115,75 @@ def test_a_corrupt_image_of_a_pair_is_named_itself(bad, tmp_path, caplog):
         in caplog.text
     other = "B" if bad == "A" else "A"
     assert f"skipped {folder / other / 'x.png'}" not in caplog.text
+
+
+def _pairs_folder(folder, names_and_values: dict[str, int]):
+    """A/ and B/ folders of 8x8 grey pairs, one per name, filled with the given value."""
+    for side in "AB":
+        (folder / side).mkdir(parents=True, exist_ok=True)
+        for name, value in names_and_values.items():
+            png = tf.io.encode_png(np.full((8, 8, 3), value, np.uint8)).numpy()
+            (folder / side / f"{name}.png").write_bytes(png)
+    return str(folder)
+
+
+def _file_names(builder) -> set[str]:
+    return {example["file_name"].decode() for split in builder.info.splits
+            for example in tfds.as_numpy(builder.as_dataset(split=split))}
+
+
+def test_two_runs_on_different_pairs_never_share_a_data_set(tmp_path, monkeypatch):
+    """A second run prepares its pairs while the first is half-way through its own, in the
+    same data_dir: each gets its own pairs (they shared pix2pix/manual, rebuilt by each)."""
+    from tfcreative.datasets.pix2pix.pix2pix_dataset_builder import Builder
+
+    mine = _pairs_folder(tmp_path / "mine", {"mine": 10})
+    theirs = _pairs_folder(tmp_path / "theirs", {"theirs": 200})
+    data_dir = str(tmp_path / "tfds")
+    prepare = Builder._split_generators
+    other_run = {}
+
+    def interleaved(self, dl_manager):
+        if not other_run:  # the other run, while this one is preparing
+            other_run["started"] = True
+            other_run["builder"] = pipeline.prepare_builder(manual_dir=theirs, data_dir=data_dir)
+        return prepare(self, dl_manager)
+
+    monkeypatch.setattr(Builder, "_split_generators", interleaved)
+    builder = pipeline.prepare_builder(manual_dir=mine, data_dir=data_dir)
+    assert _file_names(builder) == {"mine.png"}
+    assert _file_names(other_run["builder"]) == {"theirs.png"}
+
+
+def test_unchanged_pairs_are_prepared_once_and_reused(tmp_path, monkeypatch):
+    from tfcreative.datasets.pix2pix.pix2pix_dataset_builder import Builder
+
+    folder = _pairs_folder(tmp_path / "pairs", {"one": 10})
+    data_dir = str(tmp_path / "tfds")
+    first = pipeline.prepare_builder(manual_dir=folder, data_dir=data_dir)
+
+    def rebuilt(self, dl_manager):
+        raise AssertionError("prepared again although the pairs did not change")
+
+    monkeypatch.setattr(Builder, "_split_generators", rebuilt)
+    again = pipeline.prepare_builder(manual_dir=folder, data_dir=data_dir)
+    assert _file_names(again) == {"one.png"} and again.data_path == first.data_path
+    _pairs_folder(tmp_path / "pairs", {"two": 20})  # new content: prepared apart
+    monkeypatch.undo()
+    changed = pipeline.prepare_builder(manual_dir=folder, data_dir=data_dir)
+    assert _file_names(changed) == {"one.png", "two.png"}
+    assert changed.data_path != first.data_path
+
+
+def test_preparing_pairs_leaves_the_seeded_random_state_alone(tmp_path):
+    import random
+
+    import keras
+
+    folder = _pairs_folder(tmp_path / "pairs", {"one": 10})
+    draws = []
+    for _ in ("prepared now", "prepared before"):
+        keras.utils.set_random_seed(0)
+        pipeline.prepare_builder(manual_dir=folder, data_dir=str(tmp_path / "tfds"))
+        draws.append(random.random())
+    assert draws[0] == draws[1]

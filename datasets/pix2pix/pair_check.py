@@ -11,6 +11,9 @@ A|B images), so the check sees exactly the files the builder reads.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import stat
 
 import tensorflow as tf
 from etils import epath
@@ -136,3 +139,25 @@ def check_photos(root: str) -> FolderReport:
             else:
                 usable += 1
     return FolderReport(str(root), usable, sorted(problems, key=lambda p: p.path))
+
+
+def content_key(root: str) -> str:
+    """16 hex digits of a SHA-256 of every regular file under `root` (its path relative to
+    `root`, and its bytes), in path order: the same folder always gets the same key, a file
+    added, renamed or edited another. Folder symlinks are not followed (no cycles), and pipes,
+    sockets and devices are never read."""
+    digest = hashlib.sha256()
+    for directory, folders, files in os.walk(root):
+        folders.sort()
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    continue
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:  # a dangling link, or gone meanwhile: the builder skips it too
+                continue
+            for part in (os.path.relpath(path, root).encode("utf-8", "surrogateescape"), data):
+                digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()[:16]

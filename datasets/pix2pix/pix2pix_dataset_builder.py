@@ -40,6 +40,15 @@ class Pix2PixConfig(tfds.core.BuilderConfig):
     seed: int = 0  # synthetic and photos (masked's holes)
     transform: str = ""  # photos only
     max_side: int = 1024  # photos only: larger photos are scaled down to this longer side
+    # A user's folder (manual, photos): the path it was read from and the key of its content
+    # (`users_config`), which names the config, so each content has a data set of its own.
+    folder: str | None = None
+    content_key: str | None = None
+
+    def __str__(self) -> str:
+        if self.folder:  # how TFDS names a config it does not list, on every load
+            return f"{self.name} (the files in {self.folder})"
+        return repr(self)
 
 
 def _paper(name: str, input_side: str, what: str) -> Pix2PixConfig:
@@ -162,9 +171,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 PAPER_URL.format(name=config.name))) / config.name
             return {SPLIT_FOLDERS[f]: self._generate_pairs(root / f)
                     for f in SPLIT_FOLDERS if (root / f).is_dir()}
+        root = epath.Path(config.folder or dl_manager.manual_dir)
         if config.kind == "photos":
-            return self._photo_splits(epath.Path(dl_manager.manual_dir))
-        return self._manual_splits(epath.Path(dl_manager.manual_dir))
+            return self._photo_splits(root)
+        return self._manual_splits(root)
 
     def _photo_splits(self, root: epath.Path):
         """train/, val/, test/ subfolders, or one folder split by a hash of each name."""
@@ -279,3 +289,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return (b_path, f"size mismatch: A is {first.shape[1]}x{first.shape[0]}, "
                             f"B is {second.shape[1]}x{second.shape[0]}"), None
         return None, (first, second)
+
+
+def users_config(name: str, folder: str, key: str) -> Pix2PixConfig:
+    """The config `name` (manual, photos_<transform>) for the files in `folder`, whose content
+    has the key `key` (pair_check.content_key): named `<name>_<key>`, so its data is prepared
+    once per content, in a version folder of its own that no run on other files shares."""
+    base = Builder.builder_configs[name]
+    return dataclasses.replace(base, name=f"{name}_{key}", folder=folder, content_key=key,
+                               description=f"{base.description} ({folder})")

@@ -6,10 +6,8 @@ the model learns where a tune ends; generation stops when it writes that separat
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import random
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -19,6 +17,7 @@ from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder  # registers abc_tunes
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 from tfcreative.music.vocabulary import CharVocabulary
+from tfcreative.preparing_data import python_random_state_kept
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +51,13 @@ def prepare_tune_builder(
     if abc_path is None:
         name = f"{_BUILDER.name}/{collection or abc_tunes_dataset_builder.BUNDLED_CONFIG}"
         builder = tfds.builder(name, data_dir=data_dir)
-        with _python_random_state_kept():
+        with python_random_state_kept():
             builder.download_and_prepare()
         return builder
     config = _tunes_config(abc_path)
     try:
         builder = _BUILDER(config=config, data_dir=data_dir)
-        with _python_random_state_kept():
+        with python_random_state_kept():
             builder.download_and_prepare()
     except OSError:
         # Another run prepared the same tunes at the same moment and renamed its copy into
@@ -67,19 +66,6 @@ def prepare_tune_builder(
         if not builder.data_path.exists():
             raise
     return builder
-
-
-@contextlib.contextmanager
-def _python_random_state_kept():
-    """TFDS draws from Python's global `random` while it prepares a data set (names of its
-    temporary folders), the generator keras.utils.set_random_seed seeds and Keras's unseeded
-    initializers draw from: kept as it was, so a model built next starts from the same weights
-    whether its data was prepared now or by an earlier run."""
-    state = random.getstate()
-    try:
-        yield
-    finally:
-        random.setstate(state)
 
 
 def _tunes_config(abc_path: str) -> abc_tunes_dataset_builder.AbcTunesConfig:

@@ -26,6 +26,7 @@ from tfcreative.datasets.pix2pix import pair_check, pix2pix_dataset_builder
 from tfcreative.datasets.pix2pix.photo_transforms import TRANSFORMS
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 from tfcreative.pix2pix.config import DEFAULT_DATASET, DIRECTIONS, image_shape
+from tfcreative.preparing_data import python_random_state_kept
 
 # Data sets by name (pix2pix/<name>); "manual" (your pairs) is chosen by passing manual_dir,
 # "photos_<transform>" by passing photos_dir and transform.
@@ -43,7 +44,9 @@ def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
                     checked: pair_check.FolderReport | None = None) -> tfds.core.DatasetBuilder:
     """Builds (or reuses) pix2pix/<dataset>; `manual_dir` selects your own pairs, `photos_dir`
     your photos with inputs made by `transform` (a name of photo_transforms.TRANSFORMS, or the
-    config's name, photos_<name>).
+    config's name, photos_<name>). A folder of yours is prepared once per content (its config
+    is named by a key of its files' names and bytes: `manual_<key>`, `photos_edges_<key>`), so
+    runs on other files never share a data set, and changed files are prepared again.
 
     Your folder is checked first (check_users_folder, unless `checked` is its report)."""
     if manual_dir is None and photos_dir is None:
@@ -51,15 +54,24 @@ def prepare_builder(dataset: str = DEFAULT_DATASET, data_dir: str | None = None,
             raise InvalidArgument("dataset", f"{dataset!r}: expected one of "
                                              f"{', '.join(DATASETS)}")
         builder = tfds.builder(f"pix2pix/{dataset}", data_dir=data_dir)
-        builder.download_and_prepare()
+        with python_random_state_kept():
+            builder.download_and_prepare()
         return builder
     report = checked or check_users_folder(manual_dir, photos_dir, transform, strict)
-    config = "manual" if photos_dir is None else photo_config(transform)
-    builder = tfds.builder(f"pix2pix/{config}", data_dir=data_dir)
-    with _builder_skips_muted(bool(report.problems)):  # reported once, by the check
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-            manual_dir=report.folder,
-            download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
+    name = "manual" if photos_dir is None else photo_config(transform)
+    config = pix2pix_dataset_builder.users_config(name, report.folder,
+                                                  pair_check.content_key(report.folder))
+    with _builder_skips_muted(bool(report.problems)), python_random_state_kept():
+        try:
+            builder = pix2pix_dataset_builder.Builder(config=config, data_dir=data_dir)
+            builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+                manual_dir=report.folder))
+        except OSError:
+            # Another run prepared the same files at the same moment and renamed its copy into
+            # place first: the same content, so the same data.
+            builder = pix2pix_dataset_builder.Builder(config=config, data_dir=data_dir)
+            if not builder.data_path.exists():
+                raise
     return builder
 
 
