@@ -433,6 +433,18 @@ def test_an_uploaded_photos_edges_are_pythons_and_its_tiles_translate_as_transla
     assert page.is_hidden("#photo-figure")
 
 
+@needs_browser
+def test_an_upload_that_is_no_image_is_one_line_naming_it(photo_pages, tmp_path):
+    page, _ = photo_pages["edges"]
+    (tmp_path / "notes.txt").write_text("not a photo")
+    upload(page, tmp_path / "notes.txt")
+    assert page.inner_text("#pix2pix-timing") == \
+        "Error: notes.txt: not an image this browser can read (PNG, JPEG, ...)"
+    page.click("#clear")  # the panel still works
+    page.evaluate("demo.pix2pixSettled()")
+    assert "inference" in page.inner_text("#pix2pix-timing")
+
+
 def tiling_starts(length):
     from tfcreative.pix2pix.tiling import tile_starts
 

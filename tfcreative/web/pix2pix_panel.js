@@ -48,8 +48,13 @@ function drawOn(canvas, { width, height, data }) {
 
 // An uploaded file's pixels as translate reads them: transparency over white.
 async function readPhoto(file) {
-  const bitmap = await createImageBitmap(file,
-    { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file,
+      { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  } catch {
+    throw new Error(`${file.name}: not an image this browser can read (PNG, JPEG, ...)`);
+  }
   const canvas = document.createElement("canvas");
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
