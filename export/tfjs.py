@@ -7,7 +7,7 @@ matmul per cell, see `browser_music_step`. Pix2Pix exports
 `serving_default` (float images in [-1, 1]). Weights can be quantised to float16 or uint8.
 
 Beside model.json and its weight shards, `tfcreative.json` says what a page needs to use the
-model: the vocabulary (music) or the image size (pix2pix).
+model: the vocabulary (music), or the image size, tiling and input kind (pix2pix).
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def _metadata(model) -> tuple[str, dict]:
             if model.tiling else None,
             # A colorization model: the page puts the input's Lab lightness back (colour.py).
             "keep_lightness": model.keep_lightness,
+            # What the inputs are (the page's tools): a photo transform's name ("edges",
+            # "sketch", "grayscale", ...: photo_transforms.py), or null (label maps, pairs).
+            "input_transform": model.input_transform,
         }
     raise ValueError(f"cannot export a {type(model).__name__}: expected a tfcreative MusicLSTM "
                      "or Pix2Pix model")

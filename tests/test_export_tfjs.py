@@ -97,6 +97,26 @@ def test_quantised_models_are_smaller_and_close(quantization, tolerance, tmp_pat
     assert np.abs(got["output_image"] - model(x).numpy()).max() <= tolerance
 
 
+def test_pix2pix_metadata_says_what_the_page_offers(tmp_path):
+    """tfcreative.json: tiles or not, Lab lightness kept or not, and the photo transform that
+    made the inputs (the page's pen for edges), as the model's .keras file keeps them."""
+    from tfcreative.pix2pix import load_model
+
+    model = tiny_pix2pix(size=32)
+    model.tiling, model.input_transform = True, "edges"
+    model.save(tmp_path / "edges.keras")
+    loaded = load_model(str(tmp_path / "edges.keras"))
+    assert (loaded.tiling, loaded.input_transform, loaded.keep_lightness) == (True, "edges", False)
+    facts = {}
+    for name, exported in (("edges", loaded), ("labels", tiny_pix2pix(size=32))):
+        path = tfjs_export.export_tfjs(exported, str(tmp_path / name))
+        facts[name] = json.loads(open(os.path.join(path, "tfcreative.json")).read())
+    assert (facts["edges"]["input_transform"], facts["edges"]["tiling"]) == \
+        ("edges", {"tile": [32, 32], "overlap_divisor": 4})
+    assert (facts["labels"]["input_transform"], facts["labels"]["tiling"],
+            facts["labels"]["keep_lightness"]) == (None, None, False)
+
+
 def test_export_refuses_an_existing_folder_and_bad_quantisation(music_model, tmp_path):
     (tmp_path / "taken").mkdir()
     with pytest.raises(FileExistsError, match="taken exists"):

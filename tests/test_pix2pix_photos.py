@@ -125,6 +125,10 @@ def test_photo_pairs_train_on_crops_at_their_own_scale(photos_dir, tmp_path):
     builder = pipeline.prepare_builder(photos_dir=str(photos_dir), transform="photos_edges",
                                        data_dir=str(tmp_path))
     assert pipeline.is_photos(builder) and builder.builder_config.transform == "edges"
+    # what the model's inputs are (the demo page reads it): edges, but photos when reversed
+    assert pipeline.input_transform(builder) == pipeline.input_transform(builder, "AtoB") \
+        == "edges"
+    assert pipeline.input_transform(builder, "BtoA") is None
     splits = {s: builder.info.splits[s].num_examples for s in builder.info.splits}
     assert sum(splits.values()) == 5
     targets = {int(p.shape[0]) * 10000 + int(p.shape[1]): p for p in PHOTOS.values()}
@@ -221,6 +225,7 @@ def test_a_colorization_model_keeps_the_inputs_lightness_in_translate(photos_dir
                  "32", "--ngf", "4", "--ndf", "4", "--epochs", "1", "--steps-per-epoch",
                  "2"]) == 0
     assert load_model(str(run)).keep_lightness
+    assert load_model(str(run)).input_transform == "grayscale"
     grey = photo_transforms.grayscale(PHOTOS["chelsea"][:48, :80])
     _png(tmp_path / "in" / "grey.png", grey)
     assert main(["pix2pix", "translate", "--model", str(run), str(tmp_path / "in"),
@@ -278,3 +283,4 @@ def test_photos_to_a_trained_model_to_a_1024x768_translation_and_both_exports(
                  str(tmp_path / "tfjs")]) == 0
     page_facts = json.loads((tmp_path / "tfjs" / "tfcreative.json").read_text())
     assert page_facts["tiling"] == {"tile": [32, 32], "overlap_divisor": 4}
+    assert page_facts["input_transform"] == "edges"  # the page offers the pen

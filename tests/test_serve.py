@@ -240,3 +240,19 @@ def test_an_address_that_cannot_be_had_is_one_line_naming_its_flag(capsys):
     err = capsys.readouterr().err
     assert err.startswith("tfcreative: error: --host: no-such-host.invalid: ") and \
         err.count("\n") == 1
+
+
+def test_a_models_folder_with_one_model_gets_the_other_from_its_preset(tmp_path, capsys):
+    """`export --format tfjs --out-dir exported/tfjs/pix2pix`, then `serve --models
+    exported/tfjs`: the page needs a music model too, the folk preset's stands in."""
+    from tfcreative.cli.main import main
+    from tfcreative.cli.serve import MUSIC_PRESET, _preset_tfjs, models_in
+
+    (tmp_path / "pix2pix").mkdir()
+    models, lines = models_in(str(tmp_path))
+    assert models == {"music": _preset_tfjs(MUSIC_PRESET), "pix2pix": str(tmp_path / "pix2pix")}
+    assert lines == [f"music: the {MUSIC_PRESET} preset (--models has no music/)"]
+    (tmp_path / "empty").mkdir()
+    assert main(["serve", "--models", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "holds neither music/ nor pix2pix/" in err and err.count("\n") == 1

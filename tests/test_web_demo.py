@@ -1,8 +1,16 @@
 """The in-browser demo: a real headless Chromium (Debian's) driven by Playwright loads the
 exported TF.js models from `tfcreative serve`, generates a tune that abcjs renders as sheet
 music and that plays (rendered offline), lets you draw a label map with the mouse, and
-translates it with pixels matching Python's; the server never serves a file outside its roots."""
+translates it with pixels matching Python's; the server never serves a file outside its roots.
 
+With a model trained on photos the Pix2Pix panel follows its tfcreative.json: for an edges
+model a pen of black lines on white, an eraser and "Upload a photo" (its edges made in the
+page: Python's pixels), translated in tiles as `translate --tiles`; for a colorization model
+an upload, its grey made in the page and its lightness kept. The photos are scikit-image's
+sample photographs (CC0 or public domain)."""
+
+import base64
+import contextlib
 import os
 import shutil
 import threading
@@ -15,7 +23,8 @@ import tensorflow as tf
 
 from tests.conftest import make_tiny_model
 from tests.test_pix2pix_model import tiny_pix2pix
-from tfcreative.datasets.pix2pix import synthetic_facades
+from tfcreative.datasets.pix2pix import photo_transforms, synthetic_facades
+from tfcreative.datasets.pix2pix.pix2pix_dataset_builder import fit_within
 from tfcreative.datasets.pix2pix.synthetic_facades import CLASSES, PALETTE
 from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix.images import to_uint8
@@ -50,7 +59,7 @@ def served(tmp_path_factory):
     thread.start()
     host, port = server.server_address[:2]
     yield {"url": f"http://{host}:{port}/", "music": music, "pix2pix": pix2pix,
-           "tmp": tmp_path_factory.mktemp("files")}
+           "models": models, "tmp": tmp_path_factory.mktemp("files")}
     server.shutdown()
     server.server_close()
 
@@ -82,8 +91,8 @@ def test_server_only_serves_its_roots(served):
 
 
 @pytest.fixture(scope="module")
-def page(served):
-    """The demo page in headless Chromium, models loaded (default backend: WebAssembly)."""
+def browser():
+    """Headless Chromium (Debian's), for the module's pages."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -91,26 +100,40 @@ def page(served):
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.goto(served["url"])
-        page.wait_for_function("document.body.dataset.ready", timeout=120_000)
-        assert page.evaluate("document.body.dataset.ready") == "true", \
-            page.inner_text("#status")
-        yield page
+        yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def demo_page(browser, url):
+    """The demo page at `url`, models loaded (default backend: WebAssembly); no page errors."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.ready", timeout=120_000)
+    assert page.evaluate("document.body.dataset.ready") == "true", page.inner_text("#status")
+    yield page
+    page.close()
     assert not errors
 
 
+@pytest.fixture(scope="module")
+def page(browser, served):
+    with demo_page(browser, served["url"]) as page:
+        yield page
+
+
 def canvas_pixels(page, canvas_id):
-    pixels = page.evaluate("""(id) => {
+    width, height, data = page.evaluate("""(id) => {
         const c = document.getElementById(id);
-        return [c.width, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];
+        const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        return [c.width, c.height, btoa(Array.from(pixels, (v) => String.fromCharCode(v))
+                                        .join(''))];
     }""", canvas_id)
-    size, data = pixels
-    return np.array(data, np.int16).reshape(size, size, 4)[..., :3]
+    pixels = np.frombuffer(base64.b64decode(data), np.uint8)
+    return pixels.reshape(height, width, 4)[..., :3].astype(np.int16)
 
 
 def python_translation(pix2pix, labels):
@@ -248,3 +271,202 @@ def test_serve_names_missing_libraries_and_models(tmp_path, capsys):
     assert "lacks" in error and "abcjs-basic-min.js" in error and "npm install" in error
     assert main(["serve", "--models", str(tmp_path / "nowhere")]) == 2
     assert "--models" in capsys.readouterr().err
+
+
+# -- models trained on photos --------------------------------------------------------------
+
+def photo_model(transform: str, seed: int):
+    """A tiny untrained model that says what a `--photos --transform` run records: tiles, its
+    inputs' transform, Lab lightness kept for colorization (the page's plumbing is tested).
+    Its last layer is amplified: an untrained U-Net's outputs are a nearly uniform grey, which
+    any way of running it would match."""
+    model = tiny_pix2pix(size=32, seed=seed)
+    last = model.generator.get_layer("output")
+    last.set_weights([w * 100 for w in last.get_weights()])
+    model.tiling = True
+    model.input_transform = transform
+    model.keep_lightness = transform == "grayscale"
+    return model
+
+
+@contextlib.contextmanager
+def serving(models: dict):
+    server = make_server("127.0.0.1", 0, models)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host}:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def photo_pages(browser, served, tmp_path_factory):
+    """{transform: (its page, its model's .keras file)} for an edges and a grayscale model."""
+    from tfcreative.export.tfjs import export_tfjs
+
+    folder = tmp_path_factory.mktemp("photo_models")
+    with contextlib.ExitStack() as stack:
+        pages = {}
+        for seed, transform in enumerate(("edges", "grayscale")):
+            model = photo_model(transform, seed)
+            model.save(folder / f"{transform}.keras")
+            export_tfjs(model, str(folder / transform))
+            url = stack.enter_context(serving({"music": str(served["models"] / "music"),
+                                               "pix2pix": str(folder / transform)}))
+            pages[transform] = (stack.enter_context(demo_page(browser, url)),
+                                folder / f"{transform}.keras")
+        yield pages
+
+
+def upload(page, path):
+    page.set_input_files("#photo-file", str(path))
+    page.evaluate("demo.pix2pixSettled()")
+
+
+def translate_cli(model_path, photo, transform, tmp_path):
+    """`tfcreative pix2pix translate --tiles --transform NAME` of `photo` -> uint8."""
+    from tfcreative.cli.main import main
+
+    (tmp_path / "in").mkdir(exist_ok=True)
+    (tmp_path / "in" / "photo.png").write_bytes(tf.io.encode_png(photo).numpy())
+    assert main(["pix2pix", "translate", "--model", str(model_path), "--tiles", "--transform",
+                 transform, str(tmp_path / "in"), "--out-dir", str(tmp_path / "out")]) == 0
+    return tf.io.decode_png((tmp_path / "out" / "photo.png").read_bytes()).numpy()
+
+
+def sample_photo(name):
+    from skimage import data
+
+    return getattr(data, name)()[..., :3]
+
+
+@needs_browser
+def test_an_edges_model_gets_a_pen_an_eraser_and_an_upload_not_the_label_painter(photo_pages):
+    page, _ = photo_pages["edges"]
+    assert page.evaluate("demo.pix2pixKind") == "drawing"
+    assert page.evaluate("demo.pix2pix.meta.input_transform") == "edges"
+    assert not page.is_visible("#label-tools") and not page.is_visible("#palette")
+    for control in ("#line-tool", "#eraser-size", "#clear", "#photo-file"):
+        assert page.is_visible(control) and page.is_enabled(control), control
+    assert "edges → photo" in page.inner_text("#pix2pix-title")
+    page.click("#clear")
+    page.evaluate("demo.pix2pixSettled()")
+    assert (canvas_pixels(page, "input-canvas") == 255).all()  # a white page, the model's size
+    assert canvas_pixels(page, "input-canvas").shape == (32, 32, 3)
+
+
+@needs_browser
+def test_the_pen_draws_black_lines_the_eraser_clears_them_and_both_translate_like_python(
+        photo_pages, served):
+    from tfcreative.pix2pix import load_model
+    from tfcreative.pix2pix.tiling import translate_tiled
+
+    page, model_path = photo_pages["edges"]
+    page.click("#clear")
+    page.locator("#input-canvas").scroll_into_view_if_needed()
+    box = page.locator("#input-canvas").bounding_box()
+    scale = box["width"] / 32
+
+    def stroke(points, steps=3):
+        page.mouse.move(*at(*points[0]))
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*at(*point), steps=steps)
+        page.mouse.up()
+
+    def at(x, y):  # the centre of canvas pixel (x, y) on the screen
+        return box["x"] + (x + 0.5) * scale, box["y"] + (y + 0.5) * scale
+
+    page.select_option("#line-tool", "pen")
+    stroke([(4, 10), (27, 10)])  # a fast horizontal stroke: still no gaps
+    stroke([(20, 2), (20, 29)])
+    drawn = canvas_pixels(page, "input-canvas")
+    wanted = np.full((32, 32, 3), 255)
+    wanted[10, 4:28] = 0
+    wanted[2:30, 20] = 0
+    np.testing.assert_array_equal(drawn, wanted)  # black one-pixel lines on white, nothing else
+
+    page.select_option("#line-tool", "eraser")
+    page.fill("#eraser-size", "6")
+    page.dispatch_event("#eraser-size", "change")
+    stroke([(8, 10), (12, 10)])  # white 6x6 squares along it: x 5..14, y 7..12
+    erased = canvas_pixels(page, "input-canvas")
+    wanted[7:13, 5:15] = 255
+    np.testing.assert_array_equal(erased, wanted)
+
+    page.evaluate("demo.translateCanvas()")
+    assert "inference" in page.inner_text("#pix2pix-timing")
+    got = canvas_pixels(page, "output-canvas")
+    generator = load_model(str(model_path)).generator
+    python = to_uint8(translate_tiled(generator, erased / 127.5 - 1.0, (32, 32)))
+    assert np.abs(got - python).max() <= 1
+    assert np.abs(got - python_translation(generator, erased.astype(np.uint8))).max() <= 1
+
+
+@needs_browser
+@pytest.mark.parametrize("name", ["coffee", "retina"])  # 400x600; 1411x1411: scaled to 1024
+def test_an_uploaded_photos_edges_are_pythons_and_its_tiles_translate_as_translate_tiles(
+        photo_pages, name, tmp_path):
+    page, model_path = photo_pages["edges"]
+    photo = sample_photo(name)
+    (tmp_path / f"{name}.png").write_bytes(tf.io.encode_png(photo).numpy())
+    upload(page, tmp_path / f"{name}.png")
+    fitted = fit_within(photo, 1024)  # what training did to a photo this large
+    np.testing.assert_array_equal(canvas_pixels(page, "photo-canvas"), fitted)
+    edges = canvas_pixels(page, "input-canvas")
+    python_edges = photo_transforms.edges(fitted)
+    assert (edges == python_edges).all(-1).mean() >= 0.9999  # docs/pix2pix_photos.md: 100 %
+    assert (edges == 0).any()
+    got = canvas_pixels(page, "output-canvas")
+    python = translate_cli(model_path, fitted, "edges", tmp_path)
+    assert got.shape == python.shape == fitted.shape  # any size in, the same size out
+    assert np.abs(got - python).max() <= 2 and np.abs(got - python).mean() < 0.05
+    tiles = len(tiling_starts(fitted.shape[0])) * len(tiling_starts(fitted.shape[1]))
+    assert f"in {tiles} tiles of 32×32" in page.inner_text("#pix2pix-timing")
+    # the pen draws on the upload's edges; Start again gives a white page of the model's size
+    assert page.evaluate("document.getElementById('input-canvas').width") == fitted.shape[1]
+    page.click("#clear")
+    page.evaluate("demo.pix2pixSettled()")
+    assert canvas_pixels(page, "input-canvas").shape == (32, 32, 3)
+    assert page.is_hidden("#photo-figure")
+
+
+@needs_browser
+def test_an_upload_that_is_no_image_is_one_line_naming_it(photo_pages, tmp_path):
+    page, _ = photo_pages["edges"]
+    (tmp_path / "notes.txt").write_text("not a photo")
+    upload(page, tmp_path / "notes.txt")
+    assert page.inner_text("#pix2pix-timing") == \
+        "Error: notes.txt: not an image this browser can read (PNG, JPEG, ...)"
+    page.click("#clear")  # the panel still works
+    page.evaluate("demo.pix2pixSettled()")
+    assert "inference" in page.inner_text("#pix2pix-timing")
+
+
+def tiling_starts(length):
+    from tfcreative.pix2pix.tiling import tile_starts
+
+    return tile_starts(length, 32, 8)
+
+
+@needs_browser
+def test_a_colorization_model_takes_an_upload_made_grey_in_the_page_and_keeps_its_lightness(
+        photo_pages, tmp_path):
+    page, model_path = photo_pages["grayscale"]
+    assert page.evaluate("demo.pix2pixKind") == "photo"
+    assert page.evaluate("demo.pix2pix.meta.keep_lightness") is True
+    assert not page.is_visible("#drawing-tools") and not page.is_visible("#label-tools")
+    assert page.is_enabled("#photo-file")
+    photo = sample_photo("chelsea")
+    (tmp_path / "chelsea.png").write_bytes(tf.io.encode_png(photo).numpy())
+    upload(page, tmp_path / "chelsea.png")
+    grey = canvas_pixels(page, "input-canvas")
+    python_grey = photo_transforms.grayscale(photo)
+    assert (grey == python_grey).all(-1).mean() >= 0.9999
+    assert np.abs(grey - python_grey).max() <= 1
+    got = canvas_pixels(page, "output-canvas")
+    python = translate_cli(model_path, photo, "grayscale", tmp_path)
+    assert got.shape == python.shape == photo.shape
+    assert np.abs(got - python).max() <= 2 and np.abs(got - python).mean() < 0.05

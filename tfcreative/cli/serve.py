@@ -54,16 +54,19 @@ def _serve(args) -> int:
         source = f"from {args.node_modules}"
     if args.models is None:
         models = {"music": _preset_tfjs(MUSIC_PRESET), "pix2pix": _preset_tfjs(PIX2PIX_PRESET)}
+        stand_ins = []
     elif not os.path.isdir(args.models):
         raise FileNotFoundError(f"--models {args.models}: no such folder (export models with "
                                 "`tfcreative export --format tfjs`)")
     else:
-        models = args.models
+        models, stand_ins = models_in(args.models)
     server = _listen(args, models)
     host, port = server.server_address[:2]
     print(f"Serving the demo on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     print(f"Browser libraries {source}: "
           + ", ".join(f"{name} {version}" for name, version in versions.items()), flush=True)
+    for line in stand_ins:
+        print(line, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -83,6 +86,22 @@ def _listen(args, models):
                                "of this machine (127.0.0.1 by default)") from None
         raise CommandError(f"--port: {args.host}:{args.port}: {error.strerror}: expected a "
                            "free port (0 picks one)") from None
+
+
+def models_in(folder: str) -> tuple[dict[str, str], list[str]]:
+    """The TF.js models of a --models folder, {"music": ..., "pix2pix": ...}, and a line for
+    each the folder lacks: the page needs both, so its preset stands in (e.g. you exported
+    only your pix2pix model)."""
+    presets = {"music": MUSIC_PRESET, "pix2pix": PIX2PIX_PRESET}
+    missing = [name for name in presets if not os.path.isdir(os.path.join(folder, name))]
+    if len(missing) == len(presets):
+        raise FileNotFoundError(f"--models {folder}: holds neither music/ nor pix2pix/ (export "
+                                f"a model with `tfcreative export --format tfjs --out-dir "
+                                f"{os.path.join(folder, 'pix2pix')}`)")
+    models = {name: _preset_tfjs(preset) if name in missing else os.path.join(folder, name)
+              for name, preset in presets.items()}
+    return models, [f"{name}: the {presets[name]} preset (--models has no {name}/)"
+                    for name in missing]
 
 
 def _preset_tfjs(name: str) -> str:

@@ -53,7 +53,8 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
                  lambda_l1: float = PAPER.lambda_l1, adversarial: bool = True,
                  gan_mode: str = PAPER.gan_mode, tiling: bool = False,
-                 keep_lightness: bool = False, **kwargs):
+                 keep_lightness: bool = False, input_transform: str | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         if gan_mode not in GAN_MODES:
             raise InvalidArgument("gan_mode", f"expected one of {GAN_MODES}, got {gan_mode!r}")
@@ -69,6 +70,9 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
         # A colorization model (trained on photos_grayscale): its outputs keep the input's Lab
         # lightness, only their colour is the model's (colour.py).
         self.keep_lightness = bool(keep_lightness)
+        # The photo transform its inputs were made by (photo_transforms.TRANSFORMS, e.g.
+        # "edges"), or None: label maps, your pairs, photos in. The demo page reads it.
+        self.input_transform = input_transform
         # Only what is computed is logged: the L1-only baseline has no discriminator losses.
         names = ("d_loss", "g_gan_loss", "g_l1_loss", "g_loss") if self.adversarial \
             else ("g_l1_loss", "g_loss")
@@ -193,6 +197,7 @@ class Pix2Pix(PrebuiltModelMixin, keras.Model):
             "gan_mode": self.gan_mode,
             "tiling": self.tiling,
             "keep_lightness": self.keep_lightness,
+            "input_transform": self.input_transform,
         }
 
     @classmethod

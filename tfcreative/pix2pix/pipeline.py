@@ -136,10 +136,18 @@ def is_photos(builder) -> bool:
     return builder.builder_config.kind == "photos"
 
 
+def input_transform(builder, direction: str | None = None) -> str | None:
+    """The photo transform that made the model's inputs (photos_<transform> in its own
+    direction, e.g. "edges": edges in, photo out), else None (label maps, your pairs, or
+    photos in: BtoA)."""
+    if is_photos(builder) and direction in (None, dataset_direction(builder)):
+        return builder.builder_config.transform
+    return None
+
+
 def is_colorization(builder, direction: str | None = None) -> bool:
     """Grey photos in, colour out (photos_grayscale in its own direction): colour.py."""
-    return (is_photos(builder) and builder.builder_config.transform == "grayscale"
-            and direction in (None, dataset_direction(builder)))
+    return input_transform(builder, direction) == "grayscale"
 
 
 def jitter_shape(image_size) -> tuple[int, int]:

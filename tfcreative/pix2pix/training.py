@@ -92,6 +92,7 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
                 model = build_model(config)
         model.tiling = pipeline.is_photos(builder)
         model.keep_lightness = pipeline.is_colorization(builder, config.direction)
+        model.input_transform = pipeline.input_transform(builder, config.direction)
         size = model.image_size
         direction = config.direction
         data, steps = pipeline.make_training_stream(

@@ -2,8 +2,8 @@
 // demo"). window.demo exposes the functions the buttons use, for tests and the console.
 import { generateTune } from "./music.js";
 import { MeterTracker } from "./abc_meter.js";
-import { drawImageAtSize, translate } from "./pix2pix.js";
-import { FACADE_CLASSES, LabelPainter } from "./label_painter.js";
+import { FACADE_CLASSES } from "./label_painter.js";
+import { setUpPix2pix } from "./pix2pix_panel.js";
 import { playNotes, renderNotes, tuneNotes } from "./tune_player.js";
 
 const $ = (id) => document.getElementById(id);
@@ -91,67 +91,6 @@ function setUpMusic(music) {
   return { show };
 }
 
-function setUpPix2pix(pix2pix) {
-  const [height, width] = pix2pix.meta.image_shape;
-  if (height !== width) {
-    throw new Error(`this page draws square label maps; the pix2pix model is ${height}×${width}`);
-  }
-  const size = height;
-  const inputCanvas = $("input-canvas");
-  const outputCanvas = $("output-canvas");
-  // One translation at a time; a change made meanwhile is translated once it finishes.
-  let running = null;
-  let again = false;
-  const run = async () => {
-    if (running) { again = true; return running; }
-    running = (async () => {
-      let result;
-      do {
-        again = false;
-        result = await translate(pix2pix, inputCanvas, outputCanvas);
-        $("pix2pix-timing").textContent =
-          `${size}×${size} px: inference ${result.ms.toFixed(1)} ms (${tf.getBackend()})`;
-      } while (again);
-      running = null;
-      return result;
-    })();
-    return running;
-  };
-  const painter = new LabelPainter(inputCanvas, size, run);
-  painter.drawStarter();
-
-  const palette = $("palette");
-  FACADE_CLASSES.forEach((cls, i) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = cls.name;
-    button.dataset.classIndex = String(i);
-    button.style.setProperty("--swatch", `rgb(${cls.rgb.join(",")})`);
-    button.setAttribute("aria-pressed", String(i === painter.classIndex));
-    button.addEventListener("click", () => {
-      painter.classIndex = i;
-      palette.querySelectorAll("button").forEach(
-        (b) => b.setAttribute("aria-pressed", String(b === button)));
-    });
-    palette.append(button);
-  });
-  $("tool").addEventListener("change", () => { painter.tool = $("tool").value; });
-  $("brush-size").value = String(painter.brushSize);
-  $("brush-size").addEventListener("change", () => {
-    painter.brushSize = Math.max(1, Number($("brush-size").value));
-  });
-  $("starter").addEventListener("click", () => { painter.drawStarter(); run(); });
-  $("label-file").disabled = false;
-  $("label-file").addEventListener("change", async () => {
-    const image = await createImageBitmap($("label-file").files[0]);
-    drawImageAtSize(image, inputCanvas, size);
-    run();
-  });
-  outputCanvas.width = size;
-  outputCanvas.height = size;
-  return { painter, translateCanvas: run };
-}
-
 async function main() {
   await chooseBackend();
   const music = await loadModel("music");
@@ -166,6 +105,9 @@ async function main() {
 
   window.demo = {
     music, pix2pix, facadeClasses: FACADE_CLASSES, painter: pix2pixPanel.painter,
+    // What the Pix2Pix panel offers ("drawing", "photo" or "labels": pix2pix_panel.js), and a
+    // promise that resolves once its uploads and translations are done.
+    pix2pixKind: pix2pixPanel.kind, pix2pixSettled: () => pix2pixPanel.settled(),
     // keepInTime: meter-aware sampling, as the page's "Keep bars in time" switch.
     generateTune: (seed, temperature, maxLength, randomSeed, keepInTime = false) =>
       generateTune(music, seed, temperature, maxLength, randomSeed,

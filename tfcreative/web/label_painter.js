@@ -1,5 +1,6 @@
 // Drawing label maps for pix2pix: rectangles and a square brush in the exact class colours.
 // Every pixel stays one of the palette's colours (no anti-aliasing), as in the training data.
+import { canvasPixel, pixelsBetween } from "./line_painter.js";
 
 // The classes and colours of tfcreative.pix2pix.synthetic_facades (CMP facades' 12 classes in a
 // jet palette); tests check the two lists agree.
@@ -57,16 +58,9 @@ export class LabelPainter {
     this.context.fillRect(x, y, width, height);
   }
 
-  pixelAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const clamp = (v) => Math.min(this.size - 1, Math.max(0, v));
-    return [clamp(Math.floor((event.clientX - rect.left) * this.size / rect.width)),
-            clamp(Math.floor((event.clientY - rect.top) * this.size / rect.height))];
-  }
-
   down(event) {
     this.canvas.setPointerCapture(event.pointerId);
-    this.start = this.pixelAt(event);
+    this.start = canvasPixel(this.canvas, event);
     this.last = this.start;
     this.before = this.context.getImageData(0, 0, this.size, this.size);
     this.paint(event);
@@ -84,15 +78,11 @@ export class LabelPainter {
   }
 
   paint(event) {
-    const [x, y] = this.pixelAt(event);
+    const [x, y] = canvasPixel(this.canvas, event);
     if (this.tool === "brush") {
       // Stamp along the line from the last position, so fast strokes leave no gaps.
-      const [lx, ly] = this.last;
-      const steps = Math.max(Math.abs(x - lx), Math.abs(y - ly), 1);
       const half = Math.floor(this.brushSize / 2);
-      for (let i = 0; i <= steps; i++) {
-        const px = Math.round(lx + (x - lx) * i / steps);
-        const py = Math.round(ly + (y - ly) * i / steps);
+      for (const [px, py] of pixelsBetween(this.last, [x, y])) {
         this.fillBox(this.classIndex, px - half, py - half, this.brushSize, this.brushSize);
       }
       this.last = [x, y];
