@@ -96,9 +96,11 @@ CONFIG_PALETTES = {"synthetic_facades": FACADES, "facades": FACADES, "manual": F
 def palette_for(builder) -> LabelPalette:
     """The label palette of a pix2pix builder's inputs; synthetic configs of any size too."""
     config = builder.builder_config
-    if getattr(config, "kind", None) == "synthetic":
+    kind = getattr(config, "kind", None)
+    if kind == "synthetic":
         return FACADES
-    palette = CONFIG_PALETTES.get(config.name)
+    # your pairs' configs are named manual_<content key>
+    palette = CONFIG_PALETTES.get("manual" if kind == "manual" else config.name)
     if palette is None:
         raise NotALabelMapError(
             f"{builder.name}/{config.name}: the FCN-score needs inputs that are label maps in a "

@@ -14,6 +14,7 @@ import os
 import keras
 import numpy as np
 
+from tfcreative import distribute
 from tfcreative.errors import InvalidArgument
 from tfcreative.pix2pix import pipeline
 from tfcreative.pix2pix.callbacks import LinearDecay, SampleGrid
@@ -77,6 +78,8 @@ def train(run_dir: str, config: Pix2PixTrainConfig, dataset: str = pipeline.DEFA
     Pass `model` (e.g. loaded with keras.models.load_model, in `strategy`'s scope) to continue
     training it. `strategy` defaults to make_strategy(config.strategy).
     """
+    # A multi-worker strategy must exist before the first TF op (reading your images is one).
+    strategy = strategy or distribute.make_strategy(config.strategy)
     checked = None  # your folder is checked before the run directory is made
     if manual_dir is not None or photos_dir is not None:
         checked = pipeline.check_users_folder(manual_dir, photos_dir, transform, strict)
