@@ -132,7 +132,7 @@ def test_a_tune_filed_twice_under_other_headers_is_one_example(irish_builder):
 
 
 def test_the_split_depends_on_the_music_only():
-    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import split_of
+    from tfcreative.datasets.abc_tunes.curation import split_of
 
     music = "|:A2cA B2AF|E3F ABce|a2ge faec|BABc A4:|"
     variants = [f"X:{i}\nT:Title {i}\nZ:id {i}\nM:C\nL:1/8\nK:A\n" + music.replace("|", " | ")
@@ -141,6 +141,23 @@ def test_the_split_depends_on_the_music_only():
     splits = {split_of(f"X:1\nT:t\nM:C\nL:1/8\nK:D\n{n}abc|") for n in range(300)}
     assert splits == {"train", "validation", "test"}
 
+
+
+def test_the_hash_split_helper_is_the_one_the_pix2pix_folders_use():
+    """datasets/hash_split.py: the same buckets as the pix2pix builder's own held-out split of
+    flat folders (which can share it: same key, same split), and as the tunes' split."""
+    from tfcreative.abc_notation import music_body
+    from tfcreative.datasets.abc_tunes.curation import split_of
+    from tfcreative.datasets.hash_split import split_of_key
+    from tfcreative.datasets.pix2pix import pix2pix_dataset_builder as pix2pix
+
+    names = [f"pair_{i:04d}" for i in range(400)]
+    assert [split_of_key(name, pix2pix.MANUAL_HELD_OUT_PERCENT) for name in names] == \
+        [pix2pix._held_out_split(name) for name in names]
+    tune = "X:1\nT:t\nM:C\nL:1/8\nK:D\nabc|"
+    assert split_of(tune) == split_of_key(music_body(tune))
+    assert split_of_key("ABC", {"validation": 100}) == "validation"
+    assert split_of_key("ABC", {}) == "train"
 
 # -- a user's own tunes: prepared apart, reused, never a hang ---------------------------------
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import logging
-from collections.abc import Callable, Iterable
 
 import importlib_resources
 import tensorflow_datasets as tfds
 from etils import epath
 
 from tfcreative import abc_notation
-from tfcreative.datasets.abc_tunes import music21_collections
+from tfcreative.datasets.abc_tunes import curation, music21_collections
 from tfcreative.datasets.abc_tunes.abc_files import content_key, find_abc_files, read_abc_files
+from tfcreative.datasets.abc_tunes.curation import SourceTune
 
 logger = logging.getLogger(__name__)
 
@@ -24,80 +23,13 @@ COMBINED_CONFIG = "combined"  # the bundled corpus and music21's public-domain b
 # The combined config's collections, in de-duplication order: a tune whose music an earlier
 # tune has is dropped, so the bundled corpus keeps all its (distinct) tunes and its splits.
 COMBINED_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
-HELD_OUT_PERCENT = {"validation": 10, "test": 10}  # the rest is train
 _MIT_HOMEPAGE = "https://github.com/MITDeepLearning/introtodeeplearning"
 _MUSIC21_HOMEPAGE = "https://www.music21.org/music21docs/about/referenceCorpus.html"
-
-
-def split_of(abc: str) -> str:
-    """"train", "validation" or "test", by a hash of the tune's music (`music_body`: header,
-    spacing and notes left out): deterministic, independent of file order, and the same tune
-    filed twice under other numbers or titles always lands on the same side."""
-    bucket = int(hashlib.sha256(abc_notation.music_body(abc).encode("utf-8")).hexdigest()[:8],
-                 16) % 100
-    for split, percent in HELD_OUT_PERCENT.items():
-        if bucket < percent:
-            return split
-        bucket -= percent
-    return "train"
 
 
 def bundled_corpus_path() -> epath.Path:
     """The Irish folk corpus shipped inside the tfcreative package."""
     return epath.Path(importlib_resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc")
-
-
-@dataclasses.dataclass(frozen=True)
-class SourceTune:
-    """A tune as read: where from (collection, file, position in the file) and its text."""
-
-    collection: str
-    source: str  # the file, relative to the collection's folder
-    index: int
-    tune: abc_notation.Tune
-    provenance: str  # header lines outside abc_notation.TUNE_FIELDS, one per line
-
-
-# Tunes with fewer notes than this are compared by their music only: short fragments may
-# share their notes by chance (the shortest tune of the combined corpus has 24 notes, the
-# shortest pair with the same notes 62).
-MIN_NOTES_TO_COMPARE = 32
-
-
-def duplicate_keys(abc: str) -> dict[str, str]:
-    """What two tunes must share to be the same tune: "music", the music as written
-    (abc_notation.music_body: numbers, titles, notes, spacing, line breaks left out), or
-    "notes", the pitches in order (abc_notation.note_sequence: the same tune written with
-    other rhythm notation, ornaments or bar lines; tunes of MIN_NOTES_TO_COMPARE notes or
-    more)."""
-    keys = {"music": abc_notation.music_body(abc)}
-    notes = abc_notation.note_sequence(abc)
-    if len(abc_notation.NOTE.findall(notes)) >= MIN_NOTES_TO_COMPARE:
-        keys["notes"] = notes
-    return keys
-
-
-def deduplicate(items: Iterable, keys: Callable[[object], dict[str, str]]
-                ) -> tuple[list, list[tuple]]:
-    """(kept, dropped): the items in order, each dropped that shares a key with an earlier
-    kept item; dropped holds (item, the kept item it repeats, the key's name)."""
-    first: dict = {}
-    kept, dropped = [], []
-    for item in items:
-        item_keys = keys(item)
-        match = next(((name, first[(name, k)]) for name, k in item_keys.items()
-                      if (name, k) in first), None)
-        if match:
-            dropped.append((item, match[1], match[0]))
-            continue
-        kept.append(item)
-        for name, k in item_keys.items():
-            first[(name, k)] = item
-    return kept, dropped
-
-
-def _keys(item: SourceTune) -> dict[str, str]:
-    return duplicate_keys(item.tune.abc)
 
 
 @dataclasses.dataclass(eq=False)
@@ -216,17 +148,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         tunes: list[SourceTune] = []
         for name in config.collections:
             tunes.extend(self._read_collection(name, dl_manager))
-        kept, dropped = deduplicate(tunes, keys=_keys)
-        for tune, original, key in dropped:
-            logger.debug("abc_tunes/%s: dropped %s X:%s %r: same %s as %s X:%s %r",
-                         config.name, tune.source, tune.tune.reference, tune.tune.title, key,
-                         original.source, original.tune.reference, original.tune.title)
-        by_split = {"train": [], "validation": [], "test": []}
-        for tune in kept:
-            by_split[split_of(tune.tune.abc)].append(tune)
-        if not by_split["train"]:  # a handful of tunes that all hashed out: train on them
-            by_split = {"train": kept, "validation": [], "test": []}
-        self._record_counts(tunes, kept, dropped, by_split)
+        kept, dropped = curation.drop_duplicate_tunes(tunes, config.name)
+        by_split = curation.split_tunes(kept)
+        counts = curation.collection_counts(config.collections, tunes, dropped, by_split)
+        curation.log_counts(config.name, counts)
+        self._save_counts(counts)
         logger.info("abc_tunes/%s: %s tunes", config.name,
                     ", ".join(f"{len(v)} {k}" for k, v in by_split.items()))
         empty = [split for split, items in by_split.items() if not items]
@@ -236,34 +162,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(items)
                 for split, items in by_split.items() if items}
 
-    def _record_counts(self, tunes, kept, dropped, by_split) -> None:
-        """Per collection, in the log and in `info.metadata["collections"]`: tunes read,
-        duplicates dropped by kind (same music, same notes) and by where the kept tune is (the
-        same collection, an earlier one), tunes kept, their characters, split sizes."""
-        kinds = [f"same_{key}_{where}" for key in ("music", "notes")
-                 for where in ("within", "of_earlier")]
-        counts = {name: {"tunes_read": 0, **dict.fromkeys(kinds, 0), "tunes": 0,
-                         "characters": 0, "splits": {"train": 0, "validation": 0, "test": 0}}
-                  for name in self.builder_config.collections}
-        for tune in tunes:
-            counts[tune.collection]["tunes_read"] += 1
-        for tune, original, key in dropped:
-            where = "within" if tune.collection == original.collection else "of_earlier"
-            counts[tune.collection][f"same_{key}_{where}"] += 1
-        for tune in kept:
-            counts[tune.collection]["tunes"] += 1
-            counts[tune.collection]["characters"] += len(tune.tune.abc)
-        for split, items in by_split.items():
-            for tune in items:
-                counts[tune.collection]["splits"][split] += 1
-        for name, c in counts.items():
-            logger.info("abc_tunes/%s: %s: %d tunes read; duplicates dropped: %d same music, "
-                        "%d same notes as a tune of %s, %d same music, %d same notes as an "
-                        "earlier collection's; %d kept (%d characters; %d / %d / %d train / "
-                        "validation / test)", self.builder_config.name, name, c["tunes_read"],
-                        c["same_music_within"], c["same_notes_within"], name,
-                        c["same_music_of_earlier"], c["same_notes_of_earlier"], c["tunes"],
-                        c["characters"], *c["splits"].values())
+    def _save_counts(self, counts: dict[str, dict]) -> None:
+        """The counts per collection (curation.collection_counts) in `info.metadata`, saved
+        with the data set, with music21's version where its books were read."""
         self.info.metadata["collections"] = counts
         if any(name in music21_collections.COLLECTIONS for name in counts):
             self.info.metadata["music21_version"] = music21_collections.music21_version()

@@ -13,11 +13,7 @@ import tensorflow_datasets as tfds
 from tfcreative import abc_notation
 from tfcreative.abc_notation import NoTunesError
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder, music21_collections
-from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import (
-    SourceTune,
-    deduplicate,
-    duplicate_keys,
-)
+from tfcreative.datasets.abc_tunes.curation import SourceTune, deduplicate, duplicate_keys
 
 
 class AbcTunesManualTest(tfds.testing.DatasetBuilderTestCase):
