@@ -140,7 +140,8 @@ def test_help_explains_every_flag():
                  "--from-model", "--run-dir"):
         assert flag in out
     # choices read from the library when this help is printed (cli.common.LazyChoices)
-    assert "(irish_folk, oneills_1850, ryans_mammoth, airds_airs, combined)" in \
+    assert ("(irish_folk, oneills_1850, ryans_mammoth, airds_airs, misc_folk, combined, "
+            "combined_clean, combined_clean_transposed)") in \
         " ".join(out.split())
 
 

@@ -7,10 +7,11 @@ import dataclasses
 import logging
 
 import importlib_resources
+import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from tfcreative import abc_notation
+from tfcreative import abc_notation, abc_transposition
 from tfcreative.datasets.abc_tunes import curation, music21_collections
 from tfcreative.datasets.abc_tunes.abc_files import content_key, find_abc_files, read_abc_files
 from tfcreative.datasets.abc_tunes.curation import SourceTune
@@ -19,10 +20,18 @@ logger = logging.getLogger(__name__)
 
 BUNDLED_CONFIG = "irish_folk"  # the corpus shipped in the package
 MANUAL_CONFIG = "manual"  # your own files, through TFDS's manual_dir
-COMBINED_CONFIG = "combined"  # the bundled corpus and music21's public-domain books
+COMBINED_CONFIG = "combined"  # the bundled corpus and three of music21's public-domain books
 # The combined config's collections, in de-duplication order: a tune whose music an earlier
 # tune has is dropped, so the bundled corpus keeps all its (distinct) tunes and its splits.
-COMBINED_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
+# Kept as in version 1.2.0, so that models trained on it are scored on the same tunes.
+COMBINED_COLLECTIONS = (BUNDLED_CONFIG, music21_collections.ONEILLS_1850.config,
+                        music21_collections.RYANS_MAMMOTH.config,
+                        music21_collections.AIRDS_AIRS.config)
+# Every public collection (the bundled corpus and every music21 book), in de-duplication
+# order: what the clean configs (and the `folk` preset) read.
+ALL_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
+CLEAN_CONFIG = "combined_clean"
+TRANSPOSED_CONFIG = "combined_clean_transposed"
 _MIT_HOMEPAGE = "https://github.com/MITDeepLearning/introtodeeplearning"
 _MUSIC21_HOMEPAGE = "https://www.music21.org/music21docs/about/referenceCorpus.html"
 
@@ -34,12 +43,20 @@ def bundled_corpus_path() -> epath.Path:
 
 @dataclasses.dataclass(eq=False)
 class AbcTunesConfig(tfds.core.BuilderConfig):
-    """Which collections a config reads, in de-duplication order, and whether its tune texts
+    """Which collections a config reads, in de-duplication order; whether its tune texts
     leave provenance (`Z:` transcriber, `N:` notes, `B:` book, ...) to the `provenance`
-    feature (abc_notation.split_provenance) or keep the tune as written."""
+    feature (abc_notation.split_provenance) or keep the tune as written; whether they are
+    clean training text; the keys the training tunes are also written in."""
 
     collections: tuple[str, ...] = ()
     without_provenance: bool = False
+    # Clean training text (tfcreative/abc_cleaning.py: fingerings and performance marks out
+    # of the music, chord symbols kept, header fields in one order); implies
+    # without_provenance.
+    clean: bool = False
+    # Key signatures (sharps, flats negative) every training tune is also written in
+    # (tfcreative/abc_transposition.py); validation and test tunes are never transposed.
+    transpose_to: tuple[int, ...] = ()
     license: str = ""
     homepage: str = _MIT_HOMEPAGE
     # A user's tunes read from this .abc file or folder rather than TFDS's manual_dir
@@ -64,6 +81,22 @@ def _music21_config(collection: music21_collections.Music21Collection) -> AbcTun
                 f"(tfcreative/data/{collection.config}/LICENSE.md).")
 
 
+def collections_config(name: str, collections: tuple[str, ...], clean: bool = False,
+                       transpose_to: tuple[int, ...] = (), description: str = "") -> AbcTunesConfig:
+    """A config of your choice of collections (names of `ALL_COLLECTIONS`, in de-duplication
+    order) and options, e.g. every collection but one for a leave-one-out comparison:
+    `Builder(config=collections_config("without_airds_airs", (...), clean=True))`. Its data
+    sits under its own `name`."""
+    unknown = [c for c in collections if c not in ALL_COLLECTIONS]
+    if unknown or not collections:
+        raise ValueError(f"collections: expected names of {', '.join(ALL_COLLECTIONS)}, got "
+                         f"{', '.join(unknown) or 'none'}")
+    return AbcTunesConfig(name=name, description=description or f"{', '.join(collections)}.",
+                          collections=tuple(collections), without_provenance=True, clean=clean,
+                          transpose_to=tuple(transpose_to), homepage=_MUSIC21_HOMEPAGE,
+                          license="See each collection's LICENSE.md under tfcreative/data/.")
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for folk tunes in ABC notation."""
 
@@ -73,7 +106,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     code_path = epath.Path(__file__)
     pkg_dir_path = epath.Path(__file__).parent
 
-    VERSION = tfds.core.Version("1.2.0")
+    VERSION = tfds.core.Version("1.3.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release.",
         "1.1.0": "Train / validation / test (80/10/10) by a hash of each tune's music, so the "
@@ -84,6 +117,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                  "'Planxty Drury' and 'Turnpike'; validation and test unchanged). Configs "
                  "oneills_1850, ryans_mammoth, airds_airs (public-domain books in music21's "
                  "corpus) and combined. Features `collection` and `provenance`.",
+        "1.3.0": "Config misc_folk (music21's miscFolk: American fife tunes and Northumbrian "
+                 "Minstrelsy, public domain). Config fields `clean` (clean training text: "
+                 "fingerings, bowings, dynamics, navigation marks and text out of the music, "
+                 "chord symbols kept, header fields in one order, keys spelled one way) and "
+                 "`transpose_to` (training tunes also written in other key signatures; "
+                 "held-out tunes never); configs combined_clean (every collection, clean) "
+                 "and combined_clean_transposed (the same, training tunes also in the keys "
+                 "of 1 flat to 3 sharps), what the folk preset is trained on. Feature "
+                 "`transposition` (semitones; 0 for a tune as written). Other configs: the "
+                 "same tunes and splits as 1.2.0.",
     }
     BUILDER_CONFIGS = [
         AbcTunesConfig(
@@ -108,6 +151,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             license="The bundled corpus: MIT; the rest: public domain (see each collection's "
                     "LICENSE.md under tfcreative/data/).",
         ),
+        collections_config(
+            CLEAN_CONFIG, ALL_COLLECTIONS, clean=True,
+            description="Every collection (the bundled Irish corpus, O'Neill's 1850, Ryan's "
+                        "Mammoth, Aird's Airs, misc_folk), each tune once, as clean training "
+                        "text: fingerings, bowings, dynamics, navigation marks and text out "
+                        "of the music, chord symbols kept, header fields in one order."),
+        collections_config(
+            TRANSPOSED_CONFIG, ALL_COLLECTIONS, clean=True,
+            transpose_to=abc_transposition.COMMON_KEY_SIGNATURES,
+            description="combined_clean, with every training tune also written in the other "
+                        "common keys (1 flat to 3 sharps: F to A major, D to F# minor, G to B "
+                        "dorian, C to E mixolydian); validation and test tunes as written. "
+                        "The folk preset's training data."),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     For the `manual` config, point `manual_dir` at a folder of `.abc` files (searched
@@ -135,6 +191,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         doc="Header lines other than X T M L Q P V R K U m (transcriber, "
                             "notes, book, source, ...); in configs that keep tunes as "
                             "written, `abc` holds them too."),
+                    "transposition": tfds.features.Scalar(
+                        dtype=np.int32,
+                        doc="Semitones this copy of a training tune was transposed by "
+                            "(configs with transpose_to); 0: the tune in its own key."),
                 }
             ),
             supervised_keys=None,
@@ -150,10 +210,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             tunes.extend(self._read_collection(name, dl_manager))
         kept, dropped = curation.drop_duplicate_tunes(tunes, config.name)
         by_split = curation.split_tunes(kept)
-        counts = curation.collection_counts(config.collections, tunes, dropped, by_split)
+        if config.clean:
+            by_split = curation.clean_texts(by_split)
+        copies, not_transposed = [], None
+        if config.transpose_to:
+            copies, not_transposed = curation.transposed_copies(by_split["train"],
+                                                                config.transpose_to)
+        counts = curation.collection_counts(config.collections, tunes, dropped, by_split,
+                                            copies, not_transposed)
         curation.log_counts(config.name, counts)
         self._save_counts(counts)
-        logger.info("abc_tunes/%s: %s tunes", config.name,
+        by_split["train"] = by_split["train"] + copies
+        logger.info("abc_tunes/%s: %s examples", config.name,
                     ", ".join(f"{len(v)} {k}" for k, v in by_split.items()))
         empty = [split for split, items in by_split.items() if not items]
         if empty:  # TFDS cannot write an empty split
@@ -185,8 +253,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         "file (read that one): %s", root, len(collection.second_transcriptions),
                         ", ".join(f"{skipped} ({kept})" for skipped, kept
                                   in collection.second_transcriptions.items()))
-        return self._read_tunes(name, root, read_abc_files(root, files),
-                                source_prefix=f"{collection.folder}/")
+        tunes = self._read_tunes(name, root, read_abc_files(root, files),
+                                 source_prefix=f"{collection.folder}/")
+        return _without_earlier_versions(tunes, collection)
 
     def _read_manual(self, dl_manager: tfds.download.DownloadManager) -> list[SourceTune]:
         """A user's tunes: the config's `tunes_path` (which must still hold the content its
@@ -208,7 +277,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         one."""
         if not files:
             raise ValueError(f"{root}: no *.abc files found (searched recursively).")
-        without_provenance = self.builder_config.without_provenance
+        without_provenance = self.builder_config.without_provenance or \
+            self.builder_config.clean
         tunes = []
         skipped: collections.Counter = collections.Counter()
         files_without_tunes = []
@@ -258,6 +328,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         for item in tunes:
             tune = item.tune
             key = f"{item.source}#{item.index}"
+            if item.transposition:
+                key += f"@{item.transposition:+d}"
             yield (f"{item.collection}/{key}" if several else key), {
                 "abc": tune.abc,
                 "title": tune.title,
@@ -268,7 +340,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "source_file": item.source,
                 "collection": item.collection,
                 "provenance": item.provenance,
+                "transposition": item.transposition,
             }
+
+
+def _without_earlier_versions(tunes: list[SourceTune],
+                              collection: music21_collections.Music21Collection
+                              ) -> list[SourceTune]:
+    """The tunes without those a file appends as earlier versions of its own tunes (numbered
+    from `collection.earlier_versions_from[file]`), counted in the log."""
+    def earlier(item: SourceTune) -> bool:
+        first = collection.earlier_versions_from.get(item.source.rpartition("/")[2])
+        return first is not None and item.tune.reference.isdigit() and \
+            int(item.tune.reference) >= first
+    kept = [item for item in tunes if not earlier(item)]
+    for name, first in collection.earlier_versions_from.items():
+        logger.info("abc_tunes/%s: skipped %d tune(s) numbered from X:%d in %s: earlier "
+                    "versions of the file's own tunes", collection.config,
+                    sum(earlier(t) and t.source.endswith(name) for t in tunes), first, name)
+    return kept
 
 
 def tunes_config(path: str) -> AbcTunesConfig:
