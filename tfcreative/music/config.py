@@ -1,8 +1,10 @@
 """The music model's settings, each written once (no TensorFlow import).
 
 `COURSE` is the MIT 6.S191 lab's configuration and the default; `QUICKSTART` the small model
-`tfcreative quickstart` trains in a few CPU minutes. The model's constructor, the CLI's flags
-and the sampler read their defaults from here.
+`tfcreative quickstart` trains in a few CPU minutes; `FINE_TUNING_*` the optimizer's defaults
+when training starts from a trained model (a preset, `--from folk`), measured by
+`experiments/fine_tuning.py`. The model's constructor, the CLI's flags and the sampler read
+their defaults from here.
 """
 
 from __future__ import annotations
@@ -30,9 +32,25 @@ DEFAULT_CONSTRAINT = "meter"
 DEFAULT_PRESET = "folk"  # what `music generate` and the demo use without a model of yours
 
 
+# Adam's step size from scratch: the course's.
+COURSE_LEARNING_RATE = 5e-3
+# From a trained model (fine-tuning on your tunes): a smaller step, reached by a linear
+# warm-up (Adam's first steps, with fresh moment estimates, are the largest). Chosen on the
+# validation tunes of a collection the `folk` preset never saw (docs/fine_tuning.md).
+FINE_TUNING_LEARNING_RATE = 1e-3
+FINE_TUNING_WARMUP_STEPS = 0
+# What fine-tuning does with characters of the tunes the model does not know
+# (fine_tuning.adapt_to_tunes); the first is the default.
+NEW_CHARACTERS = ("grow", "map")
+
+
 @dataclasses.dataclass
 class MusicTrainConfig(TrainConfig):
-    """Defaults: the course (embedding 256, LSTM 1024, seq 100, batch 8, Adam 5e-3)."""
+    """Defaults: the course (embedding 256, LSTM 1024, seq 100, batch 8, Adam 5e-3).
+
+    learning_rate and warmup_steps None: the course's 5e-3 without warm-up from scratch,
+    FINE_TUNING_LEARNING_RATE after FINE_TUNING_WARMUP_STEPS steps of warm-up when training
+    starts from a trained model (`learning_rate_for`)."""
 
     embedding_dim: int = 256
     lstm_units: int = 1024
@@ -40,9 +58,18 @@ class MusicTrainConfig(TrainConfig):
     dropout: float = 0.0
     seq_length: int = 100
     batch_size: int = 8
-    learning_rate: float = 5e-3
+    learning_rate: float | None = None
+    warmup_steps: int | None = None  # linear warm-up from 0 to learning_rate
+    weight_decay: float = 0.0  # Adam's decoupled weight decay (AdamW's), per step
     epochs: int = 20
     jit_compile: bool | str = "auto"
+
+    def learning_rate_for(self, from_model: bool) -> tuple[float, int]:
+        """(learning rate, warm-up steps) of a run from scratch or from a trained model."""
+        rate = FINE_TUNING_LEARNING_RATE if from_model else COURSE_LEARNING_RATE
+        warmup = FINE_TUNING_WARMUP_STEPS if from_model else 0
+        return (rate if self.learning_rate is None else self.learning_rate,
+                warmup if self.warmup_steps is None else self.warmup_steps)
 
 
 COURSE = MusicTrainConfig()
