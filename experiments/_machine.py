@@ -21,7 +21,10 @@ def cpu_model() -> str:
 
 def use_threads(threads: int | None) -> None:
     """TensorFlow's intra- and inter-op threads (None: TensorFlow's choice); call before any
-    TensorFlow op runs."""
+    TensorFlow op runs. Also: no TFDS progress bars in the experiments' logs."""
+    import tensorflow_datasets as tfds
+
+    tfds.disable_progress_bar()
     if threads:
         import tensorflow as tf
 

@@ -105,12 +105,27 @@ def test_missing_path_and_file_without_tunes_are_clear_errors(tmp_path):
 
 def test_a_collection_is_one_of_the_configs_and_not_with_your_own_files(tmp_path):
     assert pipeline.COLLECTIONS == ("irish_folk", "oneills_1850", "ryans_mammoth", "airds_airs",
-                                    "combined")
+                                    "misc_folk", "combined", "combined_clean",
+                                    "combined_clean_transposed")
     with pytest.raises(ValueError, match="collection: expected one of irish_folk, .*got 'x'"):
         pipeline.prepare_tune_builder(collection="x")
     with pytest.raises(ValueError, match="collection: give a collection or your own tunes"):
         pipeline.prepare_tune_builder(abc_path=str(tmp_path), collection="irish_folk")
 
+
+def test_a_config_of_your_own_choice_of_collections_is_prepared_under_its_name(tmp_path):
+    """abc_tunes_dataset_builder.collections_config: e.g. every collection but one, for a
+    leave-one-out comparison; what the experiments train on."""
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import collections_config
+
+    config = collections_config("only_misc_folk_clean", ("misc_folk",), clean=True)
+    builder = pipeline.prepare_tune_builder(collection=config, data_dir=str(tmp_path))
+    assert builder.data_path.parent.name == "only_misc_folk_clean"
+    assert {split: info.num_examples for split, info in builder.info.splits.items()} == \
+        {"train": 117, "validation": 17, "test": 22}
+    assert all("Z:" not in t for t in pipeline.read_texts(pipeline.tune_texts(builder, "test")))
+    with pytest.raises(ValueError, match="collections: expected names of irish_folk"):
+        collections_config("x", ("nottingham",))
 
 def test_a_tune_filed_twice_under_other_headers_is_one_example(irish_builder):
     """The bundled corpus files two tunes twice under other numbers or titles ("Planxty
