@@ -66,3 +66,12 @@ def read_json(path: str) -> dict:
             return json.load(f)
     except FileNotFoundError:
         return {}
+
+
+def write_json_merged(path: str, data: dict, key: str) -> None:
+    """`data` written to `path` with data[key] merged into what the file holds under `key`
+    now: two runs of one experiment (`--only` other variants, one per core) both keep their
+    rows."""
+    merged = {**read_json(path).get(key, {}), **data[key]}
+    data[key] = merged
+    write_json(path, data)

@@ -3,6 +3,7 @@ trained model on tunes it never saw.
 
     python -m experiments.fine_tuning --base folk --collection misc_folk --steps 1000
     python -m experiments.fine_tuning --base folk --abc ~/my_tunes --steps 1000   # yours
+    python -m experiments.fine_tuning --table runs/fine_tuning/results.json ...  # docs' table
 
 The base model (a preset's name, a .keras file or a run directory) never saw the tunes (the
 shipped `folk` preset was trained on `combined`, which `misc_folk` is not part of). Every
@@ -10,10 +11,14 @@ candidate starts from the base's weights (characters it does not know grow its v
 as `music train --from` does), trains on the train split for at most --steps steps (batch 8,
 seq 100: the course's settings, `music train`'s defaults), checks the validation tunes every
 --every steps and keeps the weights with the lowest validation loss. Stage 1 compares constant
-learning rates; stage 2 the best of them with a linear warm-up and with a cosine decay. The
+learning rates; stage 2 the two best of them (on both collections measured) with a linear
+warm-up and with a warm-up and cosine decay. The
 default is the candidate with the lowest validation bits/char; test bits/char is reported for
 every candidate and chose nothing. For scale: the base zero-shot, and the same model trained
-from scratch (the course's 5e-3) for the same steps.
+from scratch (the course's 5e-3) for the same steps. --table combines runs on several
+collections: the default is the candidate with the lowest mean validation bits/char at its
+best checkpoint; within TIE bits/char of it, the one whose final weights (after all the
+steps: what a run's model.keras holds) are best on validation.
 
 A step budget, not minutes: on a shared machine minutes measure the load. At 256 ms a step
 (batch 8, LSTM 512, one core of a Xeon) 1,000 steps are about the 5 minutes of the issue's
@@ -34,6 +39,7 @@ import keras
 LEARNING_RATES = (5e-3, 2e-3, 1e-3, 5e-4, 2e-4)
 WARMUP_STEPS = 100
 DECAY_TO = 0.1  # the cosine candidate ends at this fraction of its rate, at --steps
+TIE = 0.005  # bits/char: validation differences smaller than this do not choose
 
 
 def parse_args(argv):
@@ -52,6 +58,11 @@ def parse_args(argv):
     parser.add_argument("--data-dir", default=None, help="TFDS data directory")
     parser.add_argument("--threads", type=int, default=None,
                         help="TensorFlow threads (1 on a shared machine, with taskset)")
+    parser.add_argument("--schedule-rates", nargs="+", type=float, default=[1e-3, 2e-3],
+                        help="stage 2: warm-up and cosine decay at these rates (the two best "
+                             "constant rates of stage 1 over misc_folk and ryans_mammoth)")
+    parser.add_argument("--table", nargs="+", default=None, metavar="RESULTS",
+                        help="print the table of these results.json files, the choice, exit")
     args = parser.parse_args(argv)
     if not args.collection and not args.abc:
         args.collection = "misc_folk"
@@ -125,20 +136,60 @@ def zero_shot(args, builder) -> dict:
 
 
 def candidates_stage_2(rate: float, steps: int) -> dict:
+    """The schedules `music train` can run (tfcreative/music/optimizer.py)."""
+    from tfcreative.music.optimizer import learning_rate_schedule
+
     warmup = min(WARMUP_STEPS, steps // 4)  # a tiny trial run keeps a quarter of its steps
     return {
-        f"warm-up {warmup}, then {rate:g}": keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=1, alpha=1.0, warmup_target=rate, warmup_steps=warmup),
-        f"warm-up {warmup}, cosine {rate:g} to {rate * DECAY_TO:g}":
-            keras.optimizers.schedules.CosineDecay(
-                0.0, decay_steps=steps - warmup, alpha=DECAY_TO, warmup_target=rate,
-                warmup_steps=warmup),
+        f"warm-up {warmup}, then {rate:g}": learning_rate_schedule(rate, warmup),
+        f"warm-up {warmup}, cosine {rate:g} to {rate * DECAY_TO:g}": learning_rate_schedule(
+            rate, warmup, total_steps=steps, decay_to=DECAY_TO),
     }
+
+
+def final_validation(candidate: dict) -> float:
+    return candidate["curve"][-1][1]
+
+
+def combined_choice(runs: list[dict]) -> str:
+    """The default over several collections' results (module docstring)."""
+    names = [n for n in runs[0]["candidates"] if not n.startswith("from scratch")
+             and all(n in r["candidates"] for r in runs)]
+
+    def mean(name, value):
+        return sum(value(r["candidates"][name]) for r in runs) / len(runs)
+
+    best = min(mean(n, lambda c: c["validation_bits_per_char"]) for n in names)
+    close = [n for n in names if mean(n, lambda c: c["validation_bits_per_char"]) <= best + TIE]
+    return min(close, key=lambda n: mean(n, final_validation))
+
+
+def format_table(runs: list[dict]) -> str:
+    lines = []
+    for r in runs:
+        m = r["machine"]
+        lines += [f"From {r['base']} on {r['data']} ({r['steps']:,} steps at batch "
+                  f"{r['batch_size']}; {m['cpu']}, {m['cores_allowed']} core, {m['date']}); "
+                  f"zero-shot: validation {r['zero_shot']['validation']}, test "
+                  f"{r['zero_shot']['test']}", "",
+                  "| candidate | validation, best | at step | validation, final | test (best) |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {n} | {c['validation_bits_per_char']} | {c['best_step']} | "
+                  f"{final_validation(c)} | {c['test_bits_per_char']} |"
+                  for n, c in r["candidates"].items()]
+        lines.append("")
+    lines.append(f"Default (lowest mean validation at the best checkpoint; within {TIE} of it, "
+                 f"the best final weights): {combined_choice(runs)}")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from experiments._machine import machine, print_machine, read_json, use_threads, write_json
+
+    if args.table:
+        print(format_table([read_json(path) for path in args.table]))
+        return 0
 
     use_threads(args.threads)
     info = machine(args.threads)
@@ -166,9 +217,9 @@ def main(argv=None) -> int:
     stage_1 = {f"constant {rate:g}": rate for rate in LEARNING_RATES}
     for name, rate in stage_1.items():
         run(name, rate)
-    best_rate = min(stage_1, key=lambda n: results["candidates"][n]["validation_bits_per_char"])
-    for name, schedule in candidates_stage_2(stage_1[best_rate], args.steps).items():
-        run(name, schedule)
+    for rate in args.schedule_rates:
+        for name, schedule in candidates_stage_2(rate, args.steps).items():
+            run(name, schedule)
     results["from_scratch"] = run("from scratch, constant 0.005 (the course's)", 5e-3,
                                   from_base=False)
     chosen = min((n for n in results["candidates"] if not n.startswith("from scratch")),

@@ -2,7 +2,7 @@
 regularisation.
 
     python -m experiments.folk_preset data  --steps 6000  --threads 1   # data options
-    python -m experiments.folk_preset sizes --steps 20000 --threads 1   # size, regularisation
+    python -m experiments.folk_preset sizes --steps 12000 --threads 1   # size, regularisation
     python -m experiments.folk_preset data --table                      # the docs' table
 
 Every run is `music train` (a run directory under --out/<part>/<variant>: resumed from its
@@ -22,8 +22,13 @@ checkpoint with the lowest validation loss is kept, test splits choose nothing.
   bits/char within 20 MB; written to results.json as "chosen", which
   `python -m experiments.presets folk --next` then trains for the preset.
 
-Durations (one core of a 2-core Xeon, TensorFlow on one thread, nothing else running): a step
-of LSTM 512 at batch 32 about 1.0 s, 768 about 1.6 s, 2 x 512 about 2 s.
+Durations on one core of a 2-core Xeon (TensorFlow on one thread): a step of LSTM 512 at batch
+32 takes about 0.65 s (the leave-one-out base run, 2026-12-07, the machine moderately loaded),
+LSTM 768 and 2 x 512 about 2 and 2.3 times that (their weights). `data` at 6,000 steps: about
+4.5 hours; `sizes` at 12,000 steps: about 16 hours, or 8 on two cores: two commands at once,
+each with `--only` and its share of the variants (`taskset -c 0 ...`, `taskset -c 1 ...`; both
+write their rows into the one results.json; the one that finishes last, with every variant
+measured, writes the choice).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ def parse_args(argv):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("part", choices=("data", "sizes"))
     parser.add_argument("--steps", type=int, default=None,
-                        help="training steps of each run (default: data 6000, sizes 20000)")
+                        help="training steps of each run (default: data 6000, sizes 12000)")
     parser.add_argument("--only", nargs="*", default=None, help="these variants (names)")
     parser.add_argument("--out", default=os.path.join("runs", "folk_preset"))
     parser.add_argument("--data-dir", default=None, help="TFDS data directory")
@@ -71,7 +76,7 @@ def parse_args(argv):
                         help="TensorFlow threads (1 on a shared machine, with taskset)")
     parser.add_argument("--table", action="store_true", help="print the table and exit")
     args = parser.parse_args(argv)
-    args.steps = args.steps or {"data": 6000, "sizes": 20000}[args.part]
+    args.steps = args.steps or {"data": 6000, "sizes": 12000}[args.part]
     return args
 
 
@@ -124,7 +129,7 @@ def run_part(args, results: dict, save) -> None:
             "preset_mb": preset_megabytes(model), "best_step": int(model.optimizer.iterations),
             **score(model, {**common, "own": own})}
         save()
-    if args.part == "sizes":
+    if args.part == "sizes" and set(SIZES) <= set(results["variants"]):  # all measured
         fitting = {n: v for n, v in results["variants"].items() if v["preset_mb"] <= BUDGET_MB}
         chosen = min(fitting, key=lambda n: fitting[n]["validation bits/char"])
         results["chosen"] = {"name": chosen, "size": results["variants"][chosen]["size"]}
@@ -152,7 +157,13 @@ def format_table(results: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from experiments._machine import machine, print_machine, read_json, use_threads, write_json
+    from experiments._machine import (
+        machine,
+        print_machine,
+        read_json,
+        use_threads,
+        write_json_merged,
+    )
 
     path = os.path.join(args.out, args.part, "results.json")
     results = read_json(path) or {"steps": args.steps, "variants": {}}
@@ -168,7 +179,7 @@ def main(argv=None) -> int:
     print_machine(results["machine"])
     import tfcreative  # noqa: F401  (registers the model classes)
 
-    run_part(args, results, lambda: write_json(path, results))
+    run_part(args, results, lambda: write_json_merged(path, results, "variants"))
     print(format_table(results))
     return 0
 

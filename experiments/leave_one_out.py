@@ -12,7 +12,8 @@ For each public collection (irish_folk, oneills_1850, ryans_mammoth, airds_airs,
    collections for --steps steps, the checkpoint with the lowest validation loss on their
    validation tunes kept (`music train` with a step budget);
 2. **zero-shot**: the base's bits/char on the held-out collection's test tunes, as written
-   (its own abc_tunes config: another editor's habits, as a user's tunes would be);
+   (its own abc_tunes config: another editor's habits, as a user's tunes would be), and on
+   the same tunes as clean text (what the base was trained on);
 3. **fine-tuned**: the base trained on the collection's train split for --fine-tune-steps
    steps with the defaults of `music train --from` (batch 8; the fine-tuning learning rate),
    best checkpoint on the collection's validation tunes;
@@ -94,6 +95,9 @@ def held_out(name: str, args, results: dict, save) -> None:
     own = pipeline.prepare_tune_builder(collection=name, data_dir=args.data_dir)
     row["test_tunes"] = own.info.splits["test"].num_examples
     row["zero_shot"] = bits_per_char(base, own)
+    clean = abc_tunes.collections_config(f"{name}_clean", (name,), clean=True)
+    row["zero_shot_clean_text"] = bits_per_char(
+        base, pipeline.prepare_tune_builder(collection=clean, data_dir=args.data_dir))
     save()
     short = short_config(config, args.fine_tune_steps)
     fine_tuned, _ = trained(os.path.join(folder, "fine_tuned"), short, collection=name,
@@ -108,22 +112,28 @@ def held_out(name: str, args, results: dict, save) -> None:
 
 
 def format_table(results: dict) -> str:
+    columns = ("test_tunes", "zero_shot", "zero_shot_clean_text", "fine_tuned", "from_scratch",
+               "fine_tuned_over_scratch")
     lines = [f"Base: {results['steps']:,} steps; fine-tuning and from scratch: "
              f"{results['fine_tune_steps']:,} steps at batch 8. "
              f"{results['machine']['cpu']}, {results['machine']['date']}.", "",
-             "| held out | test tunes | zero-shot | fine-tuned | from scratch | fine-tuned / "
-             "scratch |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| held out | test tunes | zero-shot | zero-shot, clean text | fine-tuned | from "
+             "scratch | fine-tuned / scratch |", "| --- |" + " ---: |" * len(columns)]
     for name, row in results["collections"].items():
-        cells = [row.get(k) for k in ("test_tunes", "zero_shot", "fine_tuned", "from_scratch",
-                                      "fine_tuned_over_scratch")]
-        lines.append(f"| `{name}` | " + " | ".join("-" if c is None else f"{c}" for c in cells)
-                     + " |")
+        lines.append(f"| `{name}` | " + " | ".join(
+            "-" if row.get(k) is None else f"{row[k]}" for k in columns) + " |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from experiments._machine import machine, print_machine, read_json, use_threads, write_json
+    from experiments._machine import (
+        machine,
+        print_machine,
+        read_json,
+        use_threads,
+        write_json_merged,
+    )
 
     path = os.path.join(args.out, "results.json")
     if args.table:
@@ -144,7 +154,7 @@ def main(argv=None) -> int:
     results.update(steps=args.steps, fine_tune_steps=args.fine_tune_steps, machine=info,
                    targets={"zero_shot_at_most": 2.3, "fine_tuned_over_scratch_at_most": 0.9})
     for name in args.only or abc_tunes.ALL_COLLECTIONS:
-        held_out(name, args, results, lambda: write_json(path, results))
+        held_out(name, args, results, lambda: write_json_merged(path, results, "collections"))
     print(format_table(results))
     return 0
 

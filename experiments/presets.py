@@ -65,7 +65,7 @@ NEXT_FOLK = {
                    "bowings, dynamics and navigation marks out), the training tunes also "
                    "transposed into the common keys.",
     "collection": "combined_clean_transposed", "batch_size": 32, "seq_length": 100,
-    "learning_rate": 5e-3, "seed": 0, "steps": 20_000, "every": 500,
+    "learning_rate": 5e-3, "seed": 0, "steps": 12_000, "every": 500,
 }
 NEXT_FOLK_SIZE = {"embedding_dim": 256, "lstm_units": 512, "num_layers": 1, "dropout": 0.1,
                   "weight_decay": 0.0}

@@ -14,7 +14,11 @@ import tensorflow as tf
 
 from tests.conftest import make_tiny_model
 from tfcreative.music import fine_tuning, pipeline
-from tfcreative.music.config import FINE_TUNING_LEARNING_RATE, MusicTrainConfig
+from tfcreative.music.config import (
+    FINE_TUNING_LEARNING_RATE,
+    FINE_TUNING_WARMUP_STEPS,
+    MusicTrainConfig,
+)
 from tfcreative.music.vocabulary import OOV_ID, CharVocabulary
 
 TUNE = "X:{n}\nT:{title}\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|dfed cAGF:|{extra}\n"
@@ -107,8 +111,7 @@ def test_the_trainer_fine_tunes_a_model_on_tunes_with_new_characters(
     from tfcreative.music.training import train
 
     run_dir = str(tmp_path / "run")
-    config = MusicTrainConfig(epochs=1, steps_per_epoch=2, batch_size=2, seq_length=20,
-                              embedding_dim=8, lstm_units=16)
+    config = MusicTrainConfig(epochs=1, steps_per_epoch=2, batch_size=2, seq_length=20)
     with caplog.at_level(logging.WARNING):
         model = train(run_dir, config, abc_path=accented_tunes, data_dir=str(tmp_path / "tfds"),
                       model=ascii_model, from_model="tiny.keras", verbose=0)
@@ -118,14 +121,31 @@ def test_the_trainer_fine_tunes_a_model_on_tunes_with_new_characters(
     assert settings["learning_rate"] == FINE_TUNING_LEARNING_RATE
     assert settings["started_from"]["model"] == os.path.abspath("tiny.keras")
     assert settings["new_characters"] == "grow"
-    assert float(model.optimizer.learning_rate) == pytest.approx(FINE_TUNING_LEARNING_RATE)
+    assert settings["lstm_units"] == 16  # the model's, not config's default
+    assert settings["warmup_steps"] == FINE_TUNING_WARMUP_STEPS and settings["decay_to"] == 0.1
+    # warm-up: 2 of its steps taken
+    assert float(model.optimizer.learning_rate) == pytest.approx(
+        FINE_TUNING_LEARNING_RATE * 2 / FINE_TUNING_WARMUP_STEPS)
 
 
 def test_a_learning_rate_given_is_kept_when_starting_from_a_model():
-    assert MusicTrainConfig().learning_rate_for(from_model=False) == (5e-3, 0)
-    assert MusicTrainConfig().learning_rate_for(from_model=True)[0] == FINE_TUNING_LEARNING_RATE
-    assert MusicTrainConfig(learning_rate=3e-4, warmup_steps=7).learning_rate_for(True) == \
-        (3e-4, 7)
+    assert MusicTrainConfig().learning_rate_for(from_model=False) == (5e-3, 0, 1.0)
+    assert MusicTrainConfig().learning_rate_for(from_model=True) == (2e-3, 100, 0.1)
+    assert MusicTrainConfig(learning_rate=3e-4, warmup_steps=7, decay_to=1.0).learning_rate_for(
+        True) == (3e-4, 7, 1.0)
+
+
+def test_the_fine_tuning_schedule_warms_up_then_decays_to_a_tenth():
+    from tfcreative.music.optimizer import learning_rate_schedule
+
+    schedule = learning_rate_schedule(2e-3, warmup_steps=100, total_steps=1000, decay_to=0.1)
+    rates = {step: float(schedule(step)) for step in (0, 50, 100, 550, 1000, 5000)}
+    assert rates[0] == 0 and rates[50] == pytest.approx(1e-3) and rates[100] == pytest.approx(2e-3)
+    assert rates[550] == pytest.approx(1.1e-3) and rates[1000] == pytest.approx(2e-4)
+    assert rates[5000] == pytest.approx(2e-4)
+    assert learning_rate_schedule(5e-3) == 5e-3  # from scratch: the course's constant
+    constant = learning_rate_schedule(2e-3, warmup_steps=10)
+    assert float(constant(10)) == float(constant(10_000)) == pytest.approx(2e-3)
 
 
 def test_music_train_from_a_preset_on_your_tunes(accented_tunes, tmp_path, caplog):

@@ -29,6 +29,7 @@ from tfcreative.music.config import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRESET,
     DEFAULT_SEED_TEXT,
+    FINE_TUNING_DECAY_TO,
     FINE_TUNING_LEARNING_RATE,
     FINE_TUNING_WARMUP_STEPS,
     GENERATION_BATCH,
@@ -122,11 +123,16 @@ def _add_train(commands) -> None:
         from_model_help="start from this trained model and fine-tune it on the tunes: a "
                         f"preset's name (--from {DEFAULT_PRESET} --abc ~/my_tunes: write "
                         "like your tunes), a .keras file or a run directory; its "
-                        "architecture is kept, the optimizer starts afresh at the "
-                        "fine-tuning defaults")
+                        "architecture is kept, the optimizer starts afresh with the "
+                        "fine-tuning schedule (see --learning-rate, --warmup-steps, "
+                        "--decay-to)")
     add_flag(p, "--warmup-steps", type=integer(0), default=None,
              help="steps of linear warm-up to the learning rate (default: 0 from scratch, "
                   f"{FINE_TUNING_WARMUP_STEPS} with --from)")
+    add_flag(p, "--decay-to", type=real(0, 1), default=None, metavar="FRACTION",
+             help="cosine decay of the learning rate to this fraction of it at the last "
+                  "planned step, epochs x steps per epoch (default: 1, no decay, from "
+                  f"scratch; {FINE_TUNING_DECAY_TO:g} with --from)")
     add_flag(p, "--weight-decay", type=real(0), default=COURSE.weight_decay,
              help="Adam's decoupled weight decay (as AdamW's), a fraction of each weight "
                   "removed per step times the learning rate")

@@ -22,6 +22,8 @@ from tfcreative.training import TrainingPlan, run_training
 
 logger = logging.getLogger(__name__)
 
+ARCHITECTURE = ("embedding_dim", "lstm_units", "num_layers", "dropout")  # MusicLSTM's own
+
 
 def _validation_data(builder, vocabulary, config: MusicTrainConfig, aliases: dict[str, str]):
     """The validation windows, or None (with a warning) when there are too few such tunes."""
@@ -59,10 +61,13 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
     keras.models.load_model, in `strategy`'s scope) to start from its weights: fine-tuning.
     Its characters are fitted to the tunes first (fine_tuning.adapt_to_tunes: unknown
     characters counted and said in a line, then `new_characters` "grow" or "map"), and it
-    trains with a new optimizer at the fine-tuning defaults unless `config` sets
-    learning_rate or warmup_steps. `from_model`: what it was loaded from (a preset's name, a
-    path), recorded in config.json. `strategy` defaults to make_strategy(config.strategy).
+    trains with a new optimizer at the fine-tuning defaults (warm-up, 2e-3, cosine decay over
+    the planned steps) unless `config` sets learning_rate, warmup_steps or decay_to.
+    `from_model`: what it was loaded from (a preset's name, a path), recorded in config.json.
+    `strategy` defaults to make_strategy(config.strategy).
     """
+    starting = model is not None
+
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
         builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir,
@@ -75,19 +80,22 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
             else:
                 model, aliases = fine_tuning.adapt_to_tunes(
                     model, pipeline.read_texts(train_texts), new_characters)
-                model.compile(optimizer=make_optimizer(config, from_model=True),
-                              jit_compile=config.jit_compile)
         data, steps = pipeline.make_training_stream(
             pipeline.map_characters(train_texts, aliases), model.vocabulary,
             config.seq_length, config.batch_size, seed=config.seed,
             steps_per_epoch=config.steps_per_epoch, start_epoch=start_epoch)
+        with strategy.scope():  # a new optimizer, its schedule over the planned steps
+            model.compile(optimizer=make_optimizer(config, starting, steps * config.total_epochs),
+                          jit_compile=config.jit_compile)
         return TrainingPlan(model, data, steps,
                             _validation_data(builder, model.vocabulary, config, aliases), "loss")
 
-    starting = model is not None
-    learning_rate, warmup_steps = config.learning_rate_for(starting)
-    settings = {**dataclasses.asdict(config), "learning_rate": learning_rate,
-                "warmup_steps": warmup_steps, **_data_settings(collection, abc_path),
+    learning_rate, warmup_steps, decay_to = config.learning_rate_for(starting)
+    # a model started from keeps its own architecture, whatever config's fields say
+    architecture = {name: getattr(model, name) for name in ARCHITECTURE} if starting else {}
+    settings = {**dataclasses.asdict(config), **architecture, "learning_rate": learning_rate,
+                "warmup_steps": warmup_steps, "decay_to": decay_to,
+                **_data_settings(collection, abc_path),
                 "started_from": _started_from(model, from_model) if starting else None,
                 "new_characters": new_characters if starting else None}
     return run_training(run_dir, config, settings, make_plan, strategy=strategy,
