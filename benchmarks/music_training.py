@@ -40,7 +40,7 @@ def measure(texts, vocabulary, settings, batch_size, steps_per_block, dropout) -
                                            config.lstm_units, dropout=dropout)
     references.copy_music_weights(ours, course)
     course_step = references.course_train_step(
-        course, keras.optimizers.Adam(config.learning_rate))
+        course, keras.optimizers.Adam(config.learning_rate_for(from_model=False)[0]))
     batches = iter(data)
     history = []
 

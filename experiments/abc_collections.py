@@ -79,7 +79,7 @@ def train_model(texts: list[str], validation: list[str], steps: int,
                                             QUICKSTART.batch_size, shuffle=False)
     model = MusicLSTM(vocabulary, embedding_dim=QUICKSTART.embedding_dim,
                       lstm_units=QUICKSTART.lstm_units)
-    model.compile(optimizer=keras.optimizers.Adam(QUICKSTART.learning_rate))
+    model.compile(optimizer=keras.optimizers.Adam(QUICKSTART.learning_rate_for(False)[0]))
     best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=4,
                                          restore_best_weights=True)
     start = time.monotonic()

@@ -3,6 +3,7 @@
     python -m experiments.presets folk               # music: the combined folk-tune corpus
     python -m experiments.presets synthetic_facades  # pix2pix: label map -> facade, 256 px
     python -m experiments.presets folk --minutes 5 --out /tmp/p   # a quick trial elsewhere
+    python -m experiments.presets folk --next        # the next folk preset (issue 24), below
 
 Each run trains with the package's own trainer (`tfcreative ... train`, so the run directory,
 checkpoints and resume work as usual), takes the checkpoint with the best validation score
@@ -50,6 +51,62 @@ RECIPES = {
 }
 
 
+# The next `folk` preset (issue 24; not shipped yet: that needs this long run): every public
+# collection as clean training text, its training tunes also in the common keys
+# (abc_tunes/combined_clean_transposed: 5.9 M characters, 4.4x combined's); a step budget, not
+# minutes (on a shared machine minutes measure the load). Its size and regularisation are the
+# choice of `python -m experiments.folk_preset sizes` (on validation), read from that run's
+# results.json when there is one, else NEXT_FOLK_SIZE (the shipped size).
+NEXT_FOLK = {
+    "description": "Character-level LSTM over ABC folk tunes: the bundled Irish corpus and the "
+                   "public-domain collections shipped in music21 (O'Neill's 1850, Ryan's "
+                   "Mammoth, Aird's Airs, American fife tunes and Northumbrian Minstrelsy), "
+                   "de-duplicated, as clean training text (chord symbols kept; fingerings, "
+                   "bowings, dynamics and navigation marks out), the training tunes also "
+                   "transposed into the common keys.",
+    "collection": "combined_clean_transposed", "batch_size": 32, "seq_length": 100,
+    "learning_rate": 5e-3, "seed": 0, "steps": 12_000, "every": 500,
+}
+NEXT_FOLK_SIZE = {"embedding_dim": 256, "lstm_units": 512, "num_layers": 1, "dropout": 0.1,
+                  "weight_decay": 0.0}
+SIZES_RESULTS = os.path.join("runs", "folk_preset", "sizes", "results.json")
+
+
+def next_folk_size(results: str = SIZES_RESULTS) -> dict:
+    """The size chosen by `experiments.folk_preset sizes` (its results.json), else
+    NEXT_FOLK_SIZE."""
+    try:
+        with open(results) as f:
+            return json.load(f)["chosen"]["size"]
+    except (OSError, ValueError, KeyError):
+        return dict(NEXT_FOLK_SIZE)
+
+
+def next_folk_config(size: dict | None = None):
+    """The next folk preset's training settings as a MusicTrainConfig (its step budget)."""
+    from tfcreative.music.config import MusicTrainConfig
+
+    recipe = NEXT_FOLK
+    return MusicTrainConfig(**(size or next_folk_size()), batch_size=recipe["batch_size"],
+                            seq_length=recipe["seq_length"],
+                            learning_rate=recipe["learning_rate"], seed=recipe["seed"],
+                            epochs=recipe["steps"] // recipe["every"],
+                            steps_per_epoch=recipe["every"])
+
+
+def next_folk_recipe(size: dict | None = None) -> dict:
+    """NEXT_FOLK as a recipe of RECIPES' form: the `tfcreative music train` command."""
+    config, recipe = next_folk_config(size), NEXT_FOLK
+    flags = {"--collection": recipe["collection"], "--embedding-dim": config.embedding_dim,
+             "--lstm-units": config.lstm_units, "--num-layers": config.num_layers,
+             "--batch-size": config.batch_size, "--seq-length": config.seq_length,
+             "--learning-rate": config.learning_rate, "--dropout": config.dropout,
+             "--weight-decay": config.weight_decay, "--epochs": config.epochs,
+             "--steps-per-epoch": config.steps_per_epoch, "--seed": config.seed}
+    return {"description": recipe["description"], "minutes": None,
+            "train": ["music", "train", *(str(x) for pair in flags.items() for x in pair)]}
+
+
 def presets_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "tfcreative", "presets")
@@ -69,8 +126,8 @@ def run(command: list[str], log: str) -> None:
         subprocess.run(command, stdout=f, stderr=f, check=True)
 
 
-def per_collection(model_path: str, data_dir: str | None) -> dict:
-    """Bits/char on the test tunes of abc_tunes/combined, one collection at a time."""
+def per_collection(model_path: str, data_dir: str | None, collection: str = "combined") -> dict:
+    """Bits/char on the test tunes of an abc_tunes config, one collection at a time."""
     import collections
 
     import keras
@@ -79,7 +136,7 @@ def per_collection(model_path: str, data_dir: str | None) -> dict:
     from experiments.abc_collections import _tunes, score
     from tfcreative.music import pipeline
 
-    builder = pipeline.prepare_tune_builder(collection="combined", data_dir=data_dir)
+    builder = pipeline.prepare_tune_builder(collection=collection, data_dir=data_dir)
     by_collection = collections.defaultdict(list)
     for name, abc in _tunes(builder, "test"):
         by_collection[name].append(abc)
@@ -107,39 +164,48 @@ def main(argv=None) -> int:
     parser.add_argument("preset", choices=sorted(RECIPES))
     parser.add_argument("--minutes", type=float, default=None,
                         help="training budget (default: the recipe's)")
+    parser.add_argument("--next", action="store_true",
+                        help="folk: the next preset's recipe (NEXT_FOLK), its size chosen by "
+                             f"`experiments.folk_preset sizes` ({SIZES_RESULTS})")
     parser.add_argument("--work", default=os.path.join("runs", "presets"),
                         help="where the training run goes")
     parser.add_argument("--out", default=presets_dir(), help="where the preset folder goes")
     parser.add_argument("--data-dir", default=None, help="TFDS data directory")
     args = parser.parse_args(argv)
-    recipe = RECIPES[args.preset]
+    if args.next and args.preset != "folk":
+        parser.error("--next: only the folk preset has a next recipe")
+    recipe = next_folk_recipe() if args.next else RECIPES[args.preset]
     from tfcreative.presets import check_writable
 
     check_writable(os.path.join(args.out, args.preset))  # before the training, not after
     minutes = args.minutes or recipe["minutes"]
-    run_dir = os.path.join(args.work, args.preset)
+    budget = ["--minutes", str(minutes)] if minutes else []
+    run_dir = os.path.join(args.work, args.preset + ("-next" if args.next else ""))
     data = ["--data-dir", args.data_dir] if args.data_dir else []
     tf = [sys.executable, "-m", "tfcreative"]
     os.makedirs(args.work, exist_ok=True)
     log = os.path.join(args.work, f"{args.preset}.log")
     start = time.monotonic()
-    train = [*recipe["train"], "--run-dir", run_dir, "--minutes", str(minutes), *data]
-    run([*tf, *train], log)
+    train = [*recipe["train"], "--run-dir", run_dir, *budget, *data]
+    if not os.path.isfile(os.path.join(run_dir, "model.keras")):  # else: trained already
+        run([*tf, *train], log)
     trained = time.monotonic() - start
     best = os.path.join(run_dir, "checkpoints", "best.keras")
     with tempfile.TemporaryDirectory() as scratch:
         result = os.path.join(scratch, "evaluation.json")
         if recipe["train"][0] == "music":
+            collection = data_arguments(recipe["train"])["collection"]
             evaluation = {}
             for constrain in ("none", "meter"):
                 for temperature in ("1.0", "0.8"):
                     run([*tf, "music", "evaluate", "--model", best, "--collection",
-                         "combined", "--num-tunes", "100", "--max-length", "1500",
+                         collection, "--num-tunes", "100", "--max-length", "1500",
                          "--random-seed", "0", "--temperature", temperature, "--constrain",
                          constrain, "--json", result, *data], log)
                     with open(result) as f:
                         evaluation[f"T={temperature} {constrain}"] = json.load(f)
-            evaluation["test bits/char per collection"] = per_collection(best, args.data_dir)
+            evaluation["test bits/char per collection"] = per_collection(
+                best, args.data_dir, collection)
         else:
             run([*tf, "pix2pix", "evaluate", "--model", best, "--fcn-score", "--json", result,
                  *data], log)
@@ -153,8 +219,9 @@ def main(argv=None) -> int:
     model = keras.models.load_model(best)
     folder = save_preset(
         model, os.path.join(args.out, args.preset), recipe["description"],
-        recipe={"command": f"python -m experiments.presets {args.preset}",
-                "train": " ".join(["tfcreative", *recipe["train"], "--minutes", str(minutes)]),
+        recipe={"command": f"python -m experiments.presets {args.preset}"
+                           + (" --next" if args.next else ""),
+                "train": " ".join(["tfcreative", *recipe["train"], *budget]),
                 "minutes": minutes,
                 "training_seconds": round(trained), "steps": int(model.optimizer.iterations),
                 "checkpoint": "best validation loss"},

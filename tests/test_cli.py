@@ -111,9 +111,18 @@ def test_training_continues_from_a_saved_model(run_dir, tfds_dir, tmp_path):
                  "--abc", DUMMY_ABC_DIR, "--data-dir", tfds_dir, "--epochs", "1",
                  "--seq-length", "20", "--batch-size", "4"]) == 0
     from tfcreative.music import load_model
+    from tfcreative.music.config import FINE_TUNING_LEARNING_RATE
 
     before, after = load_model(run_dir), load_model(resumed)
-    assert int(after.optimizer.iterations) > int(before.optimizer.iterations)
+    # its weights, moved a few small steps: a fresh optimizer at the fine-tuning default
+    steps = int(after.optimizer.iterations)
+    assert 0 < steps < int(before.optimizer.iterations) + steps
+    moved = max(abs(a - b).max() for a, b in zip(after.get_weights(), before.get_weights(),
+                                                  strict=True))
+    assert 0 < moved <= 4 * steps * FINE_TUNING_LEARNING_RATE  # Adam: a few lr a step at most
+    settings = json.load(open(os.path.join(resumed, "config.json")))
+    assert settings["started_from"]["model"] == os.path.abspath(run_dir)
+    assert settings["learning_rate"] == FINE_TUNING_LEARNING_RATE
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -140,7 +149,8 @@ def test_help_explains_every_flag():
                  "--from-model", "--run-dir"):
         assert flag in out
     # choices read from the library when this help is printed (cli.common.LazyChoices)
-    assert "(irish_folk, oneills_1850, ryans_mammoth, airds_airs, combined)" in \
+    assert ("(irish_folk, oneills_1850, ryans_mammoth, airds_airs, misc_folk, combined, "
+            "combined_clean, combined_clean_transposed)") in \
         " ".join(out.split())
 
 

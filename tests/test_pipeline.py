@@ -105,12 +105,27 @@ def test_missing_path_and_file_without_tunes_are_clear_errors(tmp_path):
 
 def test_a_collection_is_one_of_the_configs_and_not_with_your_own_files(tmp_path):
     assert pipeline.COLLECTIONS == ("irish_folk", "oneills_1850", "ryans_mammoth", "airds_airs",
-                                    "combined")
+                                    "misc_folk", "combined", "combined_clean",
+                                    "combined_clean_transposed")
     with pytest.raises(ValueError, match="collection: expected one of irish_folk, .*got 'x'"):
         pipeline.prepare_tune_builder(collection="x")
     with pytest.raises(ValueError, match="collection: give a collection or your own tunes"):
         pipeline.prepare_tune_builder(abc_path=str(tmp_path), collection="irish_folk")
 
+
+def test_a_config_of_your_own_choice_of_collections_is_prepared_under_its_name(tmp_path):
+    """abc_tunes_dataset_builder.collections_config: e.g. every collection but one, for a
+    leave-one-out comparison; what the experiments train on."""
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import collections_config
+
+    config = collections_config("only_misc_folk_clean", ("misc_folk",), clean=True)
+    builder = pipeline.prepare_tune_builder(collection=config, data_dir=str(tmp_path))
+    assert builder.data_path.parent.name == "only_misc_folk_clean"
+    assert {split: info.num_examples for split, info in builder.info.splits.items()} == \
+        {"train": 117, "validation": 17, "test": 22}
+    assert all("Z:" not in t for t in pipeline.read_texts(pipeline.tune_texts(builder, "test")))
+    with pytest.raises(ValueError, match="collections: expected names of irish_folk"):
+        collections_config("x", ("nottingham",))
 
 def test_a_tune_filed_twice_under_other_headers_is_one_example(irish_builder):
     """The bundled corpus files two tunes twice under other numbers or titles ("Planxty
@@ -132,7 +147,7 @@ def test_a_tune_filed_twice_under_other_headers_is_one_example(irish_builder):
 
 
 def test_the_split_depends_on_the_music_only():
-    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import split_of
+    from tfcreative.datasets.abc_tunes.curation import split_of
 
     music = "|:A2cA B2AF|E3F ABce|a2ge faec|BABc A4:|"
     variants = [f"X:{i}\nT:Title {i}\nZ:id {i}\nM:C\nL:1/8\nK:A\n" + music.replace("|", " | ")
@@ -141,6 +156,23 @@ def test_the_split_depends_on_the_music_only():
     splits = {split_of(f"X:1\nT:t\nM:C\nL:1/8\nK:D\n{n}abc|") for n in range(300)}
     assert splits == {"train", "validation", "test"}
 
+
+
+def test_the_hash_split_helper_is_the_one_the_pix2pix_folders_use():
+    """datasets/hash_split.py: the same buckets as the pix2pix builder's own held-out split of
+    flat folders (which can share it: same key, same split), and as the tunes' split."""
+    from tfcreative.abc_notation import music_body
+    from tfcreative.datasets.abc_tunes.curation import split_of
+    from tfcreative.datasets.hash_split import split_of_key
+    from tfcreative.datasets.pix2pix import pix2pix_dataset_builder as pix2pix
+
+    names = [f"pair_{i:04d}" for i in range(400)]
+    assert [split_of_key(name, pix2pix.MANUAL_HELD_OUT_PERCENT) for name in names] == \
+        [pix2pix._held_out_split(name) for name in names]
+    tune = "X:1\nT:t\nM:C\nL:1/8\nK:D\nabc|"
+    assert split_of(tune) == split_of_key(music_body(tune))
+    assert split_of_key("ABC", {"validation": 100}) == "validation"
+    assert split_of_key("ABC", {}) == "train"
 
 # -- a user's own tunes: prepared apart, reused, never a hang ---------------------------------
 

@@ -147,6 +147,23 @@ def test_the_recipes_are_commands_the_cli_accepts():
             " ".join(["tfcreative", *RECIPES[name]["train"]]))
 
 
+def test_the_next_folk_recipe_is_a_command_the_cli_accepts(tmp_path):
+    """`python -m experiments.presets folk --next`: the clean, transposed data, a step budget,
+    and the size `experiments.folk_preset sizes` chose when its results are there."""
+    from experiments.presets import NEXT_FOLK, next_folk_recipe, next_folk_size
+    from tfcreative.cli.main import build_parser
+
+    args = build_parser().parse_args(next_folk_recipe()["train"])
+    assert args.collection == "combined_clean_transposed" and args.seed == 0
+    assert args.epochs * args.steps_per_epoch == NEXT_FOLK["steps"] and args.minutes is None
+    chosen = {"embedding_dim": 256, "lstm_units": 768, "num_layers": 1, "dropout": 0.2,
+              "weight_decay": 0.0}
+    (tmp_path / "results.json").write_text(json.dumps({"chosen": {"size": chosen}}))
+    assert next_folk_size(str(tmp_path / "results.json")) == chosen
+    args = build_parser().parse_args(next_folk_recipe(chosen)["train"])
+    assert (args.lstm_units, args.dropout) == (768, 0.2)
+
+
 # -- what a preset folder is checked for ----------------------------------------------------
 
 def copy_of(folder, tmp_path, name="preset"):

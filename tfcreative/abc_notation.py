@@ -186,6 +186,100 @@ def split_provenance(abc: str) -> tuple[str, str]:
     return "\n".join(tune + lines[header_end:]), "\n".join(provenance)
 
 
+def split_header(abc: str) -> tuple[list[str], list[str]]:
+    """(header lines, body lines): the header ends with the first `K:` line (none: no header)."""
+    lines = abc.split("\n")
+    header_end = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), 0)
+    return lines[:header_end], lines[header_end:]
+
+
+def field_of(line: str) -> tuple[str, str] | None:
+    """(letter, value) of a field line such as `K:G` or `w:words`, else None."""
+    match = _FIELD_LINE.match(line)
+    return (match.group(1), match.group(2)) if match else None
+
+
+# The parts of a line of music that are not notes: a quoted string (chord symbol or
+# annotation, abc standard 2.1 §4.18-19), a decoration `!...!` (or ABC 2.0's `+...+`), an
+# inline field such as `[K:G]` (§3.3).
+_SEGMENT = re.compile(r'(?P<quoted>"[^"\n]*"?)|(?P<decoration>![^!\n]*!|\+[^+\n]*\+)'
+                      r'|(?P<field>\[[A-Za-z]:[^\]\n]*\]?)')
+
+
+def music_segments(line: str) -> list[tuple[str, str]]:
+    """A line of music as (kind, text) pieces that join back to the line: "quoted",
+    "decoration", "field" (inline) or "music" (notes, rests, bar lines, ... : the rest)."""
+    pieces, position = [], 0
+    for match in _SEGMENT.finditer(line):
+        if match.start() > position:
+            pieces.append(("music", line[position:match.start()]))
+        pieces.append((match.lastgroup, match.group()))
+        position = match.end()
+    if position < len(line):
+        pieces.append(("music", line[position:]))
+    return pieces
+
+
+# Modes of a `K:` field as written (abc standard 2.1 §3.1.14: any case, full or three
+# letters) -> the abbreviation clean text writes ("" major, "m" minor).
+MODES = {"": "", "maj": "", "major": "", "ion": "", "ionian": "", "m": "m", "min": "m",
+         "minor": "m", "aeo": "m", "aeolian": "m", "dor": "dor", "dorian": "dor",
+         "phr": "phr", "phrygian": "phr", "lyd": "lyd", "lydian": "lyd", "mix": "mix",
+         "mixolydian": "mix", "loc": "loc", "locrian": "loc"}
+# Sharps (flats negative) of each major tonic's signature, and what each mode adds to its
+# tonic's major signature (A dorian: A major's 3 sharps - 2 = 1 sharp).
+_TONIC_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+_MODE_SHARPS = {"": 0, "m": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
+_KEY = re.compile(r"^([A-G])([#b]?)(\s*)([A-Za-z]*)(.*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """A `K:` value read: tonic letter and accidental ("#", "b" or ""), mode (as `MODES`
+    writes it) and whatever follows (clef, explicit accidentals), as written."""
+
+    letter: str
+    accidental: str
+    mode: str
+    rest: str = ""
+
+    @property
+    def sharps(self) -> int:
+        """The key signature: number of sharps, flats negative (A dorian: 1)."""
+        return _TONIC_SHARPS[self.letter] + {"#": 7, "b": -7, "": 0}[self.accidental] + \
+            _MODE_SHARPS[self.mode]
+
+    def text(self) -> str:
+        key = f"{self.letter}{self.accidental}{self.mode}"
+        return f"{key} {self.rest}" if self.rest else key
+
+
+def parse_key(value: str) -> Key | None:
+    """The `K:` value read (`G`, `G Major`, `Ador`, `F# Minor`, `D clef=bass`, `D exp ^f`), or
+    None for one without a tonic and mode (`HP`, `none`, a lower-case tonic)."""
+    match = _KEY.match(value.strip())
+    if not match:
+        return None
+    letter, accidental, space, word, rest = match.groups()
+    if word.lower() in MODES:
+        return Key(letter, accidental, MODES[word.lower()], rest.strip())
+    if space or not word:  # a major key followed by something else: `D exp ^f`, `D clef=...`
+        return Key(letter, accidental, "", (word + rest).strip())
+    return None
+
+
+# A chord symbol (abc standard 2.1 §4.18): root, optional quality and extensions, optional
+# bass note; optionally in parentheses (an alternative chord).
+CHORD_SYMBOL = re.compile(r"^\(?[A-G][#b]?(?:m|min|maj|M|dim|aug|sus|add|\+|o|-|[0-9]|\(|\)|#|b)*"
+                          r"(?:/[A-Ga-g][#b]?)?\)?$")
+
+
+def is_chord_symbol(quoted: str) -> bool:
+    """A quoted string of the music (quotes included) that reads as a chord symbol: not an
+    annotation (`"^Segno"`), a fingering (`"4"`) or other text."""
+    return bool(CHORD_SYMBOL.match(quoted.strip('"').strip()))
+
+
 def has_required_headers(abc: str) -> bool:
     """True when the tune starts with X: and its header has T:, M:, L: and ends with K:."""
     fields = header_fields(abc)

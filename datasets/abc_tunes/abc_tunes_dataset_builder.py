@@ -4,42 +4,36 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import logging
-from collections.abc import Callable, Iterable
 
 import importlib_resources
+import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from tfcreative import abc_notation
-from tfcreative.datasets.abc_tunes import music21_collections
+from tfcreative import abc_notation, abc_transposition
+from tfcreative.datasets.abc_tunes import curation, music21_collections
 from tfcreative.datasets.abc_tunes.abc_files import content_key, find_abc_files, read_abc_files
+from tfcreative.datasets.abc_tunes.curation import SourceTune
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_CONFIG = "irish_folk"  # the corpus shipped in the package
 MANUAL_CONFIG = "manual"  # your own files, through TFDS's manual_dir
-COMBINED_CONFIG = "combined"  # the bundled corpus and music21's public-domain books
+COMBINED_CONFIG = "combined"  # the bundled corpus and three of music21's public-domain books
 # The combined config's collections, in de-duplication order: a tune whose music an earlier
 # tune has is dropped, so the bundled corpus keeps all its (distinct) tunes and its splits.
-COMBINED_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
-HELD_OUT_PERCENT = {"validation": 10, "test": 10}  # the rest is train
+# Kept as in version 1.2.0, so that models trained on it are scored on the same tunes.
+COMBINED_COLLECTIONS = (BUNDLED_CONFIG, music21_collections.ONEILLS_1850.config,
+                        music21_collections.RYANS_MAMMOTH.config,
+                        music21_collections.AIRDS_AIRS.config)
+# Every public collection (the bundled corpus and every music21 book), in de-duplication
+# order: what the clean configs (and the `folk` preset) read.
+ALL_COLLECTIONS = (BUNDLED_CONFIG, *music21_collections.COLLECTIONS)
+CLEAN_CONFIG = "combined_clean"
+TRANSPOSED_CONFIG = "combined_clean_transposed"
 _MIT_HOMEPAGE = "https://github.com/MITDeepLearning/introtodeeplearning"
 _MUSIC21_HOMEPAGE = "https://www.music21.org/music21docs/about/referenceCorpus.html"
-
-
-def split_of(abc: str) -> str:
-    """"train", "validation" or "test", by a hash of the tune's music (`music_body`: header,
-    spacing and notes left out): deterministic, independent of file order, and the same tune
-    filed twice under other numbers or titles always lands on the same side."""
-    bucket = int(hashlib.sha256(abc_notation.music_body(abc).encode("utf-8")).hexdigest()[:8],
-                 16) % 100
-    for split, percent in HELD_OUT_PERCENT.items():
-        if bucket < percent:
-            return split
-        bucket -= percent
-    return "train"
 
 
 def bundled_corpus_path() -> epath.Path:
@@ -47,67 +41,22 @@ def bundled_corpus_path() -> epath.Path:
     return epath.Path(importlib_resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc")
 
 
-@dataclasses.dataclass(frozen=True)
-class SourceTune:
-    """A tune as read: where from (collection, file, position in the file) and its text."""
-
-    collection: str
-    source: str  # the file, relative to the collection's folder
-    index: int
-    tune: abc_notation.Tune
-    provenance: str  # header lines outside abc_notation.TUNE_FIELDS, one per line
-
-
-# Tunes with fewer notes than this are compared by their music only: short fragments may
-# share their notes by chance (the shortest tune of the combined corpus has 24 notes, the
-# shortest pair with the same notes 62).
-MIN_NOTES_TO_COMPARE = 32
-
-
-def duplicate_keys(abc: str) -> dict[str, str]:
-    """What two tunes must share to be the same tune: "music", the music as written
-    (abc_notation.music_body: numbers, titles, notes, spacing, line breaks left out), or
-    "notes", the pitches in order (abc_notation.note_sequence: the same tune written with
-    other rhythm notation, ornaments or bar lines; tunes of MIN_NOTES_TO_COMPARE notes or
-    more)."""
-    keys = {"music": abc_notation.music_body(abc)}
-    notes = abc_notation.note_sequence(abc)
-    if len(abc_notation.NOTE.findall(notes)) >= MIN_NOTES_TO_COMPARE:
-        keys["notes"] = notes
-    return keys
-
-
-def deduplicate(items: Iterable, keys: Callable[[object], dict[str, str]]
-                ) -> tuple[list, list[tuple]]:
-    """(kept, dropped): the items in order, each dropped that shares a key with an earlier
-    kept item; dropped holds (item, the kept item it repeats, the key's name)."""
-    first: dict = {}
-    kept, dropped = [], []
-    for item in items:
-        item_keys = keys(item)
-        match = next(((name, first[(name, k)]) for name, k in item_keys.items()
-                      if (name, k) in first), None)
-        if match:
-            dropped.append((item, match[1], match[0]))
-            continue
-        kept.append(item)
-        for name, k in item_keys.items():
-            first[(name, k)] = item
-    return kept, dropped
-
-
-def _keys(item: SourceTune) -> dict[str, str]:
-    return duplicate_keys(item.tune.abc)
-
-
 @dataclasses.dataclass(eq=False)
 class AbcTunesConfig(tfds.core.BuilderConfig):
-    """Which collections a config reads, in de-duplication order, and whether its tune texts
+    """Which collections a config reads, in de-duplication order; whether its tune texts
     leave provenance (`Z:` transcriber, `N:` notes, `B:` book, ...) to the `provenance`
-    feature (abc_notation.split_provenance) or keep the tune as written."""
+    feature (abc_notation.split_provenance) or keep the tune as written; whether they are
+    clean training text; the keys the training tunes are also written in."""
 
     collections: tuple[str, ...] = ()
     without_provenance: bool = False
+    # Clean training text (tfcreative/abc_cleaning.py: fingerings and performance marks out
+    # of the music, chord symbols kept, header fields in one order); implies
+    # without_provenance.
+    clean: bool = False
+    # Key signatures (sharps, flats negative) every training tune is also written in
+    # (tfcreative/abc_transposition.py); validation and test tunes are never transposed.
+    transpose_to: tuple[int, ...] = ()
     license: str = ""
     homepage: str = _MIT_HOMEPAGE
     # A user's tunes read from this .abc file or folder rather than TFDS's manual_dir
@@ -132,6 +81,22 @@ def _music21_config(collection: music21_collections.Music21Collection) -> AbcTun
                 f"(tfcreative/data/{collection.config}/LICENSE.md).")
 
 
+def collections_config(name: str, collections: tuple[str, ...], clean: bool = False,
+                       transpose_to: tuple[int, ...] = (), description: str = "") -> AbcTunesConfig:
+    """A config of your choice of collections (names of `ALL_COLLECTIONS`, in de-duplication
+    order) and options, e.g. every collection but one for a leave-one-out comparison:
+    `Builder(config=collections_config("without_airds_airs", (...), clean=True))`. Its data
+    sits under its own `name`."""
+    unknown = [c for c in collections if c not in ALL_COLLECTIONS]
+    if unknown or not collections:
+        raise ValueError(f"collections: expected names of {', '.join(ALL_COLLECTIONS)}, got "
+                         f"{', '.join(unknown) or 'none'}")
+    return AbcTunesConfig(name=name, description=description or f"{', '.join(collections)}.",
+                          collections=tuple(collections), without_provenance=True, clean=clean,
+                          transpose_to=tuple(transpose_to), homepage=_MUSIC21_HOMEPAGE,
+                          license="See each collection's LICENSE.md under tfcreative/data/.")
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for folk tunes in ABC notation."""
 
@@ -141,7 +106,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     code_path = epath.Path(__file__)
     pkg_dir_path = epath.Path(__file__).parent
 
-    VERSION = tfds.core.Version("1.2.0")
+    VERSION = tfds.core.Version("1.3.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release.",
         "1.1.0": "Train / validation / test (80/10/10) by a hash of each tune's music, so the "
@@ -152,6 +117,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                  "'Planxty Drury' and 'Turnpike'; validation and test unchanged). Configs "
                  "oneills_1850, ryans_mammoth, airds_airs (public-domain books in music21's "
                  "corpus) and combined. Features `collection` and `provenance`.",
+        "1.3.0": "Config misc_folk (music21's miscFolk: American fife tunes and Northumbrian "
+                 "Minstrelsy, public domain). Config fields `clean` (clean training text: "
+                 "fingerings, bowings, dynamics, navigation marks and text out of the music, "
+                 "chord symbols kept, header fields in one order, keys spelled one way) and "
+                 "`transpose_to` (training tunes also written in other key signatures; "
+                 "held-out tunes never); configs combined_clean (every collection, clean) "
+                 "and combined_clean_transposed (the same, training tunes also in the keys "
+                 "of 1 flat to 3 sharps), what the folk preset is trained on. Feature "
+                 "`transposition` (semitones; 0 for a tune as written). Other configs: the "
+                 "same tunes and splits as 1.2.0.",
     }
     BUILDER_CONFIGS = [
         AbcTunesConfig(
@@ -176,6 +151,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             license="The bundled corpus: MIT; the rest: public domain (see each collection's "
                     "LICENSE.md under tfcreative/data/).",
         ),
+        collections_config(
+            CLEAN_CONFIG, ALL_COLLECTIONS, clean=True,
+            description="Every collection (the bundled Irish corpus, O'Neill's 1850, Ryan's "
+                        "Mammoth, Aird's Airs, misc_folk), each tune once, as clean training "
+                        "text: fingerings, bowings, dynamics, navigation marks and text out "
+                        "of the music, chord symbols kept, header fields in one order."),
+        collections_config(
+            TRANSPOSED_CONFIG, ALL_COLLECTIONS, clean=True,
+            transpose_to=abc_transposition.COMMON_KEY_SIGNATURES,
+            description="combined_clean, with every training tune also written in the other "
+                        "common keys (1 flat to 3 sharps: F to A major, D to F# minor, G to B "
+                        "dorian, C to E mixolydian); validation and test tunes as written. "
+                        "The folk preset's training data."),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     For the `manual` config, point `manual_dir` at a folder of `.abc` files (searched
@@ -203,6 +191,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         doc="Header lines other than X T M L Q P V R K U m (transcriber, "
                             "notes, book, source, ...); in configs that keep tunes as "
                             "written, `abc` holds them too."),
+                    "transposition": tfds.features.Scalar(
+                        dtype=np.int32,
+                        doc="Semitones this copy of a training tune was transposed by "
+                            "(configs with transpose_to); 0: the tune in its own key."),
                 }
             ),
             supervised_keys=None,
@@ -216,18 +208,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         tunes: list[SourceTune] = []
         for name in config.collections:
             tunes.extend(self._read_collection(name, dl_manager))
-        kept, dropped = deduplicate(tunes, keys=_keys)
-        for tune, original, key in dropped:
-            logger.debug("abc_tunes/%s: dropped %s X:%s %r: same %s as %s X:%s %r",
-                         config.name, tune.source, tune.tune.reference, tune.tune.title, key,
-                         original.source, original.tune.reference, original.tune.title)
-        by_split = {"train": [], "validation": [], "test": []}
-        for tune in kept:
-            by_split[split_of(tune.tune.abc)].append(tune)
-        if not by_split["train"]:  # a handful of tunes that all hashed out: train on them
-            by_split = {"train": kept, "validation": [], "test": []}
-        self._record_counts(tunes, kept, dropped, by_split)
-        logger.info("abc_tunes/%s: %s tunes", config.name,
+        kept, dropped = curation.drop_duplicate_tunes(tunes, config.name)
+        by_split = curation.split_tunes(kept)
+        if config.clean:
+            by_split = curation.clean_texts(by_split)
+        copies, not_transposed = [], None
+        if config.transpose_to:
+            copies, not_transposed = curation.transposed_copies(by_split["train"],
+                                                                config.transpose_to)
+        counts = curation.collection_counts(config.collections, tunes, dropped, by_split,
+                                            copies, not_transposed)
+        curation.log_counts(config.name, counts)
+        self._save_counts(counts)
+        by_split["train"] = by_split["train"] + copies
+        logger.info("abc_tunes/%s: %s examples", config.name,
                     ", ".join(f"{len(v)} {k}" for k, v in by_split.items()))
         empty = [split for split, items in by_split.items() if not items]
         if empty:  # TFDS cannot write an empty split
@@ -236,34 +230,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(items)
                 for split, items in by_split.items() if items}
 
-    def _record_counts(self, tunes, kept, dropped, by_split) -> None:
-        """Per collection, in the log and in `info.metadata["collections"]`: tunes read,
-        duplicates dropped by kind (same music, same notes) and by where the kept tune is (the
-        same collection, an earlier one), tunes kept, their characters, split sizes."""
-        kinds = [f"same_{key}_{where}" for key in ("music", "notes")
-                 for where in ("within", "of_earlier")]
-        counts = {name: {"tunes_read": 0, **dict.fromkeys(kinds, 0), "tunes": 0,
-                         "characters": 0, "splits": {"train": 0, "validation": 0, "test": 0}}
-                  for name in self.builder_config.collections}
-        for tune in tunes:
-            counts[tune.collection]["tunes_read"] += 1
-        for tune, original, key in dropped:
-            where = "within" if tune.collection == original.collection else "of_earlier"
-            counts[tune.collection][f"same_{key}_{where}"] += 1
-        for tune in kept:
-            counts[tune.collection]["tunes"] += 1
-            counts[tune.collection]["characters"] += len(tune.tune.abc)
-        for split, items in by_split.items():
-            for tune in items:
-                counts[tune.collection]["splits"][split] += 1
-        for name, c in counts.items():
-            logger.info("abc_tunes/%s: %s: %d tunes read; duplicates dropped: %d same music, "
-                        "%d same notes as a tune of %s, %d same music, %d same notes as an "
-                        "earlier collection's; %d kept (%d characters; %d / %d / %d train / "
-                        "validation / test)", self.builder_config.name, name, c["tunes_read"],
-                        c["same_music_within"], c["same_notes_within"], name,
-                        c["same_music_of_earlier"], c["same_notes_of_earlier"], c["tunes"],
-                        c["characters"], *c["splits"].values())
+    def _save_counts(self, counts: dict[str, dict]) -> None:
+        """The counts per collection (curation.collection_counts) in `info.metadata`, saved
+        with the data set, with music21's version where its books were read."""
         self.info.metadata["collections"] = counts
         if any(name in music21_collections.COLLECTIONS for name in counts):
             self.info.metadata["music21_version"] = music21_collections.music21_version()
@@ -284,8 +253,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         "file (read that one): %s", root, len(collection.second_transcriptions),
                         ", ".join(f"{skipped} ({kept})" for skipped, kept
                                   in collection.second_transcriptions.items()))
-        return self._read_tunes(name, root, read_abc_files(root, files),
-                                source_prefix=f"{collection.folder}/")
+        tunes = self._read_tunes(name, root, read_abc_files(root, files),
+                                 source_prefix=f"{collection.folder}/")
+        return _without_earlier_versions(tunes, collection)
 
     def _read_manual(self, dl_manager: tfds.download.DownloadManager) -> list[SourceTune]:
         """A user's tunes: the config's `tunes_path` (which must still hold the content its
@@ -307,7 +277,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         one."""
         if not files:
             raise ValueError(f"{root}: no *.abc files found (searched recursively).")
-        without_provenance = self.builder_config.without_provenance
+        without_provenance = self.builder_config.without_provenance or \
+            self.builder_config.clean
         tunes = []
         skipped: collections.Counter = collections.Counter()
         files_without_tunes = []
@@ -357,6 +328,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         for item in tunes:
             tune = item.tune
             key = f"{item.source}#{item.index}"
+            if item.transposition:
+                key += f"@{item.transposition:+d}"
             yield (f"{item.collection}/{key}" if several else key), {
                 "abc": tune.abc,
                 "title": tune.title,
@@ -367,7 +340,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "source_file": item.source,
                 "collection": item.collection,
                 "provenance": item.provenance,
+                "transposition": item.transposition,
             }
+
+
+def _without_earlier_versions(tunes: list[SourceTune],
+                              collection: music21_collections.Music21Collection
+                              ) -> list[SourceTune]:
+    """The tunes without those a file appends as earlier versions of its own tunes (numbered
+    from `collection.earlier_versions_from[file]`), counted in the log."""
+    def earlier(item: SourceTune) -> bool:
+        first = collection.earlier_versions_from.get(item.source.rpartition("/")[2])
+        return first is not None and item.tune.reference.isdigit() and \
+            int(item.tune.reference) >= first
+    kept = [item for item in tunes if not earlier(item)]
+    for name, first in collection.earlier_versions_from.items():
+        logger.info("abc_tunes/%s: skipped %d tune(s) numbered from X:%d in %s: earlier "
+                    "versions of the file's own tunes", collection.config,
+                    sum(earlier(t) and t.source.endswith(name) for t in tunes), first, name)
+    return kept
 
 
 def tunes_config(path: str) -> AbcTunesConfig:

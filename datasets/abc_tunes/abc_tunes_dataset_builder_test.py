@@ -13,11 +13,7 @@ import tensorflow_datasets as tfds
 from tfcreative import abc_notation
 from tfcreative.abc_notation import NoTunesError
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder, music21_collections
-from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import (
-    SourceTune,
-    deduplicate,
-    duplicate_keys,
-)
+from tfcreative.datasets.abc_tunes.curation import SourceTune, deduplicate, duplicate_keys
 
 
 class AbcTunesManualTest(tfds.testing.DatasetBuilderTestCase):
@@ -75,6 +71,24 @@ class AbcTunesCombinedTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = abc_tunes_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["combined"]
     SPLITS = {"train": 3946, "validation": 436, "test": 465}
+
+
+class AbcTunesMiscFolkTest(tfds.testing.DatasetBuilderTestCase):
+    """music21's miscFolk: 185 tunes in 2 files; the 28 earlier versions the fife file appends
+    (X:101 on) are skipped; of 157, 1 repeats another's music: 156."""
+
+    DATASET_CLASS = abc_tunes_dataset_builder.Builder
+    BUILDER_CONFIG_NAMES_TO_TEST = ["misc_folk"]
+    SPLITS = {"train": 117, "validation": 17, "test": 22}
+
+
+class AbcTunesCombinedCleanTransposedTest(tfds.testing.DatasetBuilderTestCase):
+    """All five collections, clean: 4,063 / 453 / 487 tunes; the training tunes also in the
+    other keys of 1 flat to 3 sharps: 16,433 copies (3 tunes cannot be transposed)."""
+
+    DATASET_CLASS = abc_tunes_dataset_builder.Builder
+    BUILDER_CONFIG_NAMES_TO_TEST = ["combined_clean_transposed"]
+    SPLITS = {"train": 4063 + 16433, "validation": 453, "test": 487}
 
 
 TUNE = "X:1\nT:One\nM:4/4\nL:1/8\nK:D\nabcd|\n"
@@ -310,3 +324,63 @@ def test_find_abc_files_reads_regular_files_once_and_never_loops(tmp_path, caplo
 
 if __name__ == "__main__":
     tfds.testing.test_main()
+
+
+# -- clean text and transposed copies ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def transposed(tmp_path_factory):
+    builder = tfds.builder("abc_tunes/combined_clean_transposed",
+                           data_dir=str(tmp_path_factory.mktemp("tfds")))
+    builder.download_and_prepare()
+    return builder
+
+
+def _examples(builder, split):
+    return list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)))
+
+
+def test_clean_configs_hold_out_the_same_tunes_as_the_tunes_as_written(transposed, combined):
+    """The split is made on the tunes as written: every held-out tune of `combined` is held out
+    in the clean config too, in the same split (its text cleaned), so models trained on
+    either are scored on the same tunes."""
+    for split in ("validation", "test"):
+        clean = {(ex["collection"], ex["source_file"], ex["reference"])
+                 for ex in _examples(transposed, split)}
+        written = {(ex["collection"], ex["source_file"], ex["reference"])
+                   for ex in _examples(combined, split)}
+        assert written <= clean
+        assert {c for c, _, _ in clean - written} == {b"misc_folk"}
+
+
+def test_transposed_copies_are_training_tunes_only(transposed):
+    train = _examples(transposed, "train")
+    copies = [ex for ex in train if ex["transposition"] != 0]
+    assert len(copies) == 16433 and all(-6 <= ex["transposition"] <= 6 for ex in copies)
+    originals = {(ex["source_file"], ex["reference"]) for ex in train if ex["transposition"] == 0}
+    assert {(ex["source_file"], ex["reference"]) for ex in copies} <= originals
+    held_out = [ex for split in ("validation", "test") for ex in _examples(transposed, split)]
+    assert all(ex["transposition"] == 0 for ex in held_out)
+    # no held-out tune has a transposed twin in training: its notes moved are not there
+    from tfcreative.abc_transposition import CannotTranspose, transpose_to
+
+    train_notes = {duplicate_keys(ex["abc"].decode()).get("notes") for ex in train}
+    for ex in held_out[::10]:
+        for signature in range(-1, 4):
+            try:
+                moved = transpose_to(ex["abc"].decode(), signature)
+            except CannotTranspose:
+                continue
+            assert duplicate_keys(moved).get("notes") not in train_notes - {None}
+
+
+def test_clean_text_holds_no_fingerings_and_counts_its_copies(transposed):
+    counts = transposed.info.metadata["collections"]
+    assert counts["ryans_mammoth"]["transposed_copies"] == 3453
+    assert counts["ryans_mammoth"]["not_transposed"] == {
+        "a microtone": 1, "explicit accidentals in the key": 1}
+    assert counts["ryans_mammoth"]["characters"] == 301_597  # 320,061 as written
+    ryan = [ex["abc"].decode() for ex in _examples(transposed, "train")
+            if ex["collection"] == b"ryans_mammoth"]
+    assert not any('"4"' in abc or '"^Segno"' in abc or "!mf!" in abc for abc in ryan)
+    assert all(abc.split("\n")[2].startswith(("M:", "R:", "T:", "L:")) for abc in ryan)

@@ -30,6 +30,9 @@ class Music21Collection:
     # Files that transcribe tunes another file of the folder transcribes too (the same tune
     # numbers, another transcriber): skipped, so a tune is read once. file -> the file kept.
     second_transcriptions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Files that append earlier versions of their own tunes, numbered on: file -> the first
+    # reference number (X:) of those versions, which are skipped.
+    earlier_versions_from: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 ONEILLS_1850 = Music21Collection(
@@ -69,7 +72,19 @@ AIRDS_AIRS = Music21Collection(
                 "6 volumes, Glasgow, 1778-1803; public domain. ABC transcriptions by Jack "
                 "Campin (2003-09), shipped in music21's corpus with his permission.",
 )
-COLLECTIONS = {c.config: c for c in (ONEILLS_1850, RYANS_MAMMOTH, AIRDS_AIRS)}
+MISC_FOLK = Music21Collection(
+    config="misc_folk",
+    folder="miscFolk",
+    title="Miscellaneous folk: American fife tunes and Northumbrian Minstrelsy",
+    description="Two of Jack Campin's editions, shipped in music21's corpus as 'miscFolk': "
+                "Colonial and Civil War American fife music (2000; tunes of the 18th and 19th "
+                "centuries) and the tunes of J. Collingwood Bruce and John Stokoe (eds.), "
+                "Northumbrian Minstrelsy, Newcastle, 1882 (2007); public domain.",
+    # Campin appended "something close to the original file" he edited, its tunes numbered
+    # from 101: earlier, unplayable versions of his own (his header says so).
+    earlier_versions_from={"americanfifeopus.abc": 101},
+)
+COLLECTIONS = {c.config: c for c in (ONEILLS_1850, RYANS_MAMMOTH, AIRDS_AIRS, MISC_FOLK)}
 
 
 def music21_version() -> str:

@@ -220,17 +220,23 @@ def help_formatter(prog):
     return HelpFormatter(prog, max_help_position=32)
 
 
-def add_flag(parser, flag: str, *, argument: str | None = None, **kwargs):
-    """parser.add_argument(flag, dest=argument, ...), remembering which library argument the
-    flag feeds so errors about that argument can name the flag."""
+def add_flag(parser, flag: str, *, argument: str | None = None, aliases: tuple = (),
+             **kwargs):
+    """parser.add_argument(*aliases, flag, dest=argument, ...), remembering which library
+    argument the flag feeds so errors about that argument can name the flag (`flag`, whichever
+    alias was typed)."""
     dest = argument or flag.lstrip("-").replace("-", "_")
     flags = parser.get_default("flags") or {}
     parser.set_defaults(flags={**flags, dest: flag})
-    return parser.add_argument(flag, dest=dest, **kwargs)
+    return parser.add_argument(*aliases, flag, dest=dest, **kwargs)
 
 
 def add_training_flags(parser, defaults: TrainConfig, run_name: str,
-                       size_flags: tuple[str, ...]) -> None:
+                       size_flags: tuple[str, ...],
+                       learning_rate_help: str = "Adam step size",
+                       from_model_help: str = "continue training this .keras model or run "
+                                              "directory instead of starting from scratch "
+                                              "(its architecture is kept)") -> None:
     """The flags every trainer has, with the model's own defaults. size_flags: the flags that
     set the model's sizes, named together when the model they describe does not fit in
     memory (the library's MODEL_SIZE argument)."""
@@ -242,7 +248,7 @@ def add_training_flags(parser, defaults: TrainConfig, run_name: str,
     add_flag(parser, "--batch-size", type=COUNT, default=defaults.batch_size,
              help="global batch size (split across replicas under tf.distribute)")
     add_flag(parser, "--learning-rate", type=POSITIVE, default=defaults.learning_rate,
-             help="Adam step size")
+             help=learning_rate_help)
     add_flag(parser, "--epochs", type=COUNT, default=defaults.epochs, help="training epochs")
     add_flag(parser, "--steps-per-epoch", type=COUNT, default=None,
              help="batches per epoch (default: one pass over the training data)")
@@ -255,10 +261,8 @@ def add_training_flags(parser, defaults: TrainConfig, run_name: str,
                   f"{defaults.strategy!r} (the default: one device), mirrored (all local "
                   "GPUs/CPU), multi_worker (MultiWorkerMirroredStrategy from TF_CONFIG), tpu "
                   "or tpu:NAME")
-    add_flag(parser, "--from-model", argument="path", type=checked_path, default=None,
-             metavar="PATH",
-             help="continue training this .keras model or run directory instead of starting "
-                  "from scratch (its architecture is kept)")
+    add_flag(parser, "--from-model", argument="path", aliases=("--from",), type=checked_path,
+             default=None, metavar="MODEL", help=from_model_help)
 
 
 def config_from_args(config_class: type, args) -> TrainConfig:

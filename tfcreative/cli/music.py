@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 
@@ -18,17 +19,23 @@ from tfcreative.cli.common import (
     checked_path,
     help_formatter,
     integer,
+    real,
     train_command,
 )
 from tfcreative.music.config import (
     COURSE,
+    COURSE_LEARNING_RATE,
     DEFAULT_CONSTRAINT,
     DEFAULT_MAX_LENGTH,
     DEFAULT_PRESET,
     DEFAULT_SEED_TEXT,
+    FINE_TUNING_DECAY_TO,
+    FINE_TUNING_LEARNING_RATE,
+    FINE_TUNING_WARMUP_STEPS,
     GENERATION_BATCH,
     MAX_GENERATED_LENGTH,
     MAX_NUM_TUNES,
+    NEW_CHARACTERS,
 )
 
 NUM_TUNES = integer(1, MAX_NUM_TUNES)
@@ -91,9 +98,12 @@ def _add_sampling_flags(parser, num_tunes: int) -> None:
 
 
 def _add_train(commands) -> None:
-    p = commands.add_parser("train", help="train a model with model.fit",
-                            description="Train a MusicLSTM. Defaults follow the MIT 6.S191 "
-                                        "course configuration.",
+    p = commands.add_parser("train", help="train a model, or fine-tune one on your tunes",
+                            description="Train a MusicLSTM with model.fit: from scratch (the "
+                                        "defaults follow the MIT 6.S191 course "
+                                        "configuration), or from a trained model on your "
+                                        f"tunes: --from {DEFAULT_PRESET} --abc ~/my_tunes "
+                                        "writes like your tunes.",
                             formatter_class=help_formatter)
     _add_data_flags(p)
     add_flag(p, "--embedding-dim", type=COUNT, default=COURSE.embedding_dim,
@@ -106,7 +116,31 @@ def _add_train(commands) -> None:
              help="dropout on LSTM inputs, in [0, 1)")
     add_flag(p, "--seq-length", type=COUNT, default=COURSE.seq_length,
              help="characters per training window")
-    add_training_flags(p, COURSE, "music", ("--embedding-dim", "--lstm-units", "--num-layers"))
+    add_training_flags(
+        p, COURSE, "music", ("--embedding-dim", "--lstm-units", "--num-layers"),
+        learning_rate_help=f"Adam step size (default: {COURSE_LEARNING_RATE:g}, the course's, "
+                           f"from scratch; {FINE_TUNING_LEARNING_RATE:g} with --from)",
+        from_model_help="start from this trained model and fine-tune it on the tunes: a "
+                        f"preset's name (--from {DEFAULT_PRESET} --abc ~/my_tunes: write "
+                        "like your tunes), a .keras file or a run directory; its "
+                        "architecture is kept, the optimizer starts afresh with the "
+                        "fine-tuning schedule (see --learning-rate, --warmup-steps, "
+                        "--decay-to)")
+    add_flag(p, "--warmup-steps", type=integer(0), default=None,
+             help="steps of linear warm-up to the learning rate (default: 0 from scratch, "
+                  f"{FINE_TUNING_WARMUP_STEPS} with --from)")
+    add_flag(p, "--decay-to", type=real(0, 1), default=None, metavar="FRACTION",
+             help="cosine decay of the learning rate to this fraction of it at the last "
+                  "planned step, epochs x steps per epoch (default: 1, no decay, from "
+                  f"scratch; {FINE_TUNING_DECAY_TO:g} with --from)")
+    add_flag(p, "--weight-decay", type=real(0), default=COURSE.weight_decay,
+             help="Adam's decoupled weight decay (as AdamW's), a fraction of each weight "
+                  "removed per step times the learning rate")
+    add_flag(p, "--new-characters", choices=NEW_CHARACTERS, default=NEW_CHARACTERS[0],
+             help="with --from, characters of your tunes the model does not know (counted "
+                  "and named at the start): grow adds them to its vocabulary (new embedding "
+                  "and output rows, every other weight kept); map writes them as the plain "
+                  "character they stand for (é as e, ’ as ')")
     p.set_defaults(handler=_train)
 
 
@@ -163,7 +197,10 @@ def _train(args) -> int:
                 f"TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'logs')}\n"
                 f"Generate: tfcreative music generate --model {run_dir}")
 
-    return train_command(args, MusicTrainConfig, train, load_model, "music",
+    return train_command(args, MusicTrainConfig,
+                         functools.partial(train, from_model=args.path,
+                                           new_characters=args.new_characters),
+                         load_model, "music",
                          {"abc_path": args.abc_path, "data_dir": args.data_dir,
                           "collection": args.collection}, next_steps)
 

@@ -25,7 +25,8 @@ from tfcreative import presets
 from tfcreative.errors import InvalidArgument
 from tfcreative.keras_hooks import PrebuiltModelMixin, step_logs
 from tfcreative.music import fused_lstm
-from tfcreative.music.config import COURSE
+from tfcreative.music.config import COURSE, MusicTrainConfig
+from tfcreative.music.optimizer import make_optimizer
 from tfcreative.music.vocabulary import CharVocabulary
 
 
@@ -172,9 +173,10 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
     @classmethod
     def from_preset(cls, preset: str) -> MusicLSTM:
         """A trained model shipped with tfcreative (`tfcreative.presets.list_presets()`, e.g.
-        "folk") or a preset folder, compiled with the course's Adam for further training."""
+        "folk") or a preset folder, compiled with Adam at the fine-tuning defaults
+        (config.FINE_TUNING_LEARNING_RATE, its warm-up), ready to train on your tunes."""
         model = presets.load_preset(preset, expected=cls)
-        model.compile(optimizer=keras.optimizers.Adam(COURSE.learning_rate))
+        model.compile(optimizer=make_optimizer(MusicTrainConfig(), from_model=True))
         return model
 
     # -- serialisation --------------------------------------------------------------------

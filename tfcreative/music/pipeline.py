@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -31,26 +32,31 @@ COLLECTIONS = tuple(config.name for config in _BUILDER.BUILDER_CONFIGS
 
 
 def prepare_tune_builder(
-    abc_path: str | None = None, data_dir: str | None = None, collection: str | None = None
+    abc_path: str | None = None, data_dir: str | None = None,
+    collection: str | abc_tunes_dataset_builder.AbcTunesConfig | None = None
 ) -> tfds.core.DatasetBuilder:
     """Builds (or reuses) the TFDS dataset: a collection (default: the bundled corpus), or the
     user's `.abc` files.
 
     collection: an abc_tunes config (`COLLECTIONS`: irish_folk, music21's public-domain books,
-    combined); not with abc_path. Either is prepared once per data_dir; a user's tunes once per
-    content (`abc_tunes_dataset_builder.tunes_config`: a version folder keyed by their files'
-    names and bytes), so runs on other tunes never share a data set, and changed tunes are
-    prepared again.
+    combined, the clean configs), or a config of your own choice of collections
+    (`abc_tunes_dataset_builder.collections_config`, e.g. every collection but one); not with
+    abc_path. Either is prepared once per data_dir; a user's tunes once per content
+    (`abc_tunes_dataset_builder.tunes_config`: a version folder keyed by their files' names
+    and bytes), so runs on other tunes never share a data set, and changed tunes are prepared
+    again.
     """
-    if collection is not None and collection not in COLLECTIONS:
+    custom = isinstance(collection, abc_tunes_dataset_builder.AbcTunesConfig)
+    if collection is not None and not custom and collection not in COLLECTIONS:
         raise InvalidArgument("collection", f"expected one of {', '.join(COLLECTIONS)}, got "
                                             f"{collection!r}")
     if abc_path is not None and collection is not None:
         raise InvalidArgument("collection", "give a collection or your own tunes (abc_path), "
                                             "not both")
     if abc_path is None:
-        name = f"{_BUILDER.name}/{collection or abc_tunes_dataset_builder.BUNDLED_CONFIG}"
-        builder = tfds.builder(name, data_dir=data_dir)
+        name = collection or abc_tunes_dataset_builder.BUNDLED_CONFIG
+        builder = _BUILDER(config=collection, data_dir=data_dir) if custom else \
+            tfds.builder(f"{_BUILDER.name}/{name}", data_dir=data_dir)
         with python_random_state_kept():
             builder.download_and_prepare()
         return builder
@@ -96,6 +102,20 @@ def read_texts(texts: tf.data.Dataset) -> list[str]:
 def build_vocabulary(texts: tf.data.Dataset) -> CharVocabulary:
     """Every character of the training tunes, plus the separator's newline."""
     return CharVocabulary.from_texts(read_texts(texts) + [TUNE_SEPARATOR])
+
+
+def map_characters(texts: tf.data.Dataset, aliases: dict[str, str]) -> tf.data.Dataset:
+    """The texts with each character of `aliases` written as its value (fine_tuning:
+    characters a model does not know, written as the plain ones it does: é -> e)."""
+    if not aliases:
+        return texts
+
+    def replace(text):
+        for char, plain in sorted(aliases.items()):
+            text = tf.strings.regex_replace(text, re.escape(char), plain.replace("\\", "\\\\"))
+        return text
+
+    return texts.map(replace, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def encode_tunes(texts: tf.data.Dataset, vocabulary: CharVocabulary) -> tf.data.Dataset:
