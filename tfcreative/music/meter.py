@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from tfcreative.music import abc_grammar as grammar
 from tfcreative.music import meter_rules as rules
+from tfcreative.music.controls import fixed_index
 from tfcreative.music.meter_rules import REGISTERS, Registers
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -46,13 +47,14 @@ class VocabTables:
     lookup)."""
 
     edge_matrix: object  # [states * vocab, fields + 1]: every field, and the digit's value
-    row_bits: object  # [states, vocab]: strict | ends_note << 1 | kind << 2
+    row_bits: object  # [states, vocab]: strict | ends_note << 1 | kind << 2 | pitch << 8
     trie_packed: object  # [nodes]: the shortest reachable length | reachable lengths << 21
     trie_next: object  # [nodes, vocab]
     trie_next_flat: object  # [nodes * vocab]
     trie_value_id: object  # [nodes]
     trie_values: object  # [lengths]
     ids: object  # [vocab] 0..vocab-1
+    codes: object  # [vocab] each character's ASCII code (128: any other, the unknown id 0)
     vocab_size: int
     start: int
     lost: int
@@ -69,8 +71,10 @@ def vocab_tables(vocabulary: CharVocabulary) -> VocabTables:
     edge_matrix = np.stack([tables.edges[f][:, classes] for f in grammar.FIELDS]
                            + [np.broadcast_to(tables.digit[classes], (len(tables.states),
                                                                       len(columns)))], axis=2)
+    assert len(grammar.KINDS) <= 64
     row_bits = (tables.edges["strict"][:, classes] | tables.edges["ends_note"][:, classes] << 1
-                | tables.edges["kind"][:, classes].astype(np.int64) << 2)
+                | tables.edges["kind"][:, classes].astype(np.int64) << 2
+                | tables.edges["pitch"][:, classes].astype(np.int64) << 8)
     assert tables.trie_min_g.max() < 1 << PACKED_LENGTH_BITS
     trie_next = tables.trie_next[:, classes].astype(np.int64)
     return VocabTables(
@@ -81,7 +85,7 @@ def vocab_tables(vocabulary: CharVocabulary) -> VocabTables:
         trie_next=trie_next, trie_next_flat=trie_next.ravel(),
         trie_value_id=tables.trie_value_id.astype(np.int64),
         trie_values=np.array(tables.trie_values, np.int64),
-        ids=np.arange(len(columns), dtype=np.int64),
+        ids=np.arange(len(columns), dtype=np.int64), codes=np.array(columns, np.int64),
         vocab_size=len(columns), start=tables.start, lost=tables.lost, end=tables.end,
     )
 
@@ -183,10 +187,31 @@ class TensorFlowOps(_ArrayOps):
         return tf.constant(np.asarray(values, np.int64))
 
 
-def start_registers(rows: int) -> Registers:
-    """NumPy registers at the start of `rows` tunes (before `X:`)."""
-    return Registers(**{name: np.full(rows, value, np.int64)
-                        for name, value in Registers().values().items()})
+def settings_registers(controls=None, form: bool = True) -> dict:
+    """The settings registers (`meter_rules.SETTINGS`) for a tune: the meter alone (None), or
+    with `controls.TuneControls` (what the user fixed), the form rules on unless `form` is
+    False (the header values are forced all the same)."""
+    if controls is None:
+        return {}
+    return {"form": int(form), "parts_wanted": controls.parts, "repeats": int(controls.repeats),
+            "chord_symbols": int(controls.chord_symbols),
+            "fixed_key": fixed_index(controls.key), "fixed_meter": fixed_index(controls.meter),
+            "fixed_rhythm": fixed_index(controls.tune_type),
+            "no_broken_rhythm": int(controls.no_broken_rhythm)}
+
+
+def settings_vector(controls=None, form: bool = True) -> np.ndarray:
+    """`settings_registers` as one int64 vector in `meter_rules.SETTINGS` order (an input of
+    the sampling loop: `sampler.sample_tokens`)."""
+    values = {**Registers().values(), **settings_registers(controls, form)}
+    return np.array([values[name] for name in rules.SETTINGS], np.int64)
+
+
+def start_registers(rows: int, controls=None) -> Registers:
+    """NumPy registers at the start of `rows` tunes (before `X:`): the meter alone, or with
+    the form (`controls`: a `controls.TuneControls`)."""
+    values = {**Registers().values(), **settings_registers(controls)}
+    return Registers(**{name: np.full(rows, value, np.int64) for name, value in values.items()})
 
 
 def _edge(t: VocabTables, r: Registers, token, ops):
@@ -208,11 +233,12 @@ def allowed(t: VocabTables, r: Registers, ops=None):
     kind_allowed = ops.stack([values[name] for name in grammar.KINDS])  # [B, K]
     # (few lookups: a compiled step pays per operation)
     bits = ops.gather(t.row_bits, r.state)  # [B, V]
-    kind = ops.right_shift(bits, 2)
+    kind = ops.right_shift(bits, 2) & 63
     packed = ops.gather(t.trie_packed, ops.gather(t.trie_next, r.length_node))  # [B, V]
     char = types.SimpleNamespace(
-        id=t.ids[None, :], strict=(bits & 1) == 1, kind=kind,
+        id=t.ids[None, :], code=t.codes[None, :], strict=(bits & 1) == 1, kind=kind,
         kind_allowed=ops.pick(kind_allowed, kind), ends_note=(bits & 2) != 0,
+        pitch=ops.right_shift(bits, 8),
         shortest_length=packed & ((1 << PACKED_LENGTH_BITS) - 1),
         reachable_lengths=ops.right_shift(packed, PACKED_LENGTH_BITS))
     row = {name: values[name][:, None] for name in rules.ROW_VALUES}
@@ -240,12 +266,13 @@ class BarReport:
         return self.followed and self.violations == 0
 
 
-def bar_report(text: str, vocabulary: CharVocabulary | None = None) -> BarReport:
+def bar_report(text: str, vocabulary: CharVocabulary | None = None,
+               controls=None) -> BarReport:
     """Follows `text` with the NumPy tracker (one row), recording each bar line's length."""
     vocabulary = vocabulary or CharVocabulary(set(text) | {"\n"})
     t = vocab_tables(vocabulary)
     ops = NumpyOps(t)
-    r = start_registers(1)
+    r = start_registers(1, controls)
     bars, lost_at = [], None
     for index, ch in enumerate(text):
         token = np.array([vocabulary.id_of(ch)], np.int64)
@@ -260,14 +287,15 @@ def bar_report(text: str, vocabulary: CharVocabulary | None = None) -> BarReport
                      violations=int(r.violations[0]))
 
 
-def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None) -> dict:
+def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None,
+                 controls=None) -> dict:
     """Follows many texts at once (NumPy, one row each); returns the final registers by name,
     and `lost`. A text's every bar fits when it is not lost and has no `violations` (see
     `every_bar_fits`)."""
     vocabulary = vocabulary or CharVocabulary(set("".join(texts)) | {"\n"})
     t = vocab_tables(vocabulary)
     ops = NumpyOps(t)
-    r = start_registers(len(texts))
+    r = start_registers(len(texts), controls)
     ids = np.zeros((len(texts), max(len(x) for x in texts)), np.int64)
     for row, text in enumerate(texts):
         ids[row, :len(text)] = vocabulary.encode(text, on_unknown="oov")
@@ -327,9 +355,19 @@ class MeterConstraint:
     def _pack(registers: Registers, stalled) -> tf.Tensor:
         return tf.stack([getattr(registers, name) for name in REGISTERS] + [stalled], axis=1)
 
-    def initial(self, batch):
+    @staticmethod
+    def settings_dict(settings) -> dict:
+        """A `settings_vector` (a tensor) as the settings registers by name."""
+        return {name: settings[i] for i, name in enumerate(rules.SETTINGS)}
+
+    def initial(self, batch, controls=None):
+        """The state at the start of `batch` tunes: the meter alone, or with the form
+        (`controls`: a `controls.TuneControls`, or a dict of settings registers as tensors,
+        e.g. from a serving signature's inputs)."""
         values = Registers().values()
-        row = tf.constant([values[name] for name in REGISTERS] + [0], tf.int64)
+        settings = controls if isinstance(controls, dict) else settings_registers(controls)
+        row = tf.stack([tf.cast(settings.get(name, values[name]), tf.int64)
+                        for name in REGISTERS] + [tf.constant(0, tf.int64)])
         return tf.tile(row[None, :], [batch, 1])
 
     def _advance(self, state, token, ops):

@@ -212,7 +212,7 @@ def tracker_dict() -> dict:
     conditions, row_types = conditions_program()
     return {
         **grammar.build_tables().to_dict(),
-        "registers": rules.Registers().values(),
+        "registers": rules.Registers().values(), "settings": list(rules.SETTINGS),
         "programs": {"advance": advance_program(), "conditions": conditions,
                      "character": character_program(row_types)},
     }

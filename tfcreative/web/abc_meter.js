@@ -7,6 +7,9 @@
 // (tests/test_meter_js.py compares the masks step by step).
 //
 //   const tracker = new MeterTracker(tables, meta.characters);  // ids 1..N, 0 = unknown
+//   // or, with the form rules and what the user fixed (the settings registers of
+//   // meter_rules.SETTINGS: {form: 1, parts_wanted: 2, ...}):
+//   const tracker = new MeterTracker(tables, meta.characters, settings);
 //   for (const ch of seed) tracker.advance(ids.get(ch));
 //   const mask = tracker.allowed();   // Uint8Array over ids: 1 = may be sampled
 //   tracker.advance(id);
@@ -64,21 +67,29 @@ function compile(program) {
 }
 
 export class MeterTracker {
-  constructor(tables, characters) {
+  constructor(tables, characters, settings = {}) {
     if (tables.ticks_per_whole !== TICKS_PER_WHOLE) throw new Error("meter tables of another version");
     this.t = tables;
     this.numClasses = tables.num_classes;
     // id 0 (unknown) and characters outside ASCII read as the "other" column
     const column = (ch) => (ch.codePointAt(0) < 128 ? ch.codePointAt(0) : 128);
-    this.classOf = [tables.class_of[128], ...characters.map((ch) => tables.class_of[column(ch)])];
+    this.codes = [128, ...characters.map(column)];  // each id's ASCII code (128: any other)
+    this.classOf = this.codes.map((code) => tables.class_of[code]);
     this.size = this.classOf.length;
     this.programs = Object.fromEntries(Object.entries(tables.programs).map(
       ([name, program]) => [name, compile(program)]));
-    this.reset();
+    this.reset(settings);
   }
 
-  reset() {
-    this.r = { ...this.t.registers };
+  // Starts a tune (again): the meter alone, or with settings (registers by name: form,
+  // parts_wanted, repeats, chord_symbols, fixed_key, fixed_meter, fixed_rhythm,
+  // no_broken_rhythm); by default the tracker's own.
+  reset(settings = this.settings) {
+    for (const name of Object.keys(settings)) {
+      if (!this.t.settings.includes(name)) throw new Error(`unknown tracker setting: ${name}`);
+    }
+    this.settings = settings;
+    this.r = { ...this.t.registers, ...settings };
     this.stalled = false;
   }
 
@@ -109,6 +120,8 @@ export class MeterTracker {
       const at = this.r.state * this.numClasses + cls;
       const node = t.trie_next[this.r.length_node * this.numClasses + cls];
       char.id = id;
+      char.code = this.codes[id];
+      char.pitch = edges.pitch[at];
       char.strict = edges.strict[at] === 1;
       char.kind = edges.kind[at];
       char.kind_allowed = kindAllowed[char.kind];
