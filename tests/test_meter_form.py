@@ -232,3 +232,56 @@ def test_tensorflow_tracker_computes_the_numpy_masks_with_the_form(vocabulary):
         expected |= ~expected.any(axis=1, keepdims=True)
         state, mask = constraint.step(state, tf.constant(ids[:, step]))
         np.testing.assert_array_equal(mask.numpy(), expected, err_msg=f"step {step}")
+
+
+# -- in the sampling loop ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sampler(trained_tiny_model):
+    from tfcreative.music.sampler import TuneSampler
+
+    return TuneSampler(trained_tiny_model)
+
+
+def test_form_aware_sampling_writes_whole_tunes_batched_as_single(sampler):
+    """A briefly trained model writes tunes with the form asked, batched as one by one."""
+    tunes = sampler.generate(num_tunes=6, max_length=3000, seed=3, constrain="form")
+    assert all(t.complete and not t.unconstrained_fallback for t in tunes)
+    assert_form([t.abc + "\n" for t in tunes], tune_controls())
+    singles = [sampler.generate(num_tunes=1, max_length=3000, seed=3 + i,
+                                constrain="form")[0] for i in range(2)]
+    assert singles == tunes[:2]
+    three = sampler.generate(num_tunes=3, max_length=4000, seed=3, constrain="form", parts=3)
+    assert_form([t.abc + "\n" for t in three], tune_controls(parts=3))
+
+
+def test_the_controls_fix_the_header_while_the_model_writes_the_rest(sampler):
+    tunes = sampler.generate(num_tunes=3, max_length=3000, seed=5, constrain="form",
+                             key="Ador", tune_type="jig", title="The Test Jig")
+    for tune in tunes:
+        lines = tune.abc.split("\n")
+        assert lines[:2] == ["X:1", "T:The Test Jig"]
+        assert {"K:A Dorian", "M:6/8", "R:jig"} <= set(lines), tune.abc
+        assert read_form(tune.abc).ends_on_tonic and tune.title == "The Test Jig"
+    meter_only = sampler.generate(num_tunes=2, max_length=2000, seed=5, constrain="meter",
+                                  meter="3/4")
+    assert all("\nM:3/4\n" in t.abc for t in meter_only)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(constrain="form", parts=0), "parts: expected a whole number from 1 to 8"),
+    (dict(constrain="form", key="H"), "key: expected a key such as D"),
+    (dict(constrain="form", meter="5/3"), "meter: expected C, C| or n/d"),
+    (dict(constrain="form", tune_type="tango"), "tune_type: expected one of reel, jig"),
+    (dict(constrain="form", tune_type="jig", meter="C"), "meter: a jig is written in 6/8"),
+    (dict(constrain="form", title="two\nlines"), "title: expected one line"),
+    (dict(constrain="form", title="T", seed_text="X:2\nT:"), "title: starts the tune"),
+    (dict(key="D"), "key: needs constrain='form' or 'meter'"),
+    (dict(constrain="meter", parts=3), "parts: needs constrain='form'"),
+    (dict(constrain="form", title="\u00e9t\u00e9"), "title: contains characters the model"),
+])
+def test_bad_controls_are_one_line_naming_the_argument(sampler, kwargs, message):
+    from tfcreative.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match=message):
+        sampler.generate(num_tunes=1, max_length=10, seed=0, **kwargs)
