@@ -16,7 +16,10 @@ what the tracker makes of a tune:
   major). The last note is the last one written (chords: their first note), rests aside;
   it is the tonic when its letter is the tonic's and an explicit accidental, if any, is the
   tonic's own (`_B` in B flat; `=B` there is not).
-* **quoted strings**: chord symbols and annotations (`"G"`, `"^Segno"`), counted.
+* **quoted strings**: chord symbols and annotations (`"G"`, `"^Segno"`), counted;
+* **notes**: each note's MIDI pitch (the key signature, accidentals carried to the end of
+  their bar, octave marks) and length in whole notes, in order (a chord: its first note),
+  for `similarity`'s histograms.
 
 `form_report(tunes)` gives the shares a table prints (`FormReport.ROWS`).
 """
@@ -37,13 +40,18 @@ _TOKEN = re.compile(r"""
   | (?P<ending>\[\d+(?:[,-]\d+)*)                               # [1 [2
   | (?P<bar>:*(?:\[\||\|\]|\|+)(?:\]|:+)?|::+)(?P<number>\d+(?:[,-]\d+)*)?
   | (?P<chord>\[[^\]\[|"]*\])(?P<chord_length>\d*(?:/+\d*)?)   # [CEG]2
-  | (?P<accidental>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])[,']*(?P<length>\d*(?:/+\d*)?)
+  | (?P<accidental>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<octave>[,']*)(?P<length>\d*(?:/+\d*)?)
   | (?P<rest>[zx])(?P<rest_length>\d*(?:/+\d*)?)
   | (?P<bars_rest>Z)(?P<bars_count>\d*)
   | \((?P<p>[2-9])(?::(?P<q>\d*))?(?::(?P<r>\d*))?                 # tuplets (3 (3:2:3
   | (?P<broken>[<>]{1,3})
 """, re.VERBOSE)
 _KEY = re.compile(r"\s*([A-G])([#b]?)\s*([A-Za-z]*)")
+_MODE_FIFTHS = {"major": 0, "minor": -3, "dorian": -2, "mixolydian": -1, "lydian": 1,
+                "phrygian": -4, "locrian": -5}
+_TONIC_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+_BASE_PITCH = {"C": 60, "D": 62, "E": 64, "F": 65, "G": 67, "A": 69, "B": 71}
+_ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
 _MODES = {"": "major", "m": "minor", "min": "minor", "minor": "minor", "maj": "major",
           "major": "major", "ion": "major", "ionian": "major", "aeo": "minor",
           "aeolian": "minor", "dor": "dorian", "dorian": "dorian", "mix": "mixolydian",
@@ -56,6 +64,13 @@ class Key:
     tonic: str  # "A" .. "G"
     accidental: str  # "", "#" or "b"
     mode: str  # "major", "minor", "dorian", ...
+
+    def signature(self) -> dict:
+        """Letter -> semitones the key signature adds (F: 1 in D major)."""
+        fifths = (_TONIC_FIFTHS[self.tonic] + 7 * {"": 0, "#": 1, "b": -1}[self.accidental]
+                  + _MODE_FIFTHS[self.mode])
+        order = "FCGDAEB" if fifths > 0 else "BEADGCF"
+        return {letter: (1 if fifths > 0 else -1) for letter in order[:abs(fifths)]}
 
 
 def read_key(value: str) -> Key | None:
@@ -110,6 +125,7 @@ class TuneForm:
     key: Key | None
     last_note: str | None  # as written: accidental and letter, e.g. "_B", "d"
     quoted_strings: int
+    notes: list = dataclasses.field(default_factory=list)  # (MIDI pitch, whole notes)
 
     @property
     def bars(self) -> int:
@@ -139,9 +155,13 @@ class TuneForm:
 class _Reader:
     """Walks a tune's body token by token, closing bars and parts."""
 
-    def __init__(self, bar_length: Fraction | None, unit: Fraction, compound: bool):
+    def __init__(self, bar_length: Fraction | None, unit: Fraction, compound: bool,
+                 key: Key | None):
         # (bar_length None: no meter, every stretch between bar lines is a bar)
         self.bar_length, self.unit, self.compound = bar_length, unit, compound
+        self.signature = key.signature() if key else {}
+        self.bar_accidentals = {}  # (letter, octave) -> semitones, to the bar's end
+        self.notes = []  # (MIDI pitch, length in whole notes)
         self.parts: list[Part] = []
         self.part = Part()
         self.position = Fraction(0)  # music in the current bar so far
@@ -163,10 +183,22 @@ class _Reader:
         self.last_duration = duration * factor
         self.position += self.last_duration
 
+    def note(self, accidental: str | None, letter: str, octave: str, length: Fraction):
+        """A note (or a chord's first note) sounds."""
+        self.add(length)
+        place = (letter.upper(), letter.islower() + octave.count("'") - octave.count(","))
+        if accidental:
+            self.bar_accidentals[place] = _ACCIDENTAL[accidental]
+        shift = self.bar_accidentals.get(place, self.signature.get(place[0], 0))
+        self.notes.append([_BASE_PITCH[place[0]] + 12 * place[1] + shift, self.last_duration])
+        self.last_note = (accidental or "") + letter
+
     def broken(self, marks: str) -> None:
         shift = {1: Fraction(1, 2), 2: Fraction(3, 4), 3: Fraction(7, 8)}[len(marks)]
         change = self.last_duration * shift
         self.position += change if marks[0] == ">" else -change
+        if self.notes:
+            self.notes[-1][1] += change if marks[0] == ">" else -change
         self.broken_next = 1 - shift if marks[0] == ">" else 1 + shift
 
     def tuplet(self, p: int, q: str | None, r: str | None) -> None:
@@ -176,6 +208,7 @@ class _Reader:
 
     # -- bars and parts
     def close_bar(self) -> None:
+        self.bar_accidentals = {}
         if self.position <= 0:
             return
         short = self.bar_length is not None and self.position < self.bar_length
@@ -259,14 +292,15 @@ def read_form(abc: str) -> TuneForm:
     fields, body = _header_and_body(abc)
     meter = _meter(fields.get("M", "")) if "M" in fields else Fraction(1)
     compound = bool(re.match(r"\s*(6|9|12)/", fields.get("M", "")))
-    reader = _Reader(meter, _unit(meter, fields.get("L")), compound)
     key = read_key(fields.get("K", ""))
+    reader = _Reader(meter, _unit(meter, fields.get("L")), compound, key)
     quoted = 0
     for line in body:
         field = _FIELD_LINE.match(line)
         if field and field.group(1) not in "ABCDEFGabcdefgzx":  # (g:| is music)
             if field.group(1) == "K":
                 key = read_key(field.group(2)) or key
+                reader.signature = key.signature() if key else {}
             elif field.group(1) == "L":
                 reader.unit = _unit(reader.bar_length, field.group(2))
             elif field.group(1) == "M":
@@ -275,7 +309,8 @@ def read_form(abc: str) -> TuneForm:
         quoted += len(_QUOTED.findall(line))
         _read_line(reader, _SKIPPED.sub("", _QUOTED.sub("", line)))
     return TuneForm(parts=reader.finish(), key=key, last_note=reader.last_note,
-                    quoted_strings=quoted)
+                    quoted_strings=quoted,
+                    notes=[(pitch, length) for pitch, length in reader.notes])
 
 
 def _read_line(reader: _Reader, line: str) -> None:
@@ -293,13 +328,15 @@ def _read_line(reader: _Reader, line: str) -> None:
         elif group["bar"]:
             reader.bar_line(group["bar"], group["number"])
         elif group["chord"]:
-            notes = re.findall(r"([_^=]*)([A-Ga-g])[,']*(\d*(?:/+\d*)?)", group["chord"])
+            notes = re.findall(r"(\^\^|\^|__|_|=)?([A-Ga-g])([,']*)(\d*(?:/+\d*)?)",
+                               group["chord"])
             if notes:
-                reader.add(reader.unit * _length(notes[0][2]) * _length(group["chord_length"]))
-                reader.last_note = notes[0][0] + notes[0][1]
+                accidental, letter, octave, length = notes[0]
+                reader.note(accidental, letter, octave,
+                            reader.unit * _length(length) * _length(group["chord_length"]))
         elif group["letter"]:
-            reader.add(reader.unit * _length(group["length"]))
-            reader.last_note = (group["accidental"] or "") + group["letter"]
+            reader.note(group["accidental"], group["letter"], group["octave"],
+                        reader.unit * _length(group["length"]))
         elif group["rest"]:
             reader.add(reader.unit * _length(group["rest_length"]))
         elif group["bars_rest"] and reader.bar_length:

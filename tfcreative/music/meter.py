@@ -308,6 +308,23 @@ def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None,
     return {**r.values(), "lost": r.state == t.lost}
 
 
+def continuation_problem(text: str, vocabulary: CharVocabulary, controls=None) -> str | None:
+    """Why the tracker (with the form's `controls`, or the meter alone) could not go on
+    after `text`, a seed: it could not follow a character, or would allow none next; None
+    when it can."""
+    t = vocab_tables(vocabulary)
+    r = start_registers(1, controls)
+    for index, ch in enumerate(text):
+        r = advance(t, r, np.array([vocabulary.id_of(ch)], np.int64))
+        if int(r.state[0]) == t.lost:
+            line, near = text.count("\n", 0, index) + 1, text[max(0, index - 20):index + 1]
+            return f"line {line}: the tracker cannot follow {near!r} (outside its grammar)"
+    if not allowed(t, r)[0].any():
+        return ("nothing may follow it: a part longer than the form allows, or a bar that "
+                "does not fit the meter")
+    return None
+
+
 def every_bar_fits(registers: dict) -> np.ndarray:
     return ~registers["lost"] & (registers["violations"] == 0)
 
