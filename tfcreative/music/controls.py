@@ -61,6 +61,21 @@ def fixed_index(value: str | None) -> int:
     return 0 if value is None else FIXED_VALUES.index(value)
 
 
+def key_spellings() -> dict[str, str]:
+    """Every K: value `canonical_key` takes that a client would write (tonics as capitals;
+    modes in lower case, Capitalised or CAPITALS, with or without a space), with the value
+    it stands for: the table a serving graph looks keys up in."""
+    spellings = {}
+    for tonic in TONICS:
+        for accidental in ("", "#", "b"):
+            for mode in MODE_SPELLINGS:
+                for written in {mode, mode.capitalize(), mode.upper()}:
+                    for space in ("", " "):
+                        text = tonic + accidental + (space + written if written else "")
+                        spellings[text] = canonical_key(text)
+    return spellings
+
+
 def canonical_key(key: str) -> str:
     """`D`, `Dm`, `D minor`, `Ador`, `A Dorian`, `F#m`, `Bb mix` ... as the tracker writes
     it (`D`, `Dm`, `Dm`, `A Dorian`, ...); InvalidArgument naming `key` otherwise."""
