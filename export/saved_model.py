@@ -168,7 +168,7 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
     form = FormSettings()
 
     def sample(seed_text, num_tunes, max_length, temperature, random_seed, constrain,
-               settings=None):
+               settings=None, static=None):
         ids = table.lookup(tf.strings.unicode_decode(seed_text, "UTF-8"))
         checks = [
             tf.debugging.assert_positive(tf.size(ids), message="seed_text must not be empty"),
@@ -185,7 +185,7 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         # with --xla_cpu_compilation_enabled.
         sampled = sample_tokens(model, seed_ids, row_seeds, max_length, temperature,
                                 tf.constant(0), constrain=constrain, settings=settings,
-                                meter_jit_compile=False)
+                                static=static, meter_jit_compile=False)
         generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(sampled.tokens)),
                                            axis=1)
         # The tune ends at its first blank line; the seed's last character counts, as in
@@ -214,7 +214,7 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
                       meter, tune_type, chord_symbols, repeats):
         settings = form.settings(parts, key, meter, tune_type, chord_symbols, repeats)
         return sample(seed_text, num_tunes, max_length, temperature, random_seed, "form",
-                      settings)
+                      settings, static=(("form", 1),))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids"),
                                   tf.TensorSpec(state_spec, tf.float32, name="h"),

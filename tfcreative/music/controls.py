@@ -41,8 +41,9 @@ MAX_PARTS = 8
 MAX_TITLE = 60  # abc_grammar.HEADER_TEXT_CAP: the strict grammar's longest field text
 
 # The values the tracker may force, each then a newline, as ASCII codes: row i of a table
-# [len(FIXED_VALUES), FIXED_WIDTH] (-1 after the newline); row 0: nothing fixed.
-FIXED_VALUES = ("",) + KEYS + METERS + tuple(TUNE_TYPES)
+# [len(FIXED_VALUES), FIXED_WIDTH] (-1 after the newline); row 0: nothing fixed. (One row
+# per text: the key C and the meter C are one.)
+FIXED_VALUES = tuple(dict.fromkeys(("",) + KEYS + METERS + tuple(TUNE_TYPES)))
 FIXED_WIDTH = 16
 
 

@@ -136,6 +136,10 @@ class NumpyOps(_ArrayOps):
         return table[index]
 
     @staticmethod
+    def broadcast_like(x, like):
+        return np.broadcast_to(x, np.shape(like))
+
+    @staticmethod
     def pick(matrix, columns):
         """matrix [B, K], columns [B, V] -> matrix[b, columns[b, v]]."""
         return np.take_along_axis(matrix, columns, axis=1)
@@ -175,6 +179,10 @@ class TensorFlowOps(_ArrayOps):
         return tf.gather(table, index)
 
     @staticmethod
+    def broadcast_like(x, like):
+        return tf.broadcast_to(x, tf.shape(like))
+
+    @staticmethod
     def pick(matrix, columns):
         return tf.gather(matrix, columns, batch_dims=1)
 
@@ -198,6 +206,20 @@ def settings_registers(controls=None, form: bool = True) -> dict:
             "fixed_key": fixed_index(controls.key), "fixed_meter": fixed_index(controls.meter),
             "fixed_rhythm": fixed_index(controls.tune_type),
             "no_broken_rhythm": int(controls.no_broken_rhythm)}
+
+
+# Settings a sampling loop is compiled for (the rest are its inputs): few values each, and
+# what they switch off is dropped from the compiled step (MeterConstraint's static_settings);
+# a fixed header value is compiled for only when none is fixed (whichever is, is an input).
+STRUCTURAL_SETTINGS = ("form", "repeats", "chord_symbols", "no_broken_rhythm")
+FIXED_SETTINGS = ("fixed_key", "fixed_meter", "fixed_rhythm")
+
+
+def static_settings(vector) -> tuple:
+    """The settings of a `settings_vector` a loop is compiled for: ((name, value), ...)."""
+    value = {name: int(vector[rules.SETTINGS.index(name)]) for name in rules.SETTINGS}
+    return tuple((name, value[name]) for name in STRUCTURAL_SETTINGS) + tuple(
+        (name, 0) for name in FIXED_SETTINGS if value[name] == 0)
 
 
 def settings_vector(controls=None, form: bool = True) -> np.ndarray:
@@ -229,7 +251,9 @@ def advance(t: VocabTables, r: Registers, token, ops=None) -> Registers:
 def allowed(t: VocabTables, r: Registers, ops=None):
     """[batch, vocab] bool: the characters the strict grammar and the meter allow next."""
     ops = ops or NumpyOps(t)
-    values = rules.conditions(r, ops)
+    # (a value of static settings alone is a scalar: as wide as the batch)
+    values = {name: ops.broadcast_like(value, r.state)
+              for name, value in rules.conditions(r, ops).items()}
     kind_allowed = ops.stack([values[name] for name in grammar.KINDS])  # [B, K]
     # (few lookups: a compiled step pays per operation)
     bits = ops.gather(t.row_bits, r.state)  # [B, V]
@@ -343,11 +367,19 @@ class MeterConstraint:
     pays per variable and step), the last column says whether the row ever had no allowed
     character. A mask never leaves a row without one: a row the tracker gave up (LOST)
     allows everything, and so does a row whose strict mask came out empty.
+
+    static_settings: settings registers whose values are known when the graph is built
+    (name -> value, e.g. {"form": 0}): the step reads them as constants, so XLA and
+    TensorFlow's optimizer drop what they make dead (the form's rules, where it is off: the
+    meter alone then costs what it did before the form). The state must hold those values.
     """
 
-    def __init__(self, vocabulary: CharVocabulary, jit_compile: bool = True):
+    def __init__(self, vocabulary: CharVocabulary, jit_compile: bool = True,
+                 static_settings: dict | None = None):
         self.vocabulary = vocabulary
         self._numpy_tables = vocab_tables(vocabulary)
+        self.static_settings = dict(static_settings or {})
+        assert set(self.static_settings) <= set(rules.SETTINGS), self.static_settings
         # One fused XLA computation per character: a few hundred tiny integer ops otherwise
         # cost more per step than the LSTM at batch 1.
         self.step = tf.function(self._step, jit_compile=jit_compile, autograph=False)
@@ -364,13 +396,18 @@ class MeterConstraint:
             field.name: tf.constant(getattr(t, field.name)) for field in dataclasses.fields(t)
             if isinstance(getattr(t, field.name), np.ndarray)}))
 
-    @staticmethod
-    def _unpack(state) -> Registers:
-        return Registers(**{name: state[:, i] for i, name in enumerate(REGISTERS)})
+    def _unpack(self, state) -> Registers:
+        static = self.static_settings
+        return Registers(**{name: tf.constant(static[name], tf.int64) if name in static
+                            else state[:, i] for i, name in enumerate(REGISTERS)})
 
-    @staticmethod
-    def _pack(registers: Registers, stalled) -> tf.Tensor:
-        return tf.stack([getattr(registers, name) for name in REGISTERS] + [stalled], axis=1)
+    def _pack(self, registers: Registers, state) -> tf.Tensor:
+        """The registers as a state ([batch, registers + 1]); static settings (constants, not
+        changed by a step) and the last column as they were in `state`."""
+        batch = tf.shape(state)[:1]
+        return tf.stack([state[:, i] if name in self.static_settings
+                         else tf.broadcast_to(getattr(registers, name), batch)
+                         for i, name in enumerate(REGISTERS)] + [state[:, -1]], axis=1)
 
     @staticmethod
     def settings_dict(settings) -> dict:
@@ -391,7 +428,7 @@ class MeterConstraint:
         registers = self._unpack(state)
         token = tf.cast(token, tf.int64)
         registers = advance(ops.tables, registers, token, ops)
-        return self._pack(registers, state[:, -1])
+        return self._pack(registers, state)
 
     def follow(self, state, ids):
         """Reads [batch, time] ids (a seed) into the state."""

@@ -695,11 +695,15 @@ def conditions(r: Registers, ops) -> dict:
     values = {**note_conditions(r, view, form, ops), **bar_line_conditions(r, view, form, ops),
               **text_conditions(r, ops), **length_conditions(r, view, form, ops)}
     values["ALWAYS"] = values["TIE_SAME_NOTE"] = r.state >= 0  # (and the same letter: below)
-    # every part written: the line ends, then the tune
-    for kind in grammar.KINDS:
-        if kind not in ("ALWAYS", "TUNE_END"):
-            values[kind] = values[kind] & ~form.complete
+    # every part written: the line ends, then the tune (what a line may start with, else)
+    for kind in COMPLETE_ENDS:
+        values[kind] = values[kind] & ~form.complete
     return values
+
+
+# What may start a line (after the last part's bar line and its newline): no more of it.
+COMPLETE_ENDS = ("NOTE", "OPEN_BRACKET", "TRIPLET", "BAR_LINE", "COLON", "BODY_KEY",
+                 "BODY_METER_OR_UNIT")
 
 
 def _room(r, view: RowView, limit, next_length, ops):

@@ -39,7 +39,7 @@ from tfcreative.errors import InvalidArgument
 from tfcreative.music import config as music_config
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
 from tfcreative.music.controls import TuneControls, tune_controls
-from tfcreative.music.meter import MeterConstraint, settings_vector
+from tfcreative.music.meter import MeterConstraint, settings_vector, static_settings
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.tune import GeneratedTune, Tunes
 from tfcreative.music.vocabulary import OOV_ID, UnknownCharacterError
@@ -105,7 +105,8 @@ class Sampled(NamedTuple):
 
 
 def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain=None, *, settings=None, meter_jit_compile=True) -> Sampled:
+                  constrain=None, *, settings=None, static=None,
+                  meter_jit_compile=True) -> Sampled:
     """The whole generation loop as graph ops: `Sampled` (tokens [steps, batch], steps,
     unconstrained [batch]).
 
@@ -113,20 +114,22 @@ def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     constrain="meter": the meter tracker masks each step (see `tfcreative.music.meter`);
     "form": with its form rules too; None samples freely. settings: the tracker's settings
     registers ([len(meter_rules.SETTINGS)] int64, `meter.settings_vector`: what the user
-    fixed; None: the defaults of `constrain`). meter_jit_compile: the tracker's step as one
-    XLA computation (fast); False for graphs that must run without XLA, e.g. under TF
+    fixed; None: the defaults of `constrain`). static: ((name, value), ...) of settings
+    known when the graph is built (`meter.static_settings`; `settings` must agree): the
+    step is compiled without what they switch off. meter_jit_compile: the tracker's step as
+    one XLA computation (fast); False for graphs that must run without XLA, e.g. under TF
     Serving, which compiles XLA only when started with --xla_cpu_compilation_enabled. The
     tokens are the same either way.
     """
     sampled = sampling_loop(model, seed_ids, row_seeds, max_length, temperature, top_k,
-                            constrain, capacity=max_length, settings=settings,
+                            constrain, capacity=max_length, settings=settings, static=static,
                             meter_jit_compile=meter_jit_compile)
     return sampled._replace(tokens=sampled.tokens[:sampled.steps])
 
 
 def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain, *, capacity, settings=None, meter_jit_compile=True,
-                  jit_compile=False) -> Sampled:
+                  constrain, *, capacity, settings=None, static=None,
+                  meter_jit_compile=True, jit_compile=False) -> Sampled:
     """`sample_tokens`'s loop: `Sampled` with [capacity, batch] tokens; rows `steps` and after
     are not sampled.
 
@@ -147,10 +150,12 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     tracker = ()  # the meter's state, if any: a loop variable
     if constrain is not None:  # the logits in the loop are masked already
         # In an XLA loop the tracker's ops join the loop's computation (no nested compiled step).
-        meter = MeterConstraint(model.vocabulary,
-                                jit_compile=meter_jit_compile and not jit_compile)
         if settings is None:
             settings = settings_vector(tune_controls() if constrain == "form" else None)
+            static = static_settings(settings)
+        meter = MeterConstraint(model.vocabulary,
+                                jit_compile=meter_jit_compile and not jit_compile,
+                                static_settings=dict(static or ()))
         initial = meter.initial(tf.shape(seed_ids)[0], meter.settings_dict(settings))
         meter_state, logits = meter.mask_logits(meter.follow(initial, seed_ids), logits)
         tracker = (meter_state,)
@@ -236,24 +241,24 @@ class TuneSampler:
         self.model = model
         self.vocabulary = model.vocabulary
         self.jit_compile = jit_compile
-        self._loops = {}  # (constrain, XLA token capacity or None) -> compiled loop
+        self._loops = {}  # (constrain, XLA capacity or None[, static]) -> compiled loop
         self._xla_failed = False
 
-    def _loop(self, constrain, xla_capacity=None):
+    def _loop(self, constrain, xla_capacity=None, static=()):
         """The compiled loop (made on first use): the graph loop, or with an xla_capacity the
-        loop XLA compiles for that token buffer."""
-        key = (constrain, xla_capacity)
+        loop XLA compiles for that token buffer; for the tracker's static settings."""
+        key = (constrain, xla_capacity) + ((static,) if static else ())
         if key not in self._loops:
             if xla_capacity is None:
                 def loop(*args):
                     *inputs, settings = args
                     return sample_tokens(self.model, *inputs, constrain=constrain,
-                                         settings=settings)
+                                         settings=settings, static=static)
             else:
                 def loop(*args):
                     *inputs, settings = args
                     return sampling_loop(self.model, *inputs, constrain, capacity=xla_capacity,
-                                         settings=settings, jit_compile=True)
+                                         settings=settings, static=static, jit_compile=True)
             self._loops[key] = tf.function(loop, input_signature=SAMPLE_SIGNATURE)
         return self._loops[key]
 
@@ -266,9 +271,10 @@ class TuneSampler:
 
     def _sample(self, inputs, num_tunes, max_length, constrain):
         """([steps, batch] sampled ids, [batch] unconstrained fallback), as NumPy arrays."""
+        static = static_settings(inputs[-1].numpy()) if constrain else ()
         if self.uses_xla(num_tunes):
             try:
-                sampled = self._loop(constrain, xla_capacity(max_length))(*inputs)
+                sampled = self._loop(constrain, xla_capacity(max_length), static)(*inputs)
                 return (sampled.tokens.numpy()[:int(sampled.steps)],
                         sampled.unconstrained.numpy())
             except tf.errors.OpError as error:
@@ -277,7 +283,7 @@ class TuneSampler:
                 self._xla_failed = True
                 logger.warning("XLA could not compile the sampling loop, generating without "
                                "it from now on: %s", str(error).strip().splitlines()[0])
-        sampled = self._loop(constrain)(*inputs)
+        sampled = self._loop(constrain, static=static)(*inputs)
         return sampled.tokens.numpy(), sampled.unconstrained.numpy()
 
     def generate(

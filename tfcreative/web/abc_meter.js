@@ -150,3 +150,45 @@ export class MeterTracker {
     this.r = this.run("advance", { register: this.r, edge, token: { token } });
   }
 }
+
+// The tracker's settings for a tune (meter.settings_registers in Python): the form rules
+// (form: true) or the meter alone, with what the musician fixed:
+//   formSettings(tables, { form: true, parts: 2, key: "Ador", meter: "", tuneType: "jig",
+//                          chordSymbols: false, repeats: true })
+// Empty values are the model's choice; a type fixes its meter as tfcreative.music.controls
+// does. Throws an Error naming the control for a value the tracker cannot write.
+export function formSettings(tables, controls = {}) {
+  const c = tables.controls;
+  const { form = true, parts = 2, key = "", meter = "", tuneType = "", chordSymbols = false,
+          repeats = true } = controls;
+  if (form && !(Number.isInteger(parts) && parts >= 1 && parts <= c.max_parts)) {
+    throw new Error(`parts: expected a whole number from 1 to ${c.max_parts}, got ${parts}`);
+  }
+  const keyText = key.trim();
+  if (keyText && !(keyText in c.key_spellings)) {
+    throw new Error(`key: expected a key such as D, Em, Ador, A Dorian or F#m, got ${key}`);
+  }
+  let meterText = meter.replaceAll(" ", "");
+  if (meterText && (!/^(C\|?|\d+\/\d+)$/.test(meterText)
+                    || !c.fixed_values.includes(meterText))) {
+    throw new Error(`meter: expected C, C| or n/d with n from 1 to 16 and d 2, 4 or 8, got ${meter}`);
+  }
+  const type = tuneType.trim().toLowerCase().replaceAll("-", " ");
+  if (type && !(type in c.tune_types)) {
+    throw new Error(`type: expected one of ${Object.keys(c.tune_types).join(", ")}, got ${tuneType}`);
+  }
+  if (type) {
+    const meters = c.tune_types[type];
+    if (meterText && meters.length && !meters.includes(meterText)) {
+      throw new Error(`meter: a ${type} is written in ${meters.join(" or ")}, not ${meterText}`);
+    }
+    if (!meterText && meters.length) meterText = meters[0];
+  }
+  const index = (value) => (value ? c.fixed_values.indexOf(value) : 0);
+  return {
+    form: form ? 1 : 0, parts_wanted: parts, repeats: repeats ? 1 : 0,
+    chord_symbols: chordSymbols ? 1 : 0,
+    fixed_key: index(keyText ? c.key_spellings[keyText] : ""), fixed_meter: index(meterText),
+    fixed_rhythm: index(type), no_broken_rhythm: c.no_broken_rhythm.includes(type) ? 1 : 0,
+  };
+}
