@@ -23,6 +23,11 @@ Signatures
 * music `generate_meter`: the same, with meter-aware sampling (`constrain="meter"`: only
   characters that keep the tune's grammar and every bar in time), and one more output,
   unconstrained [num_tunes] bool: tunes the tracker could not follow, sampled freely.
+* music `generate_form`: form-aware sampling (`constrain="form"`: whole tunes, parts of 8 or
+  16 bars that repeat, ending on the key's tonic), with `generate_meter`'s inputs and outputs
+  and the controls: parts (int32), key, meter, tune_type (strings, "" for the model's
+  choice: `controls`), chord_symbols and repeats (bool). A title is the seed text
+  (`X:1\nT:My title\n`). The same tunes as `TuneSampler.generate(constrain="form", ...)`.
 * music `step`: ids [b] int32, h [layers, b, units], c [layers, b, units] -> logits [b, vocab],
   h, c — one character of the LSTM, for clients that sample themselves.
 * pix2pix `serving_default`: input_image [b, height, width, 3] float32 in [-1, 1] ->
@@ -49,7 +54,9 @@ from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
 from tfcreative.export import warmup
 from tfcreative.files import publish_folder, require_folder, scratch_folder
+from tfcreative.music import controls
 from tfcreative.music.config import DEFAULT_SEED_TEXT
+from tfcreative.music.meter_rules import SETTINGS
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.sampler import sample_tokens
 from tfcreative.music.vocabulary import OOV_DISPLAY
@@ -72,9 +79,84 @@ class ServingGraph:
     resources: tuple = ()
 
 
+FORM_SPEC = [
+    tf.TensorSpec([], tf.int32, name="parts"),
+    tf.TensorSpec([], tf.string, name="key"),
+    tf.TensorSpec([], tf.string, name="meter"),
+    tf.TensorSpec([], tf.string, name="tune_type"),
+    tf.TensorSpec([], tf.bool, name="chord_symbols"),
+    tf.TensorSpec([], tf.bool, name="repeats"),
+]
+
+
+class FormSettings(tf.Module):
+    """The form's controls, as a serving request gives them, turned into the tracker's
+    settings registers in the graph (`meter.settings_vector`'s values): the key, meter and
+    type looked up in tables of what `controls` accepts, a type's meter filled in, the rest
+    refused with INVALID_ARGUMENT."""
+
+    def __init__(self):
+        super().__init__()
+        keys = {text: controls.fixed_index(value)
+                for text, value in controls.key_spellings().items()}
+        meters = {value: controls.fixed_index(value) for value in controls.METERS}
+        types = {value: controls.fixed_index(value) for value in controls.TUNE_TYPES}
+        self.tables = {name: self._table(values) for name, values in
+                       (("key", keys), ("meter", meters), ("tune_type", types))}
+        # by type (its place in TUNE_TYPES): its default meter, and the meters it is written in
+        self.type_index = self._table({value: i + 1 for i, value in
+                                       enumerate(controls.TUNE_TYPES)})
+        self.default_meter = tf.constant([0] + [controls.fixed_index(m[0]) if m else 0
+                                                for m in controls.TUNE_TYPES.values()], tf.int64)
+        self.meters_of_type = tf.constant(
+            [[True] * len(controls.FIXED_VALUES)]
+            + [[not meters or value in meters for value in controls.FIXED_VALUES]
+               for meters in controls.TUNE_TYPES.values()])
+        self.hornpipe = controls.fixed_index("hornpipe")
+
+    def resources(self) -> tuple:
+        """The lookup tables, for the exported archive to track."""
+        return (*self.tables.values(), self.type_index)
+
+    @staticmethod
+    def _table(values: dict):
+        keys = tf.constant(["", *values])
+        return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            keys, tf.constant([0, *values.values()], tf.int64)), default_value=-1)
+
+    def settings(self, parts, key, meter, tune_type, chord_symbols, repeats):
+        """[len(SETTINGS)] int64, and the checks to run before it is used."""
+        found = {name: self.tables[name].lookup(tf.strings.strip(text))
+                 for name, text in (("key", key), ("meter", meter), ("tune_type", tune_type))}
+        checks = [tf.debugging.assert_greater_equal(
+            found[name], tf.constant(0, tf.int64), message=f"{name}: expected {expected}")
+            for name, expected in (
+                ("key", "a key such as D, Em, Ador, A Dorian or F#m, or '' (the model's)"),
+                ("meter", "C, C| or n/d (n 1-16, d 2, 4 or 8), or '' (the model's)"),
+                ("tune_type", f"one of {', '.join(controls.TUNE_TYPES)}, or ''"))]
+        checks.append(tf.debugging.assert_equal(
+            (parts >= 1) & (parts <= controls.MAX_PARTS), True,
+            message=f"parts: expected 1 to {controls.MAX_PARTS}"))
+        with tf.control_dependencies(checks):
+            kind = tf.maximum(self.type_index.lookup(tf.strings.strip(tune_type)), 0)
+        meter_index = tf.where(found["meter"] == 0, tf.gather(self.default_meter, kind),
+                               found["meter"])
+        checks.append(tf.debugging.assert_equal(
+            tf.gather_nd(self.meters_of_type, [kind, tf.maximum(meter_index, 0)]), True,
+            message="meter: not one the tune type is written in (controls.TUNE_TYPES)"))
+        values = {"form": 1, "parts_wanted": tf.cast(parts, tf.int64),
+                  "repeats": tf.cast(repeats, tf.int64),
+                  "chord_symbols": tf.cast(chord_symbols, tf.int64),
+                  "fixed_key": found["key"], "fixed_meter": meter_index,
+                  "fixed_rhythm": found["tune_type"],
+                  "no_broken_rhythm": tf.cast(found["tune_type"] == self.hornpipe, tf.int64)}
+        with tf.control_dependencies(checks):
+            return tf.stack([tf.cast(values[name], tf.int64) for name in SETTINGS])
+
+
 def music_serving(model: MusicLSTM) -> ServingGraph:
-    """`generate` and `generate_meter` (the whole sampling loop in the graph, freely or
-    meter-aware) and `step` (one character)."""
+    """`generate`, `generate_meter` and `generate_form` (the whole sampling loop in the graph,
+    freely, meter-aware or form-aware) and `step` (one character)."""
     table = model.vocabulary.id_table()
     id_to_char = tf.constant([OOV_DISPLAY, *model.vocabulary.characters])
     state_spec = [model.num_layers, None, model.lstm_units]
@@ -86,7 +168,10 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         tf.TensorSpec([], tf.float32, name="temperature"),
         tf.TensorSpec([], tf.int64, name="random_seed")]
 
-    def sample(seed_text, num_tunes, max_length, temperature, random_seed, constrain):
+    form = FormSettings()
+
+    def sample(seed_text, num_tunes, max_length, temperature, random_seed, constrain,
+               settings=None, static=None):
         ids = table.lookup(tf.strings.unicode_decode(seed_text, "UTF-8"))
         checks = [
             tf.debugging.assert_positive(tf.size(ids), message="seed_text must not be empty"),
@@ -102,7 +187,8 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         # The meter tracker as plain graph ops: TF Serving compiles XLA only when started
         # with --xla_cpu_compilation_enabled.
         sampled = sample_tokens(model, seed_ids, row_seeds, max_length, temperature,
-                                tf.constant(0), constrain=constrain, meter_jit_compile=False)
+                                tf.constant(0), constrain=constrain, settings=settings,
+                                static=static, meter_jit_compile=False)
         generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(sampled.tokens)),
                                            axis=1)
         # The tune ends at its first blank line; the seed's last character counts, as in
@@ -126,6 +212,13 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
     def generate_meter(seed_text, num_tunes, max_length, temperature, random_seed):
         return sample(seed_text, num_tunes, max_length, temperature, random_seed, "meter")
 
+    @tf.function(input_signature=generate_spec + FORM_SPEC)
+    def generate_form(seed_text, num_tunes, max_length, temperature, random_seed, parts, key,
+                      meter, tune_type, chord_symbols, repeats):
+        settings = form.settings(parts, key, meter, tune_type, chord_symbols, repeats)
+        return sample(seed_text, num_tunes, max_length, temperature, random_seed, "form",
+                      settings, static=(("form", 1),))
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids"),
                                   tf.TensorSpec(state_spec, tf.float32, name="h"),
                                   tf.TensorSpec(state_spec, tf.float32, name="c")])
@@ -142,10 +235,15 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
     generate_example = {"seed_text": np.array(seed.encode()), "num_tunes": np.int32(1),
                         "max_length": np.int32(8), "temperature": np.float32(1.0),
                         "random_seed": np.int64(0)}
+    form_example = {**generate_example, "parts": np.int32(2), "key": np.array(b""),
+                    "meter": np.array(b""), "tune_type": np.array(b""),
+                    "chord_symbols": np.bool_(False), "repeats": np.bool_(True)}
     examples = {"generate": generate_example, "generate_meter": generate_example,
+                "generate_form": form_example,
                 "step": {"ids": np.array([1], np.int32), "h": zeros, "c": zeros}}
     return ServingGraph("music", {"generate": generate, "generate_meter": generate_meter,
-                                  "step": step}, examples, (table,))
+                                  "generate_form": generate_form, "step": step}, examples,
+                        (table, *form.resources()))
 
 
 def pix2pix_serving(model: Pix2Pix) -> ServingGraph:

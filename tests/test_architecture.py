@@ -150,3 +150,15 @@ def test_every_public_module_can_be_imported_first():
     failures = {name: p.communicate()[1].strip().splitlines()[-1:]
                 for name, p in processes.items() if p.wait() != 0}
     assert not failures, failures
+
+
+def test_the_form_counter_shares_no_code_with_the_tracker_it_judges():
+    """music.form (evaluation: parts, bars, keys) reads tunes on its own: it imports none of
+    the tracker's modules, nor they it."""
+    tracker = {"tfcreative.music.abc_grammar", "tfcreative.music.meter_rules",
+               "tfcreative.music.meter", "tfcreative.music.meter_program",
+               "tfcreative.music.controls"}
+    graph = import_graph()
+    assert not graph["tfcreative.music.form"] & tracker, graph["tfcreative.music.form"]
+    for name in tracker:
+        assert "tfcreative.music.form" not in graph[name], name

@@ -38,6 +38,7 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
     cases = {row["case"].split(",")[0] for b in report["benchmarks"] for row in b["rows"]}
     assert {"ours N=1", "ours N=16", "ours N=64", "SavedModel generate N=64",
             "ours N=1 constrain=meter", "ours N=64 constrain=meter",
+            "ours N=1 constrain=form", "ours N=64 constrain=form",
             "SavedModel serving_default", "TF.js in Chromium"} <= cases
     roofs = [row for row in report["benchmarks"][0]["rows"]
              if row["case"].startswith("batch-1 roof")]

@@ -75,10 +75,14 @@ def test_evaluate_prints_loss_and_validity_table_and_writes_json(run_dir, tfds_d
     assert numbers["corpus"]["num_tunes"] == 7 and numbers["corpus"]["required_headers"] == 1.0
     assert numbers["generated"]["num_tunes"] == 4
     assert numbers["test"]["bits_per_char"] > 0
-    assert numbers["constrain"] == "meter"  # the command line's default
+    assert numbers["constrain"] == "form"  # the command line's default
     assert "copies 4 bars of one training tune" in printed
     assert set(numbers["novelty"]) == {"generated", "test tunes"}
     assert numbers["novelty"]["generated"]["num_tunes"] == 4
+    # the form figures of the generated tunes next to the test tunes'
+    assert "every part has 8 or 16 bars" in printed and "bars per tune" in printed
+    assert set(numbers["form"]) == {"generated", "test tunes"}
+    assert numbers["form"]["test tunes"]["num_tunes"] == 1 and numbers["similarity"] is None
 
 
 def test_what_a_model_was_trained_on_is_read_from_its_run_or_preset(run_dir, tmp_path):
@@ -364,12 +368,13 @@ def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, 
     assert "computation_placer" in verbose.stderr or "tensorflow" in verbose.stderr
 
 
-def test_generate_keeps_every_bar_in_time_by_default(run_dir, tmp_path):
+def test_generate_keeps_every_bar_in_time_with_the_meter(run_dir, tmp_path):
     from tfcreative.music import load_model
     from tfcreative.music.meter import bar_report
 
     vocabulary = load_model(run_dir).vocabulary
-    for constrain, out in (([], "default"), (["--constrain", "none"], "free")):
+    for constrain, out in ((["--constrain", "meter"], "default"),
+                           (["--constrain", "none"], "free")):
         assert main(["music", "generate", "--model", run_dir, "--num-tunes", "4", "--no-midi",
                      "--max-length", "300", "--random-seed", "3", "--out-dir",
                      str(tmp_path / out), *constrain]) == 0
@@ -450,6 +455,8 @@ def _parse_error(argv, capsys) -> str:
     (["music", "generate", "--top-k", "-1"], "--top-k: expected an integer from 0 to"),
     (["music", "generate", "--temperature", "nan"], "--temperature: expected a finite number > 0"),
     (["music", "generate", "--random-seed", "-2"], "--random-seed: expected an integer from 0"),
+    (["music", "generate", "--parts", "0"], "--parts: expected an integer from 1 to 8, got 0"),
+    (["music", "generate", "--chords", "jazz"], "--chords: invalid choice: 'jazz'"),
     (["music", "evaluate", "--model", "m", "--batch-size", "0"], "--batch-size: expected"),
     (["pix2pix", "train", "--image-size", "48"], "--image-size: 48x48: the smaller side must be "
                                                  "a power of two >= 4"),
@@ -672,3 +679,71 @@ def test_a_run_dir_that_is_a_file_is_one_line(command, tmp_path, capsys):
             f"tfcreative: error: --run-dir: {run}: {reason}; expected a run directory (a new "
             "folder, or an unfinished run's)\n")
     assert mine.read_text() == "mine"
+
+
+def test_generate_writes_whole_tunes_with_the_controls_asked(tmp_path):
+    """The form by default, and the header a musician fixes (the folk preset: its tunes end)."""
+    mine = tmp_path / "mine.abc"
+    mine.write_text("% my tune\nX:7\nT:Mine\nM:3/4\nL:1/8\nK:G\nG2 AB cd|e4 d2|ed c\n")
+    runs = {"fixed": ["--key", "Ador", "--type", "jig", "--title", "A Test Jig", "--parts", "1"],
+            "continued": ["--continue", str(mine)], "default": []}
+    for out, flags in runs.items():
+        assert main(["music", "generate", "--num-tunes", "2", "--no-midi", "--max-length",
+                     "1500", "--random-seed", "5", "--out-dir", str(tmp_path / out),
+                     *flags]) == 0
+    from tfcreative.music.form import read_form
+
+    for out, parts in (("fixed", 1), ("continued", 2), ("default", 2)):
+        for number in (1, 2):
+            text = (tmp_path / out / f"tune_{number:02d}.abc").read_text()
+            form = read_form(text.split("\n", 1)[1])
+            assert len(form.parts) == parts and form.part_lengths_ok, text
+            assert form.ends_on_tonic and form.repeated, text
+            if out == "fixed":
+                assert "\nT:A Test Jig\n" in text and "\nR:jig\n" in text, text
+                assert "\nM:6/8\n" in text and "\nK:A Dorian\n" in text, text
+            if out == "continued":
+                assert "X:7\nT:Mine\nM:3/4\nL:1/8\nK:G\nG2 AB cd|e4 d2|" in text, text
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--key", "H"], "--key: expected a key such as D, Em, Ador, A Dorian or F#m"),
+    (["--meter", "7/3"], "--meter: expected C, C| or n/d"),
+    (["--type", "tango"], "--type: expected one of reel, jig"),
+    (["--type", "jig", "--meter", "3/4"], "--meter: a jig is written in 6/8, not 3/4"),
+    (["--title", "a%b"], "--title: expected one line of 1 to 60 characters"),
+    (["--title", "t", "--seed-text", "X:2\\nT:"], "--title: starts the tune"),
+    (["--constrain", "none", "--key", "D"], "--key: needs --constrain form (or meter)"),
+    (["--constrain", "meter", "--parts", "3"], "--parts: needs --constrain form"),
+    (["--constrain", "meter", "--chords", "symbols"], "--chords: needs --constrain form"),
+    (["--continue", "/nonexistent/tune.abc"], "--continue: /nonexistent/tune.abc: no such file"),
+])
+def test_bad_controls_are_one_line_naming_the_flag(flags, message, tmp_path, capsys):
+    assert main(["music", "generate", "--num-tunes", "1", "--no-midi", "--max-length", "5",
+                 "--out-dir", str(tmp_path), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tfcreative: error: {message}") and err.count("\n") == 1, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_continue_refuses_what_it_cannot_continue(tmp_path, capsys):
+    cases = {"header.abc": ("X:1\nT:t\nM:4/4\nL:1/8\nK:D\ndefg\n", "no bar line after its K:"),
+             "none.abc": ("just words\n", "no tune"),
+             "long.abc": ("X:1\nT:t\nM:4/4\nL:1/8\nK:D\n" + "DEFG ABcd|" * 17 + "\n",
+                          "nothing may follow it"),
+             "odd.abc": ("X:1\nT:t\nM:2+3/8\nL:1/8\nK:D\nDEFGA|\n", "cannot follow"),
+             "snow.abc": ("X:1\nT:\u2603\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|\n",
+                          "characters the model was not trained on")}
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        assert main(["music", "generate", "--num-tunes", "1", "--no-midi", "--out-dir",
+                     str(tmp_path / "out"), "--continue", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"tfcreative: error: --continue: {tmp_path / name}: ") \
+            and message in err and err.count("\n") == 1, err
+    (tmp_path / "ok.abc").write_text("X:1\nT:t\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|\n")
+    assert main(["music", "generate", "--num-tunes", "1", "--no-midi", "--out-dir",
+                 str(tmp_path / "out"), "--continue", str(tmp_path / "ok.abc"),
+                 "--key", "G"]) == 2
+    assert "--continue: the tune's own header and bars start every tune: not with --key" \
+        in capsys.readouterr().err

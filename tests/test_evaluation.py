@@ -75,3 +75,28 @@ def test_trained_model_beats_untrained_on_the_test_tunes(irish_builder, trained_
     result = held_out_loss(trained_tiny_model, irish_builder, "test", 50, 8)
     assert result["loss"] < math.log(trained_tiny_model.vocabulary.size) - 0.5
     assert pipeline.read_texts(pipeline.tune_texts(irish_builder, "test"))
+
+
+def test_pitch_interval_and_length_histograms_measure_closeness_to_the_test_tunes():
+    """MGEval's relative measures (music.similarity): tunes like the test tunes lie among
+    them (overlap near 1, KL near 0); tunes of one repeated note, in another key and rhythm,
+    do not."""
+    import importlib.resources
+
+    from tfcreative.abc_notation import parse_abc_text
+    from tfcreative.music.similarity import features, similarity_report
+
+    text = (importlib.resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc"
+            ).read_text(encoding="utf-8")
+    tunes = [t.abc for t in parse_abc_text(text).tunes]
+    test, train, held = tunes[:60], tunes[60:400], tunes[400:460]
+    drone = [f"X:1\nT:d\nM:4/4\nL:1/8\nK:D\n{'^G,8|' * 16}]"] * 20
+    alike = similarity_report(held, test, train)
+    apart = similarity_report(drone, test, train)
+    for name in ("pitch_classes", "intervals", "note_lengths"):
+        assert alike.overlap[name]["generated"] > 0.8 and alike.kl[name]["generated"] < 0.2
+        assert apart.overlap[name]["generated"] < 0.3 < apart.kl[name]["generated"]
+        assert alike.overlap[name]["train"] > 0.8  # the baseline: training vs test tunes
+    one = features("X:1\nT:t\nM:4/4\nL:1/8\nK:D\nFA d2 c>B A|]")
+    assert one["pitch_classes"][6] == 1 / 6 and one["intervals"][12 + 3] == 0.2  # F#, a third
+    assert abs(one["note_lengths"].sum() - 1) < 1e-9

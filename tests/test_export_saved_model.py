@@ -24,6 +24,8 @@ from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix.translate import translate_image
 
 VOCAB = CharVocabulary("X:1\nT:abcdefgABCDEFG|2/ é")
+# with the characters of a whole tune's header and bar lines (the form's signature)
+FORM_VOCAB = CharVocabulary("X:1\nT:abcdefgABCDEFG|2/ éML468K:]R jigor")
 LAYERS, UNITS = 2, 16
 
 
@@ -41,8 +43,8 @@ def fit_briefly(model, x, y):
 
 @pytest.fixture(scope="module")
 def music(tmp_path_factory):
-    model = make_tiny_model(VOCAB, layers=LAYERS, units=UNITS)
-    ids = np.random.default_rng(0).integers(1, VOCAB.size, (4, 11)).astype("int32")
+    model = make_tiny_model(FORM_VOCAB, layers=LAYERS, units=UNITS)
+    ids = np.random.default_rng(0).integers(1, FORM_VOCAB.size, (4, 11)).astype("int32")
     fit_briefly(model, ids[:, :-1], ids[:, 1:])
     return model, export_saved_model(model, str(tmp_path_factory.mktemp("serving")))
 
@@ -63,14 +65,18 @@ def test_tf_serving_layout(music, pix2pix):
     for _, path in (music, pix2pix):
         assert {"saved_model.pb", "variables", "assets.extra"} <= set(os.listdir(path))
     # Music's first signature, generate, is also the default TF Serving uses without a name.
-    assert signature_names(music[1]) == ["generate", "generate_meter", "serving_default",
-                                         "step"]
+    assert signature_names(music[1]) == ["generate", "generate_form", "generate_meter",
+                                         "serving_default", "step"]
     assert signature_names(pix2pix[1]) == ["serving_default", "translate_png"]
 
 
 MUSIC_GENERATE = {"seed_text": np.array(b"X:1\nT:", dtype=object), "num_tunes": np.int32(3),
                   "max_length": np.int32(60), "temperature": np.float32(0.9),
                   "random_seed": np.int64(11)}
+MUSIC_FORM = {**MUSIC_GENERATE, "max_length": np.int32(400), "parts": np.int32(1),
+              "key": np.array(b"Ador", dtype=object), "meter": np.array(b"", dtype=object),
+              "tune_type": np.array(b"jig", dtype=object), "chord_symbols": np.bool_(False),
+              "repeats": np.bool_(True)}
 
 
 @pytest.mark.parametrize("loader", LOADER_PARAMS)
@@ -80,10 +86,13 @@ def test_music_signatures_under_every_loader(music, loader):
     h = np.random.default_rng(1).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
     c = np.random.default_rng(2).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
     unknown_seed = {**MUSIC_GENERATE, "seed_text": np.array("X:1\nT:☃".encode(), dtype=object)}
-    generated, default, in_meter, stepped, refused = run_requests(loader, path, [
-        ("generate", MUSIC_GENERATE), ("serving_default", MUSIC_GENERATE),
-        ("generate_meter", MUSIC_GENERATE), ("step", {"ids": ids, "h": h, "c": c}),
-        ("generate", unknown_seed)])
+    bad_key = {**MUSIC_FORM, "key": np.array(b"H", dtype=object)}
+    generated, default, in_meter, in_form, stepped, refused, no_key = run_requests(
+        loader, path, [
+            ("generate", MUSIC_GENERATE), ("serving_default", MUSIC_GENERATE),
+            ("generate_meter", MUSIC_GENERATE), ("generate_form", MUSIC_FORM),
+            ("step", {"ids": ids, "h": h, "c": c}), ("generate", unknown_seed),
+            ("generate_form", bad_key)])
 
     sampler = TuneSampler(model)
     expected = sampler.generate("X:1\nT:", num_tunes=3, max_length=60, temperature=0.9, seed=11)
@@ -95,6 +104,12 @@ def test_music_signatures_under_every_loader(music, loader):
     assert [s.decode() for s in in_meter["abc"]] == [t.abc for t in metered]
     assert in_meter["complete"].tolist() == [t.complete for t in metered]
     assert in_meter["unconstrained"].tolist() == [t.unconstrained_fallback for t in metered]
+    formed = sampler.generate("X:1\nT:", num_tunes=3, max_length=400, temperature=0.9, seed=11,
+                              constrain="form", parts=1, key="Ador", tune_type="jig")
+    assert [s.decode() for s in in_form["abc"]] == [t.abc for t in formed]
+    assert in_form["complete"].tolist() == [t.complete for t in formed]
+    assert in_form["unconstrained"].tolist() == [t.unconstrained_fallback for t in formed]
+    assert isinstance(no_key, LoaderError) and "key: expected a key such as D" in str(no_key)
 
     logits, states = model.step(tf.constant(ids), [(h[i], c[i]) for i in range(LAYERS)])
     np.testing.assert_allclose(stepped["logits"], logits.numpy(), atol=1e-5)
@@ -151,21 +166,27 @@ def shipped_exports(tmp_path_factory):
 @pytest.mark.slow
 @needs_gcc
 def test_the_shipped_presets_under_tf_servings_cpp_loader(shipped_exports):
-    """All five signatures of the shipped presets' exports, through the C API loader only (the
+    """All six signatures of the shipped presets' exports, through the C API loader only (the
     other loaders run the tiny models above)."""
     folk = presets.load_preset("folk")
     request = {**MUSIC_GENERATE, "num_tunes": np.int32(2), "max_length": np.int32(150)}
     ids = np.array([folk.vocabulary.size - 1, 1], np.int32)
     h, c = np.random.default_rng(3).normal(size=(2, 1, 2, folk.lstm_units)).astype(np.float32)
-    generated, in_meter, stepped = run_requests("capi", shipped_exports["folk"], [
-        ("generate", request), ("generate_meter", request), ("step", {"ids": ids, "h": h, "c": c})])
+    form_request = {**MUSIC_FORM, "num_tunes": np.int32(2), "max_length": np.int32(150)}
+    generated, in_meter, in_form, stepped = run_requests("capi", shipped_exports["folk"], [
+        ("generate", request), ("generate_meter", request), ("generate_form", form_request),
+        ("step", {"ids": ids, "h": h, "c": c})])
     sampler = TuneSampler(folk)
-    for outputs, constrain in ((generated, None), (in_meter, "meter")):
+    for outputs, constrain, controls in (
+            (generated, None, {}), (in_meter, "meter", {}),
+            (in_form, "form", {"parts": 1, "key": "Ador", "tune_type": "jig"})):
         expected = sampler.generate("X:1\nT:", num_tunes=2, max_length=150, temperature=0.9,
-                                    seed=11, constrain=constrain)
+                                    seed=11, constrain=constrain, **controls)
         assert [s.decode() for s in outputs["abc"]] == [t.abc for t in expected]
         assert outputs["complete"].tolist() == [t.complete for t in expected]
-    assert in_meter["unconstrained"].tolist() == [t.unconstrained_fallback for t in expected]
+        if constrain:
+            assert outputs["unconstrained"].tolist() == [t.unconstrained_fallback
+                                                         for t in expected]
     logits, [(h1, c1)] = folk.step(tf.constant(ids), [(h[0], c[0])])
     for key, value in (("logits", logits), ("h", h1[None]), ("c", c1[None])):
         np.testing.assert_allclose(stepped[key], value.numpy(), atol=1e-4)
@@ -190,7 +211,7 @@ def test_warmup_requests_cover_every_signature_and_run_as_tf_serving_would(kind,
     _, path = request.getfixturevalue(kind)
     requests = warmup.read_warmup_requests(path)
     signatures = [r.model_spec.signature_name for r in requests]
-    named = {"music": ["generate", "generate_meter", "step"],
+    named = {"music": ["generate", "generate_meter", "generate_form", "step"],
              "pix2pix": ["serving_default", "translate_png"]}
     assert signatures == named[kind]  # the music default is generate itself
     assert {r.model_spec.name for r in requests} == {os.path.basename(os.path.dirname(path))}

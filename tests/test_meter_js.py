@@ -11,8 +11,10 @@ import pytest
 
 from tests.conftest import REPO
 from tests.test_meter import BARS, _walk, corpus_text
+from tests.test_meter_form import EVERY_CONSTRUCT, assert_form, form_walk
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.music import meter, meter_program, meter_rules
+from tfcreative.music.controls import tune_controls
 from tfcreative.music.vocabulary import CharVocabulary
 
 RUNNER = os.path.join(REPO, "tests", "js", "meter_masks.mjs")
@@ -21,13 +23,13 @@ needs_node = pytest.mark.skipif(shutil.which("node") is None and not os.environ.
                                 reason="node needed; CI has it")
 
 
-def python_masks(texts, vocabulary):
+def python_masks(texts, vocabulary, controls=None):
     """The NumPy tracker's mask before every character (and after the last) of each text,
-    with the rule that a row never has no allowed character."""
+    with the rule that a row never has no allowed character (`controls`: with the form)."""
     t = meter.vocab_tables(vocabulary)
     out = []
     for text in texts:
-        r = meter.start_registers(1)
+        r = meter.start_registers(1, controls)
         masks = []
         for ch in text + "\0":
             mask = meter.allowed(t, r)[0]
@@ -39,11 +41,12 @@ def python_masks(texts, vocabulary):
     return out
 
 
-def javascript_masks(texts, vocabulary):
+def javascript_masks(texts, vocabulary, controls=None):
     """What `python_masks` gives, from the browser's tracker (Node) over the tables and rules
     as exported now."""
     request = {"tables": json.loads(meter_program.tracker_json()),
-               "characters": "".join(vocabulary.characters), "texts": texts}
+               "characters": "".join(vocabulary.characters), "texts": texts,
+               "settings": meter.settings_registers(controls)}
     result = subprocess.run(["node", RUNNER], input=json.dumps(request), capture_output=True,
                             text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -74,6 +77,26 @@ def test_javascript_tracker_gives_the_python_masks_step_by_step():
 
 
 @needs_node
+def test_javascript_tracker_gives_the_python_masks_with_the_form():
+    """The form rules and fixed header values run in the browser too: the same masks, step
+    by step, on walks that keep the form (states and registers the meter alone never
+    reaches) and on corpus tunes."""
+    vocabulary = CharVocabulary(set(corpus_text()) | EVERY_CONSTRUCT)
+    tunes = [t.abc + "\n\n" for t in parse_abc_text(corpus_text()).tunes]
+    for settings in ({"parts": 2, "key": "Ador", "tune_type": "hornpipe"},
+                     {"parts": 1, "meter": "3/4", "chord_symbols": True, "repeats": False}):
+        controls = tune_controls(**settings)
+        texts = form_walk(vocabulary, controls, rows=3, steps=2500, seed=2) + tunes[:2]
+        ours = python_masks(texts, vocabulary, controls)
+        js = javascript_masks(texts, vocabulary, controls)
+        for text, a, b in zip(texts, ours, js, strict=True):
+            for step, (x, y) in enumerate(zip(a["masks"], b["masks"], strict=True)):
+                assert x == y, (f"masks differ before character {step} of {text[:40]!r}: "
+                                f"{text[max(0, step - 30):step]!r}")
+            assert (a["lost"], a["violations"]) == (b["lost"], b["violations"])
+
+
+@needs_node
 def test_a_rule_changed_in_python_changes_the_browsers_tracker_too(monkeypatch):
     """The browser runs the Python rules (exported), not a copy of its own: a rule changed in
     meter_rules (here: no broken rhythm) changes both trackers' masks alike."""
@@ -84,8 +107,8 @@ def test_a_rule_changed_in_python_changes_the_browsers_tracker_too(monkeypatch):
     assert python_masks([text], vocabulary)[0]["masks"][after_a][broken] == "1"
     original = meter_rules.note_conditions
 
-    def no_broken_rhythm(r, view, ops):
-        return {**original(r, view, ops), "BROKEN_RHYTHM": r.state < 0}
+    def no_broken_rhythm(r, view, form, ops):
+        return {**original(r, view, form, ops), "BROKEN_RHYTHM": r.state < 0}
 
     monkeypatch.setattr(meter_rules, "note_conditions", no_broken_rhythm)
     ours, js = python_masks([text], vocabulary)[0], javascript_masks([text], vocabulary)[0]
@@ -129,6 +152,27 @@ def test_the_demo_generates_with_the_meter_and_every_bar_fits():
         assert report.violations == 0 and len(report.bars) >= 2
         free = meter.bar_report(generate(False, random_seed)["abc"], vocabulary)
         assert not free.followed or free.violations > 0
+
+
+@needs_node
+def test_the_demo_generates_a_whole_tune_with_its_parts():
+    """generateTune with the form's tracker (what the page runs by default), from a model
+    whose logits are all equal: the tracker alone makes each tune a whole one, two parts of
+    8 bars repeated, ending on the tonic (by the independent counter)."""
+    vocabulary = CharVocabulary.from_texts([corpus_text(), TUNE_SEPARATOR])
+    controls = tune_controls()
+    request = {"tables": json.loads(meter_program.tracker_json()),
+               "characters": "".join(vocabulary.characters), "seed": "X:1\nT:",
+               "max_length": 5000, "meter": True,
+               "settings": meter.settings_registers(controls)}
+    for random_seed in (1, 2, 3):
+        result = subprocess.run(["node", GENERATE], input=json.dumps(
+            {**request, "random_seed": random_seed}), capture_output=True, text=True, cwd=REPO,
+            timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        tune = json.loads(result.stdout)
+        assert not tune["unconstrained"]
+        assert_form([tune["abc"]], controls)
 
 
 def test_the_page_ships_the_grammars_tables():

@@ -131,3 +131,42 @@ def test_generate_command_writes_midi_without_abc2midi(tmp_path, no_abc2midi):
         notes = read_notes(str(tmp_path / "tunes" / f"tune_{number:02d}.mid"))
         # the seed's first bar, in D major: A B c# d e f# g a
         assert [p for _, p in notes[:8]] == [69, 71, 73, 74, 76, 78, 79, 81]
+
+
+# What the preset wrote with the meter alone (issue 22: music21 "Cannot make a step out of
+# '^'"), and a C: field a tracker follows: text music21 would read as music.
+TEXT_AS_MUSIC = [
+    'G3 D "^CAGA, |]!C B E2 GB "d"^f | ea3 z g | e2 d2"D ||\nE z c z |] ^f d\' | '
+    '"^SEGU"E>B (3cBA |]"^SEGUE"e>d | cB c2 ||',
+    'A4 "^cB, GAB|]!f3dg3ka3b"B4|"^S"c4 d4|"^Segno"A8|]',
+    'D4 "^FDA,B, C2|]!D.C.!||"E4|"G"F8|]',
+]
+
+
+@pytest.mark.parametrize("body", TEXT_AS_MUSIC)
+def test_text_is_not_read_as_music(body):
+    header = "X:1\nT:t\nC:[ 0=i3 [T::MO\nM:4/4\nL:1/8\nK:G\n"
+    pitches = [p for _, p in read_notes(midi.abc_to_midi(header + body).data)]
+    assert pitches and midi.music_for_music21(header + body).count('"') <= 2
+
+
+@pytest.mark.slow
+def test_every_tune_the_tracker_follows_gets_a_midi_file():
+    """Walks through the tracker's strict grammar, with the meter alone and with the form
+    (chord symbols, annotations with any text, decorations, grace notes, tuplets, every bar
+    line and header field the tracker writes): music21 writes every one as MIDI."""
+    import numpy as np
+
+    from tests.test_meter import _walk, corpus_text
+    from tests.test_meter_form import EVERY_CONSTRUCT, form_walk
+    from tfcreative.music.controls import tune_controls
+
+    vocabulary = CharVocabulary(set(corpus_text()) | EVERY_CONSTRUCT)
+    texts, done = _walk(vocabulary, rows=24, steps=2000, seed=1,
+                        weigh=lambda texts, step: np.ones(vocabulary.size))
+    texts = [t for t, d in zip(texts, done, strict=True) if d]
+    texts += form_walk(vocabulary, tune_controls(chord_symbols=True), rows=24, steps=4000,
+                       seed=1)
+    assert len(texts) > 25
+    for text in texts:
+        midi.abc_to_midi(text)

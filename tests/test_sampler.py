@@ -84,7 +84,7 @@ def test_the_loop_is_one_compiled_graph_traced_once(trained_tiny_model):
     assert any(f.attr["_XlaMustCompile"].b for f in library.function)
 
 
-@pytest.mark.parametrize("constrain", [None, "meter"])
+@pytest.mark.parametrize("constrain", [None, "meter", "form"])
 def test_the_xla_loop_samples_what_the_graph_loop_samples(trained_tiny_model, constrain):
     xla = TuneSampler(trained_tiny_model, jit_compile=True)
     graph = TuneSampler(trained_tiny_model, jit_compile=False)
@@ -94,8 +94,8 @@ def test_the_xla_loop_samples_what_the_graph_loop_samples(trained_tiny_model, co
         assert tunes == graph.generate(num_tunes=2, max_length=300, constrain=constrain,
                                        **kwargs)
         assert len({t.abc for t in tunes}) == len(tunes)
-    assert all(capacity for _, capacity in xla._loops)  # XLA loops only
-    assert not any(capacity for _, capacity in graph._loops)
+    assert all(key[1] for key in xla._loops)  # XLA loops only: (constrain, capacity, ...)
+    assert not any(key[1] for key in graph._loops)
 
 
 def test_auto_uses_xla_for_few_tunes_and_falls_back_where_it_cannot_compile(
@@ -109,9 +109,9 @@ def test_auto_uses_xla_for_few_tunes_and_falls_back_where_it_cannot_compile(
     def no_xla(sampler):
         graph_loop = sampler._loop
 
-        def loop_for(constrain, xla_capacity=None):
+        def loop_for(constrain, xla_capacity=None, static=()):
             if xla_capacity is None:
-                return graph_loop(constrain)
+                return graph_loop(constrain, static=static)
 
             def loop(*args):
                 raise tf.errors.UnimplementedError(None, None, "XLA is not available here")

@@ -44,7 +44,7 @@ def served(tmp_path_factory):
 
     models = tmp_path_factory.mktemp("models")
     # Untrained, but every character is ABC: after a header seed it writes notes and bars.
-    music = make_tiny_model(CharVocabulary("X:1\nT:M6/8L:K D abcdefgABCDEFG|/2 "), layers=1,
+    music = make_tiny_model(CharVocabulary("X:1\nT:M6/8L:K D abcdefgABCDEFG|/2 []"), layers=1,
                             units=16)
     pix2pix = tiny_pix2pix(size=32)
     export_tfjs(music, str(models / "music"))
@@ -187,10 +187,9 @@ def test_page_generates_a_tune_that_renders_and_plays(page):
 
 
 @needs_browser
-def test_keep_bars_in_time_is_on_and_keeps_every_bar_in_time(page):
+def test_the_meter_keeps_every_bar_in_time(page):
     from tfcreative.music.meter import bar_report
 
-    assert page.is_checked("#keep-in-time")
     vocabulary = CharVocabulary(page.evaluate("demo.music.meta.characters"))
     seed = "X:1\nT:D\nM:6/8\nL:1/8\nK:D\n"
     for random_seed in range(4):
@@ -201,6 +200,53 @@ def test_keep_bars_in_time_is_on_and_keeps_every_bar_in_time(page):
         assert kept["abc"] != free["abc"]
         report = bar_report(kept["abc"], vocabulary)
         assert report.followed and report.violations == 0, kept["abc"]
+
+
+@needs_browser
+def test_the_page_writes_whole_tunes_by_default_with_the_controls_asked(page):
+    """The Shape menu starts on whole tunes: two parts of 8 bars that repeat, ending on the
+    tonic (the independent counter), here from an untrained model; the header controls are
+    written as asked."""
+    from tests.test_meter_form import assert_form
+    from tfcreative.music.controls import tune_controls
+
+    assert page.input_value("#constrain") == "form"
+    for random_seed in (1, 2):
+        tune = page.evaluate("([r]) => demo.generateTune('X:1\\nT:', 1.0, 4000, r, 'form')",
+                             [random_seed])
+        assert not tune["unconstrained"]
+        assert_form([tune["abc"] + "\n"], tune_controls())
+    fixed = page.evaluate("demo.generateTune('X:1\\nT:', 1.0, 4000, 5, 'form', "
+                          "{parts: 1, key: 'G', meter: '6/8'})")
+    assert "\nM:6/8\n" in fixed["abc"] and "\nK:G\n" in fixed["abc"]
+    assert_form([fixed["abc"] + "\n"], tune_controls(parts=1))
+    error = page.evaluate("() => { try { demo.generateTune('X:1\\nT:', 1, 10, 1, 'form', "
+                          "{key: 'H'}); } catch (e) { return String(e); } }")
+    assert "key: expected a key such as D" in error
+
+
+@needs_browser
+def test_clicking_a_note_writes_the_tune_again_from_its_bar(page):
+    page.select_option("#constrain", "form")
+    page.fill("#seed", "X:1\nT:")
+    page.fill("#max-length", "4000")
+    page.fill("#random-seed", "3")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('tune').textContent.includes('K:')")
+    before = page.inner_text("#tune")
+    # abcjs listens on the whole sheet and finds the note nearest the pointer: a real click
+    box = page.locator("#sheet .abcjs-note").nth(12).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("([t]) => document.getElementById('tune').textContent !== t",
+                           arg=[before])
+    after = page.inner_text("#tune")
+    assert page.input_value("#random-seed") == "4"
+    common = next((i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+                  min(len(before), len(after)))
+    kept = before[:common]
+    body = before.index("\n", before.index("\nK:") + 1) + 1
+    cut = kept.rstrip(":]").rfind("|")
+    assert cut > body and kept.count("|") >= 2, (before, after)
 
 
 @needs_browser
@@ -470,3 +516,46 @@ def test_a_colorization_model_takes_an_upload_made_grey_in_the_page_and_keeps_it
     python = translate_cli(model_path, photo, "grayscale", tmp_path)
     assert got.shape == python.shape == photo.shape
     assert np.abs(got - python).max() <= 2 and np.abs(got - python).mean() < 0.05
+
+
+@needs_browser
+@pytest.mark.slow
+def test_the_folk_presets_default_tunes_in_the_page_are_whole_tunes(tmp_path):
+    """Issue 22's demo target: the page's default (Shape: whole tunes, seed box X:1 T:,
+    1,000 characters) with the shipped preset writes a whole tune for random seeds 1-10:
+    two parts of 8 or 16 bars that repeat and end on the tonic (the independent counter)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_meter_form import assert_form
+    from tfcreative.export.tfjs import export_tfjs
+    from tfcreative.music.controls import tune_controls
+    from tfcreative.presets import load_preset
+
+    export_tfjs(load_preset("folk"), str(tmp_path / "models" / "music"))
+    export_tfjs(tiny_pix2pix(size=32), str(tmp_path / "models" / "pix2pix"))  # the page has both
+    server = make_server("127.0.0.1", 0, str(tmp_path / "models"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(f"http://{host}:{port}/")
+            page.wait_for_function("document.body.dataset.ready", timeout=120_000)
+            assert page.evaluate("document.body.dataset.ready") == "true", \
+                page.inner_text("#status")
+            assert page.input_value("#constrain") == "form"
+            defaults = [page.input_value(f"#{name}") for name in ("seed", "max-length")]
+            tunes = page.evaluate("""async ([seed, length]) => {
+                const tunes = [];
+                for (let r = 1; r <= 10; r += 1) {
+                    tunes.push(await demo.generateTune(seed, 1.0, Number(length), r, 'form'));
+                }
+                return tunes; }""", defaults)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(not t["unconstrained"] for t in tunes)
+    assert_form([t["abc"] + "\n" for t in tunes], tune_controls())

@@ -37,6 +37,7 @@ from tfcreative.music.config import (
     MAX_NUM_TUNES,
     NEW_CHARACTERS,
 )
+from tfcreative.music.controls import MAX_PARTS, TUNE_TYPES
 
 NUM_TUNES = integer(1, MAX_NUM_TUNES)
 
@@ -92,9 +93,39 @@ def _add_sampling_flags(parser, num_tunes: int) -> None:
     add_flag(parser, "--random-seed", type=SEED, default=0,
              help="tune i uses random seed RANDOM_SEED+i, so runs are reproducible "
                   "(0 to 2**32-1)")
-    add_flag(parser, "--constrain", default=DEFAULT_CONSTRAINT, choices=("none", "meter"),
-             help="meter: sample only characters that keep the tune's grammar and every bar "
-                  "in time (see docs/meter_aware_sampling.md); none: sample freely")
+    add_flag(parser, "--constrain", default=DEFAULT_CONSTRAINT, choices=("none", "meter", "form"),
+             help="form: whole tunes, parts of 8 or 16 bars that repeat and end on the key's "
+                  "tonic, every bar in time (see docs/form_aware_sampling.md); meter: every "
+                  "bar in time; none: sample freely")
+    _add_control_flags(parser)
+
+
+def _add_control_flags(parser) -> None:
+    """What a musician may fix of the tunes (with --constrain form; --key, --meter, --type
+    and --title also with meter)."""
+    add_flag(parser, "--parts", type=integer(1, MAX_PARTS), default=None,
+             help="parts per tune (AABB: 2, the corpus's usual number and the default)")
+    add_flag(parser, "--key", default=None,
+             help="the tunes' key, e.g. D, Em, Ador, \"A Dorian\" (default: the model's choice)")
+    add_flag(parser, "--meter", default=None,
+             help="the tunes' meter: C, C| or n/d (6/8, 3/4, ...) (default: the model's choice, "
+                  "or --type's)")
+    add_flag(parser, "--type", argument="tune_type", default=None, metavar="TYPE",
+             help=f"the tunes' type, written as R: (one of {', '.join(TUNE_TYPES)}); it fixes "
+                  "the type's meter too (a jig in 6/8) unless --meter gives another of its "
+                  "meters")
+    add_flag(parser, "--title", default=None,
+             help="the tunes' title (T:) instead of the model's (not with --seed-text)")
+    add_flag(parser, "--chords", default="none", choices=("none", "symbols"),
+             help="none: no quoted text in the tunes (the default: the corpus has no chord "
+                  "symbols); symbols: chord symbols such as \"G\", \"Am\", \"D7\", \"Em/B\"")
+    add_flag(parser, "--written-out", action="store_true",
+             help="let a part close with || instead of repeating (default: every part "
+                  "repeats, |: :| or first and second endings)")
+    add_flag(parser, "--continue", argument="continue_path", type=checked_path, default=None,
+             metavar="FILE",
+             help="continue your tune: FILE's first tune, its header and first bars, starts "
+                  "every tune (not with --seed-text, --title, --key, --meter or --type)")
 
 
 def _add_train(commands) -> None:
@@ -215,13 +246,64 @@ def default_tunes_dir(model_path: str) -> str:
     return "tunes"
 
 
+HEADER_FLAGS = {"title": "--title", "key": "--key", "meter": "--meter", "tune_type": "--type"}
+FORM_FLAGS = {"parts": "--parts", "chord_symbols": "--chords", "repeats": "--written-out"}
+
+
+def _controls(args) -> dict:
+    """The controls given (library argument -> value), checked against --constrain."""
+    controls = {name: getattr(args, name) for name in ("parts", *HEADER_FLAGS)
+                if getattr(args, name) is not None}
+    if args.chords == "symbols":
+        controls["chord_symbols"] = True
+    if args.written_out:
+        controls["repeats"] = False
+    for name in controls:
+        flag = {**HEADER_FLAGS, **FORM_FLAGS}[name]
+        if args.constrain == "none" or (args.constrain == "meter" and name in FORM_FLAGS):
+            needs = "form" if name in FORM_FLAGS else "form (or meter)"
+            raise CommandError(f"{flag}: needs --constrain {needs}, the tracker writes it")
+    return controls
+
+
+def _continued_tune(args, model, controls: dict) -> str:
+    """--continue's seed text: the file's header and first bars, which the tracker must be
+    able to go on from."""
+    from tfcreative.music import meter
+    from tfcreative.music.continuation import read_tune_start
+    from tfcreative.music.controls import tune_controls
+
+    given = [HEADER_FLAGS[name] for name in HEADER_FLAGS if name in controls]
+    if args.seed_text != DEFAULT_SEED_TEXT.replace("\n", "\\n"):
+        given.insert(0, "--seed-text")
+    if given:
+        raise CommandError(f"--continue: the tune's own header and bars start every tune: not "
+                           f"with {given[0]}")
+    seed_text = read_tune_start(args.continue_path, "continue_path")
+    unknown = model.vocabulary.unknown_characters(seed_text)
+    if unknown:
+        raise CommandError(f"--continue: {args.continue_path}: characters the model was not "
+                           f"trained on: {''.join(sorted(unknown))!r}")
+    if args.constrain != "none":
+        form = tune_controls(**controls) if args.constrain == "form" else None
+        problem = meter.continuation_problem(seed_text, model.vocabulary, form)
+        if problem:
+            raise CommandError(f"--continue: {args.continue_path}: {problem} (--constrain "
+                               "none samples it freely)")
+    return seed_text
+
+
 def _sample(model, args):
     from tfcreative.music import TuneSampler
 
+    controls = _controls(args)
+    seed_text = _seed_text(args)
+    if args.continue_path:
+        seed_text = _continued_tune(args, model, controls)
     return TuneSampler(model).generate(
-        _seed_text(args), num_tunes=args.num_tunes, max_length=args.max_length,
+        seed_text, num_tunes=args.num_tunes, max_length=args.max_length,
         temperature=args.temperature, top_k=args.top_k, seed=args.random_seed,
-        constrain=None if args.constrain == "none" else args.constrain)
+        constrain=None if args.constrain == "none" else args.constrain, **controls)
 
 
 def _generate(args) -> int:
@@ -282,6 +364,7 @@ def _evaluate(args) -> int:
     fallbacks = sum(t.unconstrained_fallback for t in tunes)
     if fallbacks:
         print(f"{fallbacks} tune(s) the meter tracker could not follow, sampled freely")
+    form = _print_form(generated, texts, split, args.parts or 2)
     training = TrainingTunes(texts["train"])
     novelty = {"generated": novelty_report(generated, training),
                f"{split} tunes": novelty_report(texts[split], training)}
@@ -300,6 +383,35 @@ def _evaluate(args) -> int:
             json.dump({split: loss, "sampled": sampled, "constrain": args.constrain,
                        "unconstrained_fallback": fallbacks,
                        **{k: dataclasses.asdict(v) for k, v in reports.items()},
-                       "novelty": {k: dataclasses.asdict(v) for k, v in novelty.items()}},
-                      f, indent=2)
+                       "novelty": {k: dataclasses.asdict(v) for k, v in novelty.items()},
+                       **form}, f, indent=2)
     return 0
+
+
+def _print_form(generated: list[str], texts: dict, split: str, parts: int) -> dict:
+    """The form figures (music.form) of the generated and the held-out tunes, and how close
+    their pitches, intervals and lengths are (music.similarity); returns them for --json."""
+    from tfcreative.music.evaluation import format_table
+    from tfcreative.music.form import FormReport, form_report
+    from tfcreative.music.similarity import similarity_report
+
+    forms = {"generated": form_report(generated, parts),
+             f"{split} tunes": form_report(texts[split], parts)}
+    print(f"\nForm (parts read at |: :| :: || |], endings folded, a pickup aside; "
+          f"{parts} part{'s' if parts > 1 else ''} asked):")
+    print(format_table(forms, FormReport.ROWS))
+    for field, label in FormReport.MEANS:
+        print(f"{label:<{max(len(x) for _, x in FormReport.ROWS) + 2}}"
+              + "".join(f"{getattr(r, field):>{max(12, len(n) + 2)}.2f}"
+                        for n, r in forms.items()))
+    if len(texts[split]) < 2:
+        print(f"\n(one {split} tune: too few for the distances between tunes)")
+        return {"form": {k: dataclasses.asdict(v) for k, v in forms.items()},
+                "similarity": None}
+    similarity = similarity_report(generated, texts[split], texts["train"])
+    print(f"\nPitch classes, intervals and note lengths against the {split} tunes (MGEval: "
+          "overlap of the distance distributions, 1 = as close as they are to each other; "
+          "KL divergence, 0 = the same), the training tunes as the baseline:")
+    print(similarity.format())
+    return {"form": {k: dataclasses.asdict(v) for k, v in forms.items()},
+            "similarity": dataclasses.asdict(similarity)}

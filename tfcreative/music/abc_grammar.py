@@ -20,7 +20,7 @@ A state is a name, or a tuple (name, details...): the method `_<name>` gives its
 | --------------------- | ------------------------------------------------------------- |
 | header_line_start     | the start of a header line (the tune's start)                 |
 | header_field          | (letter,): a header field's letter, before its ':'            |
-| field_text            | (header or body,): a text field's value (T:, Z:, ...)         |
+| field_text            | (header, rhythm or body,): a text field's value (T:, R:, ...) |
 | comment               | (header or body,): a % comment                                |
 | meter_value           | (header, body or inline, step): M:'s value so far             |
 | unit_length_value     | (header, body or inline, step): L:'s value so far             |
@@ -30,6 +30,7 @@ A state is a name, or a tuple (name, details...): the method `_<name>` gives its
 | after_<boundary>      | an element boundary: after a bar line, a note, a space, ...   |
 | note, rest, chord_... | (..., step): a note, rest or chord and its length so far      |
 | bar, repeat_..., ...  | the characters of a bar line                                  |
+| quote, chord_symbol   | (step,): an annotation or a chord symbol in quotes            |
 | broken_rhythm, tuplet | > < marks; a tuplet's (p:q:r counts                           |
 | LOST, END             | the row was given up; the tune ended (a blank line)           |
 
@@ -87,6 +88,10 @@ KINDS = (
     "FIRST_ENDING", "SECOND_ENDING", "TUNE_END", "BODY_METER_OR_UNIT", "BODY_KEY",
     "HEADER_KEY", "HEADER_METER", "HEADER_UNIT_LENGTH", "HEADER_TEXT", "QUOTE_TEXT",
     "DECORATION_TEXT", "CHORD_NOTE", "CHORD_CLOSE", "TIE", "TIE_SAME_NOTE", "SINGLE_BAR_TRIPLET",
+    # the form's (meter_rules.form_conditions): music right after || |] or :| (a part's end:
+    # none after the tune's last), annotations and chord symbols in quotes, the R: field
+    "DOUBLE_BAR_MUSIC", "REPEAT_END_MUSIC", "ANNOTATION", "CHORD_SYMBOL", "HEADER_RHYTHM",
+    "OPEN_REPEAT", "OPEN_DOUBLE_REPEAT",
 )
 KIND = {name: i for i, name in enumerate(KINDS)}
 
@@ -98,7 +103,7 @@ BAR_SINGLE, BAR_DOUBLE, BAR_REPEAT_START, BAR_REPEAT_END, BAR_DOUBLE_REPEAT = 1,
 # tuplet's counts; TUPLET_START_AFTER_x: the tuplet starts, its last count read was x)
 SETTERS = ("NONE", "TITLE", "METER_NUMERATOR", "METER", "METER_C", "METER_C_BAR", "METER_NONE",
            "UNIT_LENGTH", "HEADER_END", "TUPLET_P", "TUPLET_Q", "TUPLET_START_AFTER_P",
-           "TUPLET_START_AFTER_Q", "TUPLET_START_AFTER_R")
+           "TUPLET_START_AFTER_Q", "TUPLET_START_AFTER_R", "RHYTHM", "KEY_TONIC")
 SETTER = {name: i for i, name in enumerate(SETTERS)}
 NUMBER_FIRST_DIGIT, NUMBER_MORE_DIGITS, NUMBER_CLEAR = 1, 2, 3
 NOTE_STARTS, CHORD_STARTS, CHORD_CLOSES = 1, 2, 3
@@ -106,11 +111,19 @@ NOTE_STARTS, CHORD_STARTS, CHORD_CLOSES = 1, 2, 3
  LENGTH_DENOMINATOR_MORE) = 1, 2, 3, 4, 5
 TEXT_RESET, TEXT_COUNT = 1, 2
 TIE_THIS_NOTE, TIE_NONE = 1, 2  # the note may be tied (a plain letter) / may not
+# pitch: the letter a note starts with (1-7, PITCH_LETTERS), or a note that starts otherwise
+# (an accidental, a rest, a chord: OTHER_PITCH); on the KEY_TONIC edge, the key's tonic
+PITCH_LETTERS = "ABCDEFG"
+OTHER_PITCH = 8
+# Chord symbols the strict grammar writes: a root, its qualities, a bass note ("G", "Am",
+# "D7", "Em/B", "F#m7", ...): what abc2midi, music21 and abcjs all accept (tests/test_form)
+CHORD_QUALITIES = ("m", "7", "m7", "maj7", "dim", "dim7", "aug", "6", "m6", "9", "sus2",
+                   "sus4")
 
 # The table fields: one int32 [states, classes] array each.
 FIELDS = ("next_state", "followed", "strict", "kind", "ends_note", "broken_rhythm", "bar_line",
           "variant_ending", "setter", "number", "note_start", "length_mark", "text_length",
-          "tie")
+          "tie", "pitch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +143,7 @@ class Edge:
     length_mark: int = 0  # LENGTH_*: a digit or slash of a note length
     text_length: int = 0  # TEXT_RESET, TEXT_COUNT
     tie: int = 0  # TIE_THIS_NOTE, TIE_NONE
+    pitch: int = 0  # a note's letter (PITCH_LETTERS: 1-7) or OTHER_PITCH; a key's tonic
 
     def replace(self, **changes) -> Edge:
         return dataclasses.replace(self, **changes)
@@ -148,6 +162,10 @@ def _strict_char(ch: str) -> bool:
 
 def _case(note: str) -> str:
     return "upper" if note in NOTE_UP else "lower"
+
+
+def _pitch(letter: str) -> int:
+    return PITCH_LETTERS.index(letter.upper()) + 1
 
 
 # -- the strict length trie -----------------------------------------------------------------
@@ -225,24 +243,31 @@ class _HeaderGrammar:
             return Edge(("header_field", ch), strict=True, kind=kind)
         if ch == "T":
             return Edge(("header_field", "T"), strict=True)
+        if ch == "R":  # the tune's type (reel, jig ...)
+            return Edge(("header_field", "R"), strict=True, kind="HEADER_RHYTHM")
         return Edge(("header_field", "text"), strict=ch in HEADER_TEXT_FIELDS)
 
     def _header_field(self, state, ch):
         field = state[1]
         if ch != ":":
             return None
+        # (M:, K: and R: values are counted, character by character: text_length)
         if field == "M":
-            return Edge(("meter_value", "header", "start"), strict=True)
+            return Edge(("meter_value", "header", "start"), strict=True, text_length=TEXT_RESET)
         if field == "L":
             return Edge(("unit_length_value", "header", "start"), strict=True)
         if field == "K":
-            return Edge(("key_value", "start"), strict=True)
+            return Edge(("key_value", "start"), strict=True, text_length=TEXT_RESET)
+        if field == "R":
+            return Edge(("field_text", "rhythm"), strict=True, text_length=TEXT_RESET,
+                        setter="RHYTHM")
         return Edge(("field_text", "header"), strict=True, text_length=TEXT_RESET,
                     setter="TITLE" if field == "T" else "NONE")
 
     def _field_text(self, state, ch):
+        """A text field's value: ('field_text', header / rhythm (R:) / body)."""
         if ch == "\n":
-            return Edge(START if state[1] == "header" else "body_line_start", strict=True)
+            return Edge("body_line_start" if state[1] == "body" else START, strict=True)
         return _text_edge(ch, state, True, "HEADER_TEXT")
 
     def _comment(self, state, ch):
@@ -277,6 +302,12 @@ class _HeaderGrammar:
     # numerator_digits, slash, denominator_1 / denominator / denominator_digits (likewise),
     # ignored_rest (after the value: abc2midi ignores the rest of the line).
     def _meter_value(self, state, ch):
+        edge = self._meter_value_edge(state, ch)
+        if edge is not None and state[1] == "header" and not edge.text_length:
+            edge = edge.replace(text_length=TEXT_COUNT)
+        return edge
+
+    def _meter_value_edge(self, state, ch):
         _, context, step = state
         if step in ("start", "after_space"):
             return self._meter_value_start(context, step, ch)
@@ -380,6 +411,10 @@ class _HeaderGrammar:
     # Steps: start, after_space, tonic, tonic_accidental, minor, "mode:" + the mode's letters
     # so far, anything (up to the end of the line).
     def _key_value(self, state, ch):
+        edge = self._key_value_edge(state, ch)
+        return None if edge is None else edge.replace(text_length=TEXT_COUNT)
+
+    def _key_value_edge(self, state, ch):
         step = state[1]
         if ch == "\n":
             ok = step in ("tonic", "tonic_accidental", "minor") or (
@@ -393,7 +428,8 @@ class _HeaderGrammar:
         if step == "start" and ch == " ":
             return to("after_space")
         if step in ("start", "after_space"):
-            return to("tonic") if ch in NOTE_UP else loose
+            return to("tonic").replace(setter="KEY_TONIC", pitch=_pitch(ch)) \
+                if ch in NOTE_UP else loose
         if step in ("tonic", "tonic_accidental"):
             if step == "tonic" and ch in "#b":
                 return to("tonic_accidental")
@@ -424,17 +460,18 @@ class _BodyGrammar:
         if ch in NOTES:
             if boundary == "tie":  # the strict grammar ties a note to the same plain note
                 return Edge(("note", _case(ch), "tied"), strict=True, kind="TIE_SAME_NOTE",
-                            note_start=NOTE_STARTS, tie=TIE_THIS_NOTE)
+                            note_start=NOTE_STARTS, tie=TIE_THIS_NOTE, pitch=_pitch(ch))
             return Edge(("note", _case(ch), 0), strict=True, kind="NOTE",
-                        note_start=NOTE_STARTS, tie=TIE_THIS_NOTE)
+                        note_start=NOTE_STARTS, tie=TIE_THIS_NOTE, pitch=_pitch(ch))
         if ch in "^_=":
-            return Edge(("accidental", ch), strict=boundary != "tie", kind="NOTE", tie=TIE_NONE)
+            return Edge(("accidental", ch), strict=boundary != "tie", kind="NOTE", tie=TIE_NONE,
+                        pitch=OTHER_PITCH)
         if ch in "zx":  # x (an invisible rest) is followed, not written
             return Edge(("rest",), strict=ch == "z" and boundary != "tie", kind="NOTE",
-                        note_start=NOTE_STARTS, tie=TIE_NONE)
-        if ch == "[":
+                        note_start=NOTE_STARTS, tie=TIE_NONE, pitch=OTHER_PITCH)
+        if ch == "[":  # (a chord: a note that is not a plain letter)
             return Edge("open_bracket", strict=boundary not in ("tie", "tuplet", "broken_rhythm"),
-                        kind="OPEN_BRACKET", text_length=TEXT_RESET)
+                        kind="OPEN_BRACKET", text_length=TEXT_RESET, pitch=OTHER_PITCH)
         if ch in "><":
             if boundary == "note":
                 return Edge(("broken_rhythm", ch, 1), strict=True, kind="BROKEN_RHYTHM",
@@ -687,18 +724,47 @@ class _DecorationGrammar:
         return Edge(state)
 
     def _quote(self, state, ch):
-        """A quoted chord symbol or annotation ('quote', start / annotation / any); the strict
-        grammar writes annotations ("^text") only: abc2midi plays chord symbols, and rejects
-        unknown ones."""
+        """A quoted chord symbol or annotation ('quote', start / annotation / any): the strict
+        grammar writes annotations ("^text", where the meter alone is kept) or chord symbols
+        of CHORD_QUALITIES (where the form is: `_chord_symbol`); abc2midi rejects unknown
+        chord names."""
         step = state[1]
         if ch == "\n":
             return None
         if ch == '"':
             return Edge("after_quote", strict=step == "annotation")
         if step == "start" and ch == "^":
-            return Edge(("quote", "annotation"), strict=True, text_length=TEXT_COUNT)
+            return Edge(("quote", "annotation"), strict=True, kind="ANNOTATION",
+                        text_length=TEXT_COUNT)
+        if step == "start" and ch in NOTE_UP:
+            return Edge(("chord_symbol", "root"), strict=True, kind="CHORD_SYMBOL",
+                        text_length=TEXT_COUNT)
         if step == "annotation":
             return _text_edge(ch, state, True, "QUOTE_TEXT")
+        return Edge(("quote", "any"), text_length=TEXT_COUNT)
+
+    def _chord_symbol(self, state, ch):
+        """A chord symbol ('chord_symbol', step): root, accidental, "q:" + a quality so far,
+        slash, bass, bass_accidental; anything else is followed as a quote's text."""
+        step = state[1]
+        if ch == "\n":
+            return None
+        quality = step[2:] if step.startswith("q:") else None
+        complete = step in ("root", "accidental", "bass", "bass_accidental") or (
+            quality in CHORD_QUALITIES)
+        if ch == '"' and complete:
+            return Edge("after_quote", strict=True)
+        if ch in "#b" and step in ("root", "bass"):
+            return Edge(("chord_symbol", "accidental" if step == "root" else "bass_accidental"),
+                        strict=True)
+        if step in ("root", "accidental") or quality is not None:
+            word = (quality or "") + ch
+            if any(q.startswith(word) for q in CHORD_QUALITIES):
+                return Edge(("chord_symbol", "q:" + word), strict=True)
+        if ch == "/" and complete and step not in ("bass", "bass_accidental"):
+            return Edge(("chord_symbol", "slash"), strict=True)
+        if ch in NOTE_UP and step == "slash":
+            return Edge(("chord_symbol", "bass"), strict=True)
         return Edge(("quote", "any"), text_length=TEXT_COUNT)
 
     def _grace_notes(self, state, ch):
@@ -726,10 +792,11 @@ class _ChordGrammar:
             return Edge("bracket_bar")
         if ch in NOTES:
             return Edge(("chord_note", 1, _case(ch), 0), strict=True, kind="NOTE",
-                        note_start=CHORD_STARTS, text_length=TEXT_COUNT, tie=TIE_NONE)
+                        note_start=CHORD_STARTS, text_length=TEXT_COUNT, tie=TIE_NONE,
+                        pitch=OTHER_PITCH)
         if ch in "^_=":
             return Edge(("chord_accidental", 1), strict=True, kind="NOTE",
-                        note_start=CHORD_STARTS, tie=TIE_NONE)
+                        note_start=CHORD_STARTS, tie=TIE_NONE, pitch=OTHER_PITCH)
         if ch in LETTERS:
             return Edge(("inline_field", ch if ch in "ML" else "text"))
         return None
@@ -806,6 +873,9 @@ class _BarLineGrammar:
                                                "TRIPLET")
         if bar_line == BAR_REPEAT_END and edge.kind in ("NOTE", "TRIPLET"):
             kind = "REPEAT_END_NOTE"
+        elif bar_line in (BAR_DOUBLE, BAR_REPEAT_END) and edge.kind in (
+                "NOTE", "SPACE", "OPEN_BRACKET"):  # the music goes on after a part's end
+            kind = {BAR_DOUBLE: "DOUBLE_BAR_MUSIC", BAR_REPEAT_END: "REPEAT_END_MUSIC"}[bar_line]
         if edge.kind == "TRIPLET":  # a triplet right after | (it must fit in an empty bar)
             strict = strict and bar_line == BAR_SINGLE
             kind = "SINGLE_BAR_TRIPLET"
@@ -816,8 +886,9 @@ class _BarLineGrammar:
             return Edge("double_bar", strict=True, kind="DOUBLE_BAR")
         if ch == "]":
             return Edge("bar_bracket", strict=True, kind="DOUBLE_BAR")
-        if ch == ":":  # |: is followed, not written: the corpus never opens a repeat with it,
-            return Edge("repeat_start", kind="REPEAT_START")  # and an unclosed one fails
+        if ch == ":":  # |: is written where the form asks for repeats (meter alone: followed,
+            # not written: an unclosed one fails)
+            return Edge("repeat_start", strict=True, kind="OPEN_REPEAT")
         if ch in DIGITS and ch != "0":
             return Edge("ending_number", strict=ch == "1", bar_line=BAR_SINGLE, variant_ending=1,
                         kind="SINGLE_BAR_FIRST_ENDING" if ch == "1" else "SINGLE_BAR")
@@ -840,8 +911,8 @@ class _BarLineGrammar:
     def _colon(self, state, ch):
         if ch == "|":
             return Edge("repeat_end", strict=True, kind="REPEAT_END")
-        if ch == ":":
-            return Edge("double_repeat", kind="DOUBLE_REPEAT")
+        if ch == ":":  # :: is written where the form closes a part and opens the next's repeat
+            return Edge("double_repeat", strict=True, kind="OPEN_DOUBLE_REPEAT")
         # a dotted bar line
         return _unless_none(self._resolve(BAR_DOUBLE, ch, "DOUBLE_BAR"), strict=False)
 
@@ -955,7 +1026,7 @@ def _edge_arrays(rows, index):
             full["kind"][s, column] = KIND[edge.kind]
             full["setter"][s, column] = SETTER[edge.setter]
             for f in ("ends_note", "broken_rhythm", "bar_line", "variant_ending", "number",
-                      "note_start", "length_mark", "text_length", "tie"):
+                      "note_start", "length_mark", "text_length", "tie", "pitch"):
                 full[f][s, column] = getattr(edge, f)
     return full
 

@@ -24,11 +24,13 @@ GENERATION_BATCH = 256
 # of at most MAX_GENERATED_LENGTH characters (a folk tune has a few hundred).
 MAX_NUM_TUNES = 10_000
 MAX_GENERATED_LENGTH = 100_000
-# The command line's and the quickstart's sampling: "meter" keeps the grammar and every bar in
-# time, for far more tunes that parse and scan than unconstrained sampling, at a small cost in
-# the model's surprise and no more copying (measured: docs/meter_aware_sampling.md);
+# The command line's and the quickstart's sampling: "form" writes whole tunes (parts of 8 or
+# 16 bars that repeat, the parts asked, the last note on the tonic) and keeps the grammar and
+# every bar in time ("meter" keeps the bars alone), for far more tunes that parse, scan and
+# have a musician's shape than unconstrained sampling, at a small cost in the model's
+# surprise and no more copying (measured: docs/form_aware_sampling.md);
 # TuneSampler.generate itself samples freely unless asked.
-DEFAULT_CONSTRAINT = "meter"
+DEFAULT_CONSTRAINT = "form"
 DEFAULT_PRESET = "folk"  # what `music generate` and the demo use without a model of yours
 
 

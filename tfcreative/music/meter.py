@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from tfcreative.music import abc_grammar as grammar
 from tfcreative.music import meter_rules as rules
+from tfcreative.music.controls import fixed_index
 from tfcreative.music.meter_rules import REGISTERS, Registers
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -46,13 +47,14 @@ class VocabTables:
     lookup)."""
 
     edge_matrix: object  # [states * vocab, fields + 1]: every field, and the digit's value
-    row_bits: object  # [states, vocab]: strict | ends_note << 1 | kind << 2
+    row_bits: object  # [states, vocab]: strict | ends_note << 1 | kind << 2 | pitch << 8
     trie_packed: object  # [nodes]: the shortest reachable length | reachable lengths << 21
     trie_next: object  # [nodes, vocab]
     trie_next_flat: object  # [nodes * vocab]
     trie_value_id: object  # [nodes]
     trie_values: object  # [lengths]
     ids: object  # [vocab] 0..vocab-1
+    codes: object  # [vocab] each character's ASCII code (128: any other, the unknown id 0)
     vocab_size: int
     start: int
     lost: int
@@ -69,8 +71,10 @@ def vocab_tables(vocabulary: CharVocabulary) -> VocabTables:
     edge_matrix = np.stack([tables.edges[f][:, classes] for f in grammar.FIELDS]
                            + [np.broadcast_to(tables.digit[classes], (len(tables.states),
                                                                       len(columns)))], axis=2)
+    assert len(grammar.KINDS) <= 64
     row_bits = (tables.edges["strict"][:, classes] | tables.edges["ends_note"][:, classes] << 1
-                | tables.edges["kind"][:, classes].astype(np.int64) << 2)
+                | tables.edges["kind"][:, classes].astype(np.int64) << 2
+                | tables.edges["pitch"][:, classes].astype(np.int64) << 8)
     assert tables.trie_min_g.max() < 1 << PACKED_LENGTH_BITS
     trie_next = tables.trie_next[:, classes].astype(np.int64)
     return VocabTables(
@@ -81,7 +85,7 @@ def vocab_tables(vocabulary: CharVocabulary) -> VocabTables:
         trie_next=trie_next, trie_next_flat=trie_next.ravel(),
         trie_value_id=tables.trie_value_id.astype(np.int64),
         trie_values=np.array(tables.trie_values, np.int64),
-        ids=np.arange(len(columns), dtype=np.int64),
+        ids=np.arange(len(columns), dtype=np.int64), codes=np.array(columns, np.int64),
         vocab_size=len(columns), start=tables.start, lost=tables.lost, end=tables.end,
     )
 
@@ -132,6 +136,10 @@ class NumpyOps(_ArrayOps):
         return table[index]
 
     @staticmethod
+    def broadcast_like(x, like):
+        return np.broadcast_to(x, np.shape(like))
+
+    @staticmethod
     def pick(matrix, columns):
         """matrix [B, K], columns [B, V] -> matrix[b, columns[b, v]]."""
         return np.take_along_axis(matrix, columns, axis=1)
@@ -171,6 +179,10 @@ class TensorFlowOps(_ArrayOps):
         return tf.gather(table, index)
 
     @staticmethod
+    def broadcast_like(x, like):
+        return tf.broadcast_to(x, tf.shape(like))
+
+    @staticmethod
     def pick(matrix, columns):
         return tf.gather(matrix, columns, batch_dims=1)
 
@@ -183,10 +195,45 @@ class TensorFlowOps(_ArrayOps):
         return tf.constant(np.asarray(values, np.int64))
 
 
-def start_registers(rows: int) -> Registers:
-    """NumPy registers at the start of `rows` tunes (before `X:`)."""
-    return Registers(**{name: np.full(rows, value, np.int64)
-                        for name, value in Registers().values().items()})
+def settings_registers(controls=None, form: bool = True) -> dict:
+    """The settings registers (`meter_rules.SETTINGS`) for a tune: the meter alone (None), or
+    with `controls.TuneControls` (what the user fixed), the form rules on unless `form` is
+    False (the header values are forced all the same)."""
+    if controls is None:
+        return {}
+    return {"form": int(form), "parts_wanted": controls.parts, "repeats": int(controls.repeats),
+            "chord_symbols": int(controls.chord_symbols),
+            "fixed_key": fixed_index(controls.key), "fixed_meter": fixed_index(controls.meter),
+            "fixed_rhythm": fixed_index(controls.tune_type),
+            "no_broken_rhythm": int(controls.no_broken_rhythm)}
+
+
+# Settings a sampling loop is compiled for (the rest are its inputs): few values each, and
+# what they switch off is dropped from the compiled step (MeterConstraint's static_settings);
+# a fixed header value is compiled for only when none is fixed (whichever is, is an input).
+STRUCTURAL_SETTINGS = ("form", "repeats", "chord_symbols", "no_broken_rhythm")
+FIXED_SETTINGS = ("fixed_key", "fixed_meter", "fixed_rhythm")
+
+
+def static_settings(vector) -> tuple:
+    """The settings of a `settings_vector` a loop is compiled for: ((name, value), ...)."""
+    value = {name: int(vector[rules.SETTINGS.index(name)]) for name in rules.SETTINGS}
+    return tuple((name, value[name]) for name in STRUCTURAL_SETTINGS) + tuple(
+        (name, 0) for name in FIXED_SETTINGS if value[name] == 0)
+
+
+def settings_vector(controls=None, form: bool = True) -> np.ndarray:
+    """`settings_registers` as one int64 vector in `meter_rules.SETTINGS` order (an input of
+    the sampling loop: `sampler.sample_tokens`)."""
+    values = {**Registers().values(), **settings_registers(controls, form)}
+    return np.array([values[name] for name in rules.SETTINGS], np.int64)
+
+
+def start_registers(rows: int, controls=None) -> Registers:
+    """NumPy registers at the start of `rows` tunes (before `X:`): the meter alone, or with
+    the form (`controls`: a `controls.TuneControls`)."""
+    values = {**Registers().values(), **settings_registers(controls)}
+    return Registers(**{name: np.full(rows, value, np.int64) for name, value in values.items()})
 
 
 def _edge(t: VocabTables, r: Registers, token, ops):
@@ -204,15 +251,18 @@ def advance(t: VocabTables, r: Registers, token, ops=None) -> Registers:
 def allowed(t: VocabTables, r: Registers, ops=None):
     """[batch, vocab] bool: the characters the strict grammar and the meter allow next."""
     ops = ops or NumpyOps(t)
-    values = rules.conditions(r, ops)
+    # (a value of static settings alone is a scalar: as wide as the batch)
+    values = {name: ops.broadcast_like(value, r.state)
+              for name, value in rules.conditions(r, ops).items()}
     kind_allowed = ops.stack([values[name] for name in grammar.KINDS])  # [B, K]
     # (few lookups: a compiled step pays per operation)
     bits = ops.gather(t.row_bits, r.state)  # [B, V]
-    kind = ops.right_shift(bits, 2)
+    kind = ops.right_shift(bits, 2) & 63
     packed = ops.gather(t.trie_packed, ops.gather(t.trie_next, r.length_node))  # [B, V]
     char = types.SimpleNamespace(
-        id=t.ids[None, :], strict=(bits & 1) == 1, kind=kind,
+        id=t.ids[None, :], code=t.codes[None, :], strict=(bits & 1) == 1, kind=kind,
         kind_allowed=ops.pick(kind_allowed, kind), ends_note=(bits & 2) != 0,
+        pitch=ops.right_shift(bits, 8),
         shortest_length=packed & ((1 << PACKED_LENGTH_BITS) - 1),
         reachable_lengths=ops.right_shift(packed, PACKED_LENGTH_BITS))
     row = {name: values[name][:, None] for name in rules.ROW_VALUES}
@@ -240,12 +290,13 @@ class BarReport:
         return self.followed and self.violations == 0
 
 
-def bar_report(text: str, vocabulary: CharVocabulary | None = None) -> BarReport:
+def bar_report(text: str, vocabulary: CharVocabulary | None = None,
+               controls=None) -> BarReport:
     """Follows `text` with the NumPy tracker (one row), recording each bar line's length."""
     vocabulary = vocabulary or CharVocabulary(set(text) | {"\n"})
     t = vocab_tables(vocabulary)
     ops = NumpyOps(t)
-    r = start_registers(1)
+    r = start_registers(1, controls)
     bars, lost_at = [], None
     for index, ch in enumerate(text):
         token = np.array([vocabulary.id_of(ch)], np.int64)
@@ -260,14 +311,15 @@ def bar_report(text: str, vocabulary: CharVocabulary | None = None) -> BarReport
                      violations=int(r.violations[0]))
 
 
-def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None) -> dict:
+def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None,
+                 controls=None) -> dict:
     """Follows many texts at once (NumPy, one row each); returns the final registers by name,
     and `lost`. A text's every bar fits when it is not lost and has no `violations` (see
     `every_bar_fits`)."""
     vocabulary = vocabulary or CharVocabulary(set("".join(texts)) | {"\n"})
     t = vocab_tables(vocabulary)
     ops = NumpyOps(t)
-    r = start_registers(len(texts))
+    r = start_registers(len(texts), controls)
     ids = np.zeros((len(texts), max(len(x) for x in texts)), np.int64)
     for row, text in enumerate(texts):
         ids[row, :len(text)] = vocabulary.encode(text, on_unknown="oov")
@@ -278,6 +330,23 @@ def follow_texts(texts: list[str], vocabulary: CharVocabulary | None = None) -> 
         r = Registers(**{name: np.where(active, getattr(new, name), getattr(r, name))
                          for name in REGISTERS})
     return {**r.values(), "lost": r.state == t.lost}
+
+
+def continuation_problem(text: str, vocabulary: CharVocabulary, controls=None) -> str | None:
+    """Why the tracker (with the form's `controls`, or the meter alone) could not go on
+    after `text`, a seed: it could not follow a character, or would allow none next; None
+    when it can."""
+    t = vocab_tables(vocabulary)
+    r = start_registers(1, controls)
+    for index, ch in enumerate(text):
+        r = advance(t, r, np.array([vocabulary.id_of(ch)], np.int64))
+        if int(r.state[0]) == t.lost:
+            line, near = text.count("\n", 0, index) + 1, text[max(0, index - 20):index + 1]
+            return f"line {line}: the tracker cannot follow {near!r} (outside its grammar)"
+    if not allowed(t, r)[0].any():
+        return ("nothing may follow it: a part longer than the form allows, or a bar that "
+                "does not fit the meter")
+    return None
 
 
 def every_bar_fits(registers: dict) -> np.ndarray:
@@ -298,11 +367,19 @@ class MeterConstraint:
     pays per variable and step), the last column says whether the row ever had no allowed
     character. A mask never leaves a row without one: a row the tracker gave up (LOST)
     allows everything, and so does a row whose strict mask came out empty.
+
+    static_settings: settings registers whose values are known when the graph is built
+    (name -> value, e.g. {"form": 0}): the step reads them as constants, so XLA and
+    TensorFlow's optimizer drop what they make dead (the form's rules, where it is off: the
+    meter alone then costs what it did before the form). The state must hold those values.
     """
 
-    def __init__(self, vocabulary: CharVocabulary, jit_compile: bool = True):
+    def __init__(self, vocabulary: CharVocabulary, jit_compile: bool = True,
+                 static_settings: dict | None = None):
         self.vocabulary = vocabulary
         self._numpy_tables = vocab_tables(vocabulary)
+        self.static_settings = dict(static_settings or {})
+        assert set(self.static_settings) <= set(rules.SETTINGS), self.static_settings
         # One fused XLA computation per character: a few hundred tiny integer ops otherwise
         # cost more per step than the LSTM at batch 1.
         self.step = tf.function(self._step, jit_compile=jit_compile, autograph=False)
@@ -319,24 +396,39 @@ class MeterConstraint:
             field.name: tf.constant(getattr(t, field.name)) for field in dataclasses.fields(t)
             if isinstance(getattr(t, field.name), np.ndarray)}))
 
-    @staticmethod
-    def _unpack(state) -> Registers:
-        return Registers(**{name: state[:, i] for i, name in enumerate(REGISTERS)})
+    def _unpack(self, state) -> Registers:
+        static = self.static_settings
+        return Registers(**{name: tf.constant(static[name], tf.int64) if name in static
+                            else state[:, i] for i, name in enumerate(REGISTERS)})
+
+    def _pack(self, registers: Registers, state) -> tf.Tensor:
+        """The registers as a state ([batch, registers + 1]); static settings (constants, not
+        changed by a step) and the last column as they were in `state`."""
+        batch = tf.shape(state)[:1]
+        return tf.stack([state[:, i] if name in self.static_settings
+                         else tf.broadcast_to(getattr(registers, name), batch)
+                         for i, name in enumerate(REGISTERS)] + [state[:, -1]], axis=1)
 
     @staticmethod
-    def _pack(registers: Registers, stalled) -> tf.Tensor:
-        return tf.stack([getattr(registers, name) for name in REGISTERS] + [stalled], axis=1)
+    def settings_dict(settings) -> dict:
+        """A `settings_vector` (a tensor) as the settings registers by name."""
+        return {name: settings[i] for i, name in enumerate(rules.SETTINGS)}
 
-    def initial(self, batch):
+    def initial(self, batch, controls=None):
+        """The state at the start of `batch` tunes: the meter alone, or with the form
+        (`controls`: a `controls.TuneControls`, or a dict of settings registers as tensors,
+        e.g. from a serving signature's inputs)."""
         values = Registers().values()
-        row = tf.constant([values[name] for name in REGISTERS] + [0], tf.int64)
+        settings = controls if isinstance(controls, dict) else settings_registers(controls)
+        row = tf.stack([tf.cast(settings.get(name, values[name]), tf.int64)
+                        for name in REGISTERS] + [tf.constant(0, tf.int64)])
         return tf.tile(row[None, :], [batch, 1])
 
     def _advance(self, state, token, ops):
         registers = self._unpack(state)
         token = tf.cast(token, tf.int64)
         registers = advance(ops.tables, registers, token, ops)
-        return self._pack(registers, state[:, -1])
+        return self._pack(registers, state)
 
     def follow(self, state, ids):
         """Reads [batch, time] ids (a seed) into the state."""

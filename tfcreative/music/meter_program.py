@@ -30,6 +30,7 @@ import json
 import types
 
 from tfcreative.music import abc_grammar as grammar
+from tfcreative.music import controls
 from tfcreative.music import meter_rules as rules
 
 INT, BOOL, ROW = "int", "bool", "row"
@@ -206,13 +207,25 @@ def character_program(row_types: dict) -> dict:
     return program.to_dict({"allowed": allowed})
 
 
+def controls_dict() -> dict:
+    """What the page needs to turn a musician's controls into the tracker's settings
+    (`formSettings` in web/abc_meter.js, as `meter.settings_registers`): the values the
+    tracker may force, the keys as written, the tune types and their meters."""
+    return {"fixed_values": list(controls.FIXED_VALUES),
+            "key_spellings": controls.key_spellings(),
+            "tune_types": {name: list(meters) for name, meters in controls.TUNE_TYPES.items()},
+            "no_broken_rhythm": list(controls.NO_BROKEN_RHYTHM),
+            "max_parts": controls.MAX_PARTS, "max_title": controls.MAX_TITLE}
+
+
 def tracker_dict() -> dict:
     """What the JavaScript tracker needs: the grammar's tables, the registers and their
-    initial values, and the rules as programs."""
+    initial values, the rules as programs, and the controls (`controls_dict`)."""
     conditions, row_types = conditions_program()
     return {
         **grammar.build_tables().to_dict(),
-        "registers": rules.Registers().values(),
+        "registers": rules.Registers().values(), "settings": list(rules.SETTINGS),
+        "controls": controls_dict(),
         "programs": {"advance": advance_program(), "conditions": conditions,
                      "character": character_program(row_types)},
     }

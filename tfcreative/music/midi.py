@@ -11,6 +11,12 @@ as abc2midi (the reference player, tfcreative.music.abc2midi) makes them:
 
 Repeats and first/second endings are then written out in full. A tune whose repeat signs do
 not nest is written once through (`MidiTune.repeats_expanded` is False).
+
+music21 reads only what it plays (`music_for_music21`): the fields that set the music (X:
+M: L: Q: K:, in the header and the body), the notes, and chord symbols; text (titles,
+annotations such as "^Segno", notes and lyrics) is left out, since music21 misreads some of
+it as music ("^cB, GAB|]" inside an annotation: "Cannot make a step out of '^'"; a `[` in a
+C: field: "Bad chord indicator").
 """
 
 from __future__ import annotations
@@ -19,14 +25,20 @@ import contextlib
 import copy
 import dataclasses
 import io
+import re
 import warnings
 
 import music21
-from music21 import bar, note, repeat, stream, tempo
+from music21 import bar, clef, key, meter, note, repeat, stream, tempo
 
 from tfcreative.files import write_bytes_atomically
 
 ABC_VERSION_LINE = "%abc-2.1\n"
+PLAYED_FIELDS = "XMLQK"  # fields music21 needs to play a tune
+_FIELD = re.compile(r"^([A-Za-z]):")
+_QUOTED = re.compile(r'"([^"\n]*)"')
+_CHORD_SYMBOL = re.compile(r"[A-G][#b]?[a-z0-9+#()]{0,8}(/[A-G][#b]?)?")
+_INLINE_FIELD = re.compile(r"\[([A-Za-z]):[^\]\n]*\]")
 
 
 class MidiConversionError(ValueError):
@@ -55,6 +67,19 @@ def _imply_start_repeats(part: stream.Stream) -> None:
             open_repeat, section_start = False, index + 1
 
 
+def _unshare_signatures(part: stream.Stream) -> None:
+    """Gives each measure its own copy of a time or key signature music21's ABC reader put
+    in several measures (around a short bar after a mid-tune `|]`): its MIDI writer refuses
+    to place one object twice ("... is already found in this Stream")."""
+    seen = set()
+    for measure in part.getElementsByClass(stream.Measure):
+        for sign in list(measure.getElementsByClass([meter.TimeSignature, key.KeySignature,
+                                                      clef.Clef])):
+            if id(sign) in seen:
+                measure.replace(sign, copy.deepcopy(sign))
+            seen.add(id(sign))
+
+
 def _once_through(score: stream.Stream) -> stream.Stream:
     """The notes, rests and tempo marks at their written offsets, without bars or repeats."""
     flat = stream.Stream()
@@ -63,8 +88,29 @@ def _once_through(score: stream.Stream) -> stream.Stream:
     return flat
 
 
+def music_for_music21(abc: str) -> str:
+    """The tune as music21 is given it: only the fields that set the music (`PLAYED_FIELDS`,
+    header and body), the music, and quoted strings that are chord symbols."""
+    lines, in_header = [], True
+    for line in abc.split("\n"):
+        field = _FIELD.match(line)
+        is_field = field is not None and (in_header or field.group(1) not in "ABCDEFGabcdefg")
+        if is_field:
+            if field.group(1) in PLAYED_FIELDS:
+                lines.append(line)
+            in_header = in_header and field.group(1) != "K"
+            continue
+        if in_header:
+            continue  # (text between header fields)
+        line = _QUOTED.sub(lambda m: m.group(0) if _CHORD_SYMBOL.fullmatch(m.group(1)) else "",
+                           line)
+        lines.append(_INLINE_FIELD.sub(
+            lambda m: m.group(0) if m.group(1) in PLAYED_FIELDS else "", line))
+    return "\n".join(lines)
+
+
 def _parse(abc: str) -> stream.Score:
-    score = music21.converter.parse(ABC_VERSION_LINE + abc, format="abc")
+    score = music21.converter.parse(ABC_VERSION_LINE + music_for_music21(abc), format="abc")
     if isinstance(score, stream.Opus):  # the text holds several tunes: the first
         score = score.scores[0]
     if not score.recurse().notes:
@@ -82,6 +128,7 @@ def abc_to_midi(abc: str) -> MidiTune:
             score = _parse(abc)
             for part in score.parts if isinstance(score, stream.Score) else [score]:
                 _imply_start_repeats(part)
+                _unshare_signatures(part)
             try:  # music21's MIDI writer expands repeats and endings itself
                 data, expanded = music21.midi.translate.streamToMidiFile(score).writestr(), True
             except repeat.ExpanderException:  # the failed attempt may have changed the score

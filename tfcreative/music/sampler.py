@@ -13,6 +13,9 @@ through `vectorized_map` fall back to a slow loop, hence the hash.)
 Meter-aware sampling (`constrain="meter"`): a rhythm tracker (`tfcreative.music.meter`) runs
 in the same loop and masks every character that would break the tune's grammar or overflow
 its bar before the Gumbel-max draw. It too works row by row, so the reproducibility holds.
+Form-aware sampling (`constrain="form"`): the same tracker with its form rules on
+(`meter_rules`): parts of 8 or 16 bars that repeat, the number of parts asked, the last note
+on the key's tonic; and the header values a user fixes (`controls`).
 
 Speed: for a few tunes at once, `TuneSampler` compiles the whole loop with XLA (one fused
 computation per character instead of a graph op at a time, and XLA's own matrix-vector
@@ -35,12 +38,13 @@ from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
 from tfcreative.music import config as music_config
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
-from tfcreative.music.meter import MeterConstraint
+from tfcreative.music.controls import TuneControls, tune_controls
+from tfcreative.music.meter import MeterConstraint, settings_vector, static_settings
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.tune import GeneratedTune, Tunes
 from tfcreative.music.vocabulary import OOV_ID, UnknownCharacterError
 
-CONSTRAINTS = (None, "meter")
+CONSTRAINTS = (None, "meter", "form")
 # TuneSampler compiles the whole loop with XLA up to this many tunes (on a CPU): XLA's loop is
 # the faster for a few tunes, TensorFlow's graph for more, where the step is a matrix product
 # and oneDNN's beats XLA's (where they cross: docs/benchmarks.md; benchmarks/music_generation.py).
@@ -101,23 +105,31 @@ class Sampled(NamedTuple):
 
 
 def sample_tokens(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain=None, *, meter_jit_compile=True) -> Sampled:
+                  constrain=None, *, settings=None, static=None,
+                  meter_jit_compile=True) -> Sampled:
     """The whole generation loop as graph ops: `Sampled` (tokens [steps, batch], steps,
     unconstrained [batch]).
 
     Shared by `TuneSampler` and the exported SavedModel's `generate` signatures.
     constrain="meter": the meter tracker masks each step (see `tfcreative.music.meter`);
-    None samples freely. meter_jit_compile: the tracker's step as one XLA computation (fast);
-    False for graphs that must run without XLA, e.g. under TF Serving, which compiles XLA only
-    when started with --xla_cpu_compilation_enabled. The tokens are the same either way.
+    "form": with its form rules too; None samples freely. settings: the tracker's settings
+    registers ([len(meter_rules.SETTINGS)] int64, `meter.settings_vector`: what the user
+    fixed; None: the defaults of `constrain`). static: ((name, value), ...) of settings
+    known when the graph is built (`meter.static_settings`; `settings` must agree): the
+    step is compiled without what they switch off. meter_jit_compile: the tracker's step as
+    one XLA computation (fast); False for graphs that must run without XLA, e.g. under TF
+    Serving, which compiles XLA only when started with --xla_cpu_compilation_enabled. The
+    tokens are the same either way.
     """
     sampled = sampling_loop(model, seed_ids, row_seeds, max_length, temperature, top_k,
-                            constrain, capacity=max_length, meter_jit_compile=meter_jit_compile)
+                            constrain, capacity=max_length, settings=settings, static=static,
+                            meter_jit_compile=meter_jit_compile)
     return sampled._replace(tokens=sampled.tokens[:sampled.steps])
 
 
 def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature, top_k,
-                  constrain, *, capacity, meter_jit_compile=True, jit_compile=False) -> Sampled:
+                  constrain, *, capacity, settings=None, static=None,
+                  meter_jit_compile=True, jit_compile=False) -> Sampled:
     """`sample_tokens`'s loop: `Sampled` with [capacity, batch] tokens; rows `steps` and after
     are not sampled.
 
@@ -136,12 +148,16 @@ def sampling_loop(model: MusicLSTM, seed_ids, row_seeds, max_length, temperature
     logits = logits[:, -1, :]
     meter = None
     tracker = ()  # the meter's state, if any: a loop variable
-    if constrain == "meter":  # the logits in the loop are masked already
+    if constrain is not None:  # the logits in the loop are masked already
         # In an XLA loop the tracker's ops join the loop's computation (no nested compiled step).
+        if settings is None:
+            settings = settings_vector(tune_controls() if constrain == "form" else None)
+            static = static_settings(settings)
         meter = MeterConstraint(model.vocabulary,
-                                jit_compile=meter_jit_compile and not jit_compile)
-        meter_state, logits = meter.mask_logits(
-            meter.follow(meter.initial(tf.shape(seed_ids)[0]), seed_ids), logits)
+                                jit_compile=meter_jit_compile and not jit_compile,
+                                static_settings=dict(static or ()))
+        initial = meter.initial(tf.shape(seed_ids)[0], meter.settings_dict(settings))
+        meter_state, logits = meter.mask_logits(meter.follow(initial, seed_ids), logits)
         tracker = (meter_state,)
 
     def keep_going(step, logits, states, previous, done, tokens, tracker):
@@ -181,12 +197,31 @@ def xla_capacity(max_length: int) -> int:
     return max(64, 1 << (int(max_length) - 1).bit_length())
 
 
+HEADER_CONTROLS = ("key", "meter", "tune_type", "title")  # with constrain "meter" or "form"
+FORM_CONTROLS = ("parts", "chord_symbols", "repeats")  # with "form" only
+
+
+def _controls(constrain, seed_text, **given) -> TuneControls | None:
+    """The checked controls of `generate` (None: none given), InvalidArgument naming the
+    first that `constrain` does not take."""
+    given = {name: value for name, value in given.items() if value is not None}
+    for name in given:
+        if constrain is None or (constrain == "meter" and name in FORM_CONTROLS):
+            needs = "'form'" if name in FORM_CONTROLS else "'form' or 'meter'"
+            raise InvalidArgument(name, f"needs constrain={needs} (the tracker writes it), "
+                                        f"got constrain={constrain!r}")
+    if "title" in given and seed_text != DEFAULT_SEED_TEXT:
+        raise InvalidArgument("title", "starts the tune: give a title or a seed_text, not both")
+    return tune_controls(**given) if given else None
+
+
 SAMPLE_SIGNATURE = [
     tf.TensorSpec([None, None], tf.int32, name="seed_ids"),
     tf.TensorSpec([None], tf.int64, name="row_seeds"),
     tf.TensorSpec([], tf.int32, name="max_length"),
     tf.TensorSpec([], tf.float32, name="temperature"),
     tf.TensorSpec([], tf.int32, name="top_k"),
+    tf.TensorSpec([None], tf.int64, name="settings"),  # meter.settings_vector
 ]
 
 
@@ -206,21 +241,24 @@ class TuneSampler:
         self.model = model
         self.vocabulary = model.vocabulary
         self.jit_compile = jit_compile
-        self._loops = {}  # (constrain, XLA token capacity or None) -> compiled loop
+        self._loops = {}  # (constrain, XLA capacity or None[, static]) -> compiled loop
         self._xla_failed = False
 
-    def _loop(self, constrain, xla_capacity=None):
+    def _loop(self, constrain, xla_capacity=None, static=()):
         """The compiled loop (made on first use): the graph loop, or with an xla_capacity the
-        loop XLA compiles for that token buffer."""
-        key = (constrain, xla_capacity)
+        loop XLA compiles for that token buffer; for the tracker's static settings."""
+        key = (constrain, xla_capacity) + ((static,) if static else ())
         if key not in self._loops:
             if xla_capacity is None:
                 def loop(*args):
-                    return sample_tokens(self.model, *args, constrain=constrain)
+                    *inputs, settings = args
+                    return sample_tokens(self.model, *inputs, constrain=constrain,
+                                         settings=settings, static=static)
             else:
                 def loop(*args):
-                    return sampling_loop(self.model, *args, constrain, capacity=xla_capacity,
-                                         jit_compile=True)
+                    *inputs, settings = args
+                    return sampling_loop(self.model, *inputs, constrain, capacity=xla_capacity,
+                                         settings=settings, static=static, jit_compile=True)
             self._loops[key] = tf.function(loop, input_signature=SAMPLE_SIGNATURE)
         return self._loops[key]
 
@@ -233,9 +271,10 @@ class TuneSampler:
 
     def _sample(self, inputs, num_tunes, max_length, constrain):
         """([steps, batch] sampled ids, [batch] unconstrained fallback), as NumPy arrays."""
+        static = static_settings(inputs[-1].numpy()) if constrain else ()
         if self.uses_xla(num_tunes):
             try:
-                sampled = self._loop(constrain, xla_capacity(max_length))(*inputs)
+                sampled = self._loop(constrain, xla_capacity(max_length), static)(*inputs)
                 return (sampled.tokens.numpy()[:int(sampled.steps)],
                         sampled.unconstrained.numpy())
             except tf.errors.OpError as error:
@@ -244,7 +283,7 @@ class TuneSampler:
                 self._xla_failed = True
                 logger.warning("XLA could not compile the sampling loop, generating without "
                                "it from now on: %s", str(error).strip().splitlines()[0])
-        sampled = self._loop(constrain)(*inputs)
+        sampled = self._loop(constrain, static=static)(*inputs)
         return sampled.tokens.numpy(), sampled.unconstrained.numpy()
 
     def generate(
@@ -256,6 +295,14 @@ class TuneSampler:
         top_k: int = 0,
         seed: int | None = None,
         constrain: str | None = None,
+        *,
+        parts: int | None = None,
+        key: str | None = None,
+        meter: str | None = None,
+        tune_type: str | None = None,
+        title: str | None = None,
+        chord_symbols: bool | None = None,
+        repeats: bool | None = None,
     ) -> Tunes:
         """Samples `num_tunes` tunes in parallel, each starting with `seed_text`: a list of
         `GeneratedTune`s (a `Tunes` list, shown as a gallery in a notebook). At most
@@ -267,7 +314,16 @@ class TuneSampler:
         writes a blank line (the end of a tune). top_k=0 samples from the whole vocabulary.
         seed: tune i gets seed + i; None draws a random seed (reported in each tune).
         constrain="meter": only characters that keep the tune's grammar and every bar in time
-        are sampled (see `tfcreative.music.meter`); None samples freely.
+        are sampled (see `tfcreative.music.meter`); "form": and the tune has `parts` parts
+        (default 2) of 8 or 16 bars that repeat, and ends on its key's tonic; None samples
+        freely.
+
+        With "form" (key, meter, tune_type and title also with "meter"): key ("D", "Em",
+        "Ador", ...), meter ("6/8", "C|", ...) and tune_type ("jig", "reel", ...: it fixes the
+        type's meter too, see `controls.TUNE_TYPES`) fix those header fields while the model
+        writes the rest; title starts the tune (instead of seed_text); chord_symbols=True
+        lets the model write chord symbols ("G", "Am", "D7", "Em/B", ...), else no quoted
+        text at all; repeats=False lets a part close with || instead of repeating.
         """
         if not seed_text:
             raise InvalidArgument("seed_text", "must not be empty (e.g. 'X:1\\nT:')")
@@ -281,28 +337,39 @@ class TuneSampler:
             raise InvalidArgument("top_k", f"expected >= 0 (0 = no limit), got {top_k}")
         if constrain not in CONSTRAINTS:
             raise InvalidArgument("constrain", f"expected one of {CONSTRAINTS}, got {constrain!r}")
+        controls = _controls(constrain, seed_text, parts=parts, key=key, meter=meter,
+                             tune_type=tune_type, title=title, chord_symbols=chord_symbols,
+                             repeats=repeats)
+        if controls is not None and controls.title is not None:
+            seed_text = f"X:1\nT:{controls.title}\n"
+        settings = settings_vector(controls if constrain is not None else None,
+                                   form=constrain == "form")
+        if constrain == "form" and controls is None:
+            settings = settings_vector(tune_controls())
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
         try:
             seed_ids = self.vocabulary.encode(seed_text, on_unknown="error")
         except UnknownCharacterError as error:
-            raise UnknownCharacterError("seed_text", error.detail) from None
+            raise UnknownCharacterError("title" if title is not None else "seed_text",
+                                        error.detail) from None
         batches = -(-num_tunes // music_config.GENERATION_BATCH)
         tunes = Tunes()
         for batch in range(batches):  # of equal sizes, give or take one
             count = num_tunes // batches + (batch < num_tunes % batches)
             row_seeds = np.arange(seed + len(tunes), seed + len(tunes) + count, dtype=np.int64)
             tunes.extend(self._generate_batch(seed_text, seed_ids, row_seeds, max_length,
-                                              temperature, top_k, constrain))
+                                              temperature, top_k, constrain, settings))
         return tunes
 
     def _generate_batch(self, seed_text, seed_ids, row_seeds, max_length, temperature, top_k,
-                        constrain) -> list[GeneratedTune]:
+                        constrain, settings) -> list[GeneratedTune]:
         inputs = (tf.constant(np.tile(seed_ids, (len(row_seeds), 1))),
                   tf.constant(row_seeds),
                   tf.constant(max_length, tf.int32),
                   tf.constant(temperature, tf.float32),
-                  tf.constant(top_k, tf.int32))
+                  tf.constant(top_k, tf.int32),
+                  tf.constant(settings))
         tokens, fallback = self._sample(inputs, len(row_seeds), max_length, constrain)
         return [self._finish(seed_text, column, int(row_seed), bool(fell_back))
                 for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,

@@ -7,6 +7,9 @@
 // (tests/test_meter_js.py compares the masks step by step).
 //
 //   const tracker = new MeterTracker(tables, meta.characters);  // ids 1..N, 0 = unknown
+//   // or, with the form rules and what the user fixed (the settings registers of
+//   // meter_rules.SETTINGS: {form: 1, parts_wanted: 2, ...}):
+//   const tracker = new MeterTracker(tables, meta.characters, settings);
 //   for (const ch of seed) tracker.advance(ids.get(ch));
 //   const mask = tracker.allowed();   // Uint8Array over ids: 1 = may be sampled
 //   tracker.advance(id);
@@ -64,21 +67,29 @@ function compile(program) {
 }
 
 export class MeterTracker {
-  constructor(tables, characters) {
+  constructor(tables, characters, settings = {}) {
     if (tables.ticks_per_whole !== TICKS_PER_WHOLE) throw new Error("meter tables of another version");
     this.t = tables;
     this.numClasses = tables.num_classes;
     // id 0 (unknown) and characters outside ASCII read as the "other" column
     const column = (ch) => (ch.codePointAt(0) < 128 ? ch.codePointAt(0) : 128);
-    this.classOf = [tables.class_of[128], ...characters.map((ch) => tables.class_of[column(ch)])];
+    this.codes = [128, ...characters.map(column)];  // each id's ASCII code (128: any other)
+    this.classOf = this.codes.map((code) => tables.class_of[code]);
     this.size = this.classOf.length;
     this.programs = Object.fromEntries(Object.entries(tables.programs).map(
       ([name, program]) => [name, compile(program)]));
-    this.reset();
+    this.reset(settings);
   }
 
-  reset() {
-    this.r = { ...this.t.registers };
+  // Starts a tune (again): the meter alone, or with settings (registers by name: form,
+  // parts_wanted, repeats, chord_symbols, fixed_key, fixed_meter, fixed_rhythm,
+  // no_broken_rhythm); by default the tracker's own.
+  reset(settings = this.settings) {
+    for (const name of Object.keys(settings)) {
+      if (!this.t.settings.includes(name)) throw new Error(`unknown tracker setting: ${name}`);
+    }
+    this.settings = settings;
+    this.r = { ...this.t.registers, ...settings };
     this.stalled = false;
   }
 
@@ -109,6 +120,8 @@ export class MeterTracker {
       const at = this.r.state * this.numClasses + cls;
       const node = t.trie_next[this.r.length_node * this.numClasses + cls];
       char.id = id;
+      char.code = this.codes[id];
+      char.pitch = edges.pitch[at];
       char.strict = edges.strict[at] === 1;
       char.kind = edges.kind[at];
       char.kind_allowed = kindAllowed[char.kind];
@@ -136,4 +149,46 @@ export class MeterTracker {
     for (const field of t.fields) edge[field] = t.edges[field][at];
     this.r = this.run("advance", { register: this.r, edge, token: { token } });
   }
+}
+
+// The tracker's settings for a tune (meter.settings_registers in Python): the form rules
+// (form: true) or the meter alone, with what the musician fixed:
+//   formSettings(tables, { form: true, parts: 2, key: "Ador", meter: "", tuneType: "jig",
+//                          chordSymbols: false, repeats: true })
+// Empty values are the model's choice; a type fixes its meter as tfcreative.music.controls
+// does. Throws an Error naming the control for a value the tracker cannot write.
+export function formSettings(tables, controls = {}) {
+  const c = tables.controls;
+  const { form = true, parts = 2, key = "", meter = "", tuneType = "", chordSymbols = false,
+          repeats = true } = controls;
+  if (form && !(Number.isInteger(parts) && parts >= 1 && parts <= c.max_parts)) {
+    throw new Error(`parts: expected a whole number from 1 to ${c.max_parts}, got ${parts}`);
+  }
+  const keyText = key.trim();
+  if (keyText && !(keyText in c.key_spellings)) {
+    throw new Error(`key: expected a key such as D, Em, Ador, A Dorian or F#m, got ${key}`);
+  }
+  let meterText = meter.replaceAll(" ", "");
+  if (meterText && (!/^(C\|?|\d+\/\d+)$/.test(meterText)
+                    || !c.fixed_values.includes(meterText))) {
+    throw new Error(`meter: expected C, C| or n/d with n from 1 to 16 and d 2, 4 or 8, got ${meter}`);
+  }
+  const type = tuneType.trim().toLowerCase().replaceAll("-", " ");
+  if (type && !(type in c.tune_types)) {
+    throw new Error(`type: expected one of ${Object.keys(c.tune_types).join(", ")}, got ${tuneType}`);
+  }
+  if (type) {
+    const meters = c.tune_types[type];
+    if (meterText && meters.length && !meters.includes(meterText)) {
+      throw new Error(`meter: a ${type} is written in ${meters.join(" or ")}, not ${meterText}`);
+    }
+    if (!meterText && meters.length) meterText = meters[0];
+  }
+  const index = (value) => (value ? c.fixed_values.indexOf(value) : 0);
+  return {
+    form: form ? 1 : 0, parts_wanted: parts, repeats: repeats ? 1 : 0,
+    chord_symbols: chordSymbols ? 1 : 0,
+    fixed_key: index(keyText ? c.key_spellings[keyText] : ""), fixed_meter: index(meterText),
+    fixed_rhythm: index(type), no_broken_rhythm: c.no_broken_rhythm.includes(type) ? 1 : 0,
+  };
 }

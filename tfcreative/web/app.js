@@ -1,7 +1,7 @@
 // tfcreative in-browser demo: runs the exported TF.js graph models (see docs/serving.md, "In-browser
 // demo"). window.demo exposes the functions the buttons use, for tests and the console.
 import { generateTune } from "./music.js";
-import { MeterTracker } from "./abc_meter.js";
+import { MeterTracker, formSettings } from "./abc_meter.js";
 import { FACADE_CLASSES } from "./label_painter.js";
 import { setUpPix2pix } from "./pix2pix_panel.js";
 import { playNotes, renderNotes, tuneNotes } from "./tune_player.js";
@@ -34,10 +34,32 @@ async function chooseBackend() {
 }
 
 // Renders the ABC text as sheet music; returns abcjs's tune object and its warnings.
-// ("*": parse only, draw nothing.)
-function renderSheet(abc, target = "sheet") {
-  const [visualObj] = ABCJS.renderAbc(target, abc, { add_classes: true, responsive: "resize" });
+// ("*": parse only, draw nothing.) onClick(charIndex): a note was clicked.
+function renderSheet(abc, target = "sheet", onClick = null) {
+  const options = { add_classes: true, responsive: "resize" };
+  if (onClick) options.clickListener = (element) => onClick(element.startChar);
+  const [visualObj] = ABCJS.renderAbc(target, abc, options);
   return { visualObj, warnings: visualObj.warnings || [] };
+}
+
+// The tracker a tune is written with: shape "form" (whole tunes), "meter" (bars in time) or
+// "none"; true and false stand for "meter" and "none". controls: what is fixed (formSettings).
+function makeTracker(music, shape, controls = {}) {
+  const constrain = shape === true ? "meter" : shape === false ? "none" : shape;
+  if (constrain === "none") return null;
+  const settings = formSettings(music.meterTables, { ...controls, form: constrain === "form" });
+  return new MeterTracker(music.meterTables, music.meta.characters, settings);
+}
+
+// The text up to the bar line before `charIndex` (a clicked note), or up to the header's
+// end in the first bar: where "write it again from this bar" starts.
+export function tuneUpToBar(abc, charIndex) {
+  const body = abc.indexOf("\n", abc.search(/^K:/m)) + 1;
+  let cut = abc.lastIndexOf("|", charIndex - 1);
+  if (cut < body) return abc.slice(0, body);
+  cut += 1;
+  while (cut < abc.length && ":]".includes(abc[cut])) cut += 1;
+  return abc.slice(0, cut);
 }
 
 function offerMidi(visualObj) {
@@ -48,12 +70,58 @@ function offerMidi(visualObj) {
   link.hidden = false;
 }
 
+// The page's controls (a type, key, meter and title fixed; parts; chord symbols).
+function readControls() {
+  return {
+    parts: Number($("parts").value), key: $("key").value, meter: $("meter").value,
+    tuneType: $("tune-type").value, chordSymbols: $("chords").checked,
+  };
+}
+
+function fillControls(tables) {
+  const c = tables.controls;
+  const option = (value) => Object.assign(document.createElement("option"), { value });
+  $("keys").append(...[...new Set(Object.values(c.key_spellings))].map(option));
+  $("meters").append(...c.fixed_values.filter((v) => /^(C\|?|\d+\/\d+)$/.test(v)).map(option));
+  for (const type of Object.keys(c.tune_types)) {
+    $("tune-type").append(Object.assign(option(type), { textContent: type }));
+  }
+}
+
+// The seed: the seed box, or with a title, a tune that starts with it.
+function seedFor(title) {
+  const seed = $("seed").value;
+  if (!title.trim()) return seed;
+  if (seed !== "X:1\nT:") throw new Error("title: give a title or a seed of your own, not both");
+  return `X:1\nT:${title.trim()}\n`;
+}
+
 function setUpMusic(music) {
   let visualObj = null;
   let stop = null;
+  let current = null;  // the tune shown, and how it was made (to write it again from a bar)
+  fillControls(music.meterTables);
+  const write = async (seed, randomSeed, shape, controls) => {
+    const tune = await generateTune(music, seed, Number($("temperature").value),
+      Number($("max-length").value), randomSeed, makeTracker(music, shape, controls));
+    current = { tune, shape, controls, randomSeed };
+    show(tune.abc);
+    $("music-timing").textContent = `${tune.generated} characters in the browser, ` +
+      `${tune.msPerChar.toFixed(2)} ms per character (${tf.getBackend()})`;
+    return tune;
+  };
+  // Writes the shown tune again from the bar of the note at charIndex (a new random seed).
+  const rewriteFrom = async (charIndex) => {
+    if (!current) return null;
+    const seed = tuneUpToBar(current.tune.abc, charIndex);
+    $("random-seed").value = String(current.randomSeed + 1);
+    return write(seed, current.randomSeed + 1, current.shape, current.controls);
+  };
   const show = (abc) => {
     $("tune").textContent = abc;
-    const sheet = renderSheet(abc);
+    const sheet = renderSheet(abc, "sheet", (charIndex) => {
+      rewriteFrom(charIndex).catch((error) => { $("tune").textContent = String(error); });
+    });
     visualObj = sheet.visualObj;
     offerMidi(visualObj);
     $("play").disabled = false;
@@ -65,13 +133,8 @@ function setUpMusic(music) {
   $("generate").addEventListener("click", async () => {
     $("generate").disabled = true;
     try {
-      const tune = await generateTune(music, $("seed").value, Number($("temperature").value),
-        Number($("max-length").value), Number($("random-seed").value),
-        $("keep-in-time").checked ? new MeterTracker(music.meterTables, music.meta.characters)
-          : null);
-      show(tune.abc);
-      $("music-timing").textContent = `${tune.generated} characters in the browser, ` +
-        `${tune.msPerChar.toFixed(2)} ms per character (${tf.getBackend()})`;
+      await write(seedFor($("title").value), Number($("random-seed").value),
+        $("constrain").value, readControls());
     } catch (error) {
       $("tune").textContent = String(error);
     } finally {
@@ -88,7 +151,7 @@ function setUpMusic(music) {
     stop = null;
     $("stop").disabled = true;
   });
-  return { show };
+  return { show, rewriteFrom };
 }
 
 async function main() {
@@ -108,10 +171,13 @@ async function main() {
     // What the Pix2Pix panel offers ("drawing", "photo" or "labels": pix2pix_panel.js), and a
     // promise that resolves once its uploads and translations are done.
     pix2pixKind: pix2pixPanel.kind, pix2pixSettled: () => pix2pixPanel.settled(),
-    // keepInTime: meter-aware sampling, as the page's "Keep bars in time" switch.
-    generateTune: (seed, temperature, maxLength, randomSeed, keepInTime = false) =>
+    // shape: "form", "meter" or "none" (true: meter, false: none), as the page's Shape
+    // menu; controls: {parts, key, meter, tuneType, chordSymbols, repeats}
+    generateTune: (seed, temperature, maxLength, randomSeed, shape = false, controls = {}) =>
       generateTune(music, seed, temperature, maxLength, randomSeed,
-        keepInTime ? new MeterTracker(music.meterTables, music.meta.characters) : null),
+        makeTracker(music, shape, controls)),
+    // Writes the tune shown again from the bar of the note at charIndex (a click on it).
+    rewriteFrom: (charIndex) => musicPanel.rewriteFrom(charIndex),
     // Shows a tune as text, sheet music and MIDI link; returns what abcjs made of it.
     showTune: (abc) => {
       const { visualObj, warnings } = musicPanel.show(abc);
