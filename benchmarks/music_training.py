@@ -32,8 +32,8 @@ def measure(texts, vocabulary, settings, batch_size, steps_per_block, dropout) -
                               lstm_units=settings["lstm_units"],
                               seq_length=settings["seq_length"], batch_size=batch_size,
                               dropout=dropout)
-    data = pipeline.make_dataset(texts, vocabulary, config.seq_length, batch_size,
-                                 shuffle=True, seed=0).repeat()
+    data = pipeline.make_train_dataset(texts, vocabulary, config.seq_length, batch_size,
+                                       shuffle=True, seed=0).repeat()
     keras.utils.set_random_seed(0)
     ours = build_model(vocabulary, config)
     course = references.course_music_model(vocabulary.size, config.embedding_dim,
@@ -75,7 +75,7 @@ def run(quick: bool) -> dict:
     settings = QUICK if quick else FULL
     matmul = roofline.matmul_gflops(1024 if quick else 2048)
     with tempfile.TemporaryDirectory(prefix="tfcreative-bench-tfds-") as data_dir:
-        builder = pipeline.prepare_tune_builder(data_dir=data_dir)
+        builder = pipeline.prepare_builder(data_dir=data_dir)
         texts = pipeline.tune_texts(builder, "train")
         vocabulary = pipeline.build_vocabulary(texts)
         rows = [measure(texts, vocabulary, settings, *case) for case in settings["cases"]]

@@ -72,11 +72,11 @@ def train_model(texts: list[str], validation: list[str], steps: int,
     keras.utils.set_random_seed(0)
     dataset = tf.data.Dataset.from_tensor_slices(texts)
     vocabulary = pipeline.build_vocabulary(dataset)
-    data = pipeline.make_dataset(dataset, vocabulary, QUICKSTART.seq_length,
-                                 QUICKSTART.batch_size, seed=0)
-    validation_data = pipeline.make_dataset(tf.data.Dataset.from_tensor_slices(validation),
-                                            vocabulary, QUICKSTART.seq_length,
-                                            QUICKSTART.batch_size, shuffle=False)
+    data = pipeline.make_train_dataset(dataset, vocabulary, QUICKSTART.seq_length,
+                                       QUICKSTART.batch_size, seed=0)
+    validation_data = pipeline.make_test_dataset(tf.data.Dataset.from_tensor_slices(validation),
+                                                 vocabulary, QUICKSTART.seq_length,
+                                                 QUICKSTART.batch_size)
     model = MusicLSTM(vocabulary, embedding_dim=QUICKSTART.embedding_dim,
                       lstm_units=QUICKSTART.lstm_units)
     model.compile(optimizer=keras.optimizers.Adam(QUICKSTART.learning_rate_for(False)[0]))
@@ -97,8 +97,8 @@ def score(model: MusicLSTM, texts: list[str]) -> dict:
     evaluate` scores them) and over the characters in the model's vocabulary only: a
     character the model never saw costs it tens of bits, which can hide how well it reads
     the rest."""
-    data = pipeline.make_dataset(tf.data.Dataset.from_tensor_slices(texts), model.vocabulary,
-                                 QUICKSTART.seq_length, 8, shuffle=False)
+    data = pipeline.make_test_dataset(tf.data.Dataset.from_tensor_slices(texts), model.vocabulary,
+                                      QUICKSTART.seq_length, 8)
     total = known = 0.0
     count = known_count = 0
     for x, y in data:

@@ -106,9 +106,8 @@ def run_candidate(name: str, args, builder, schedule, from_base: bool) -> dict:
         model = build_model(pipeline.build_vocabulary(texts), config)
     data, _ = pipeline.make_training_stream(texts, model.vocabulary, args.seq_length,
                                             args.batch_size, seed=0)
-    validation = pipeline.make_dataset(pipeline.tune_texts(builder, "validation"),
-                                       model.vocabulary, args.seq_length, args.batch_size,
-                                       shuffle=False)
+    validation = pipeline.make_test_dataset(pipeline.tune_texts(builder, "validation"),
+                                            model.vocabulary, args.seq_length, args.batch_size)
     best = BestWeights(args.every)
     start = time.monotonic()
     model.fit(data, steps_per_epoch=args.every, epochs=args.steps // args.every,
@@ -197,7 +196,7 @@ def main(argv=None) -> int:
     import tfcreative  # noqa: F401  (registers the model classes)
     from tfcreative.music import pipeline
 
-    builder = pipeline.prepare_tune_builder(abc_path=args.abc, collection=args.collection,
+    builder = pipeline.prepare_builder(abc_path=args.abc, collection=args.collection,
                                             data_dir=args.data_dir)
     path = os.path.join(args.out, "results.json")
     results = read_json(path) or {"base": args.base, "data": args.collection or args.abc,

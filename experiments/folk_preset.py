@@ -109,9 +109,9 @@ def run_part(args, results: dict, save) -> None:
     from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder as abc_tunes
     from tfcreative.music import pipeline
 
-    common = {"clean": pipeline.prepare_tune_builder(collection=abc_tunes.CLEAN_CONFIG,
+    common = {"clean": pipeline.prepare_builder(collection=abc_tunes.CLEAN_CONFIG,
                                                      data_dir=args.data_dir),
-              "as written": pipeline.prepare_tune_builder(collection=abc_tunes.COMBINED_CONFIG,
+              "as written": pipeline.prepare_builder(collection=abc_tunes.COMBINED_CONFIG,
                                                           data_dir=args.data_dir)}
     if args.part == "data":
         variants = {name: (SHIPPED, data) for name, data in data_variants().items()}
@@ -122,7 +122,7 @@ def run_part(args, results: dict, save) -> None:
             continue
         model, _ = train_variant(os.path.join(args.out, args.part, f"variant_{index}"), size,
                                  data, args)
-        own = pipeline.prepare_tune_builder(collection=data, data_dir=args.data_dir)
+        own = pipeline.prepare_builder(collection=data, data_dir=args.data_dir)
         characters = sum(len(t) for t in pipeline.read_texts(pipeline.tune_texts(own, "train")))
         results["variants"][name] = {
             "size": size, "data": getattr(data, "name", data), "training_characters": characters,

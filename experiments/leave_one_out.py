@@ -92,12 +92,12 @@ def held_out(name: str, args, results: dict, save) -> None:
     config = base_config(args.steps)
     base, base_path = trained(os.path.join(folder, "base"), config, collection=without,
                               data_dir=args.data_dir)
-    own = pipeline.prepare_tune_builder(collection=name, data_dir=args.data_dir)
+    own = pipeline.prepare_builder(collection=name, data_dir=args.data_dir)
     row["test_tunes"] = own.info.splits["test"].num_examples
     row["zero_shot"] = bits_per_char(base, own)
     clean = abc_tunes.collections_config(f"{name}_clean", (name,), clean=True)
     row["zero_shot_clean_text"] = bits_per_char(
-        base, pipeline.prepare_tune_builder(collection=clean, data_dir=args.data_dir))
+        base, pipeline.prepare_builder(collection=clean, data_dir=args.data_dir))
     save()
     short = short_config(config, args.fine_tune_steps)
     fine_tuned, _ = trained(os.path.join(folder, "fine_tuned"), short, collection=name,

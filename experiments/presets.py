@@ -136,7 +136,7 @@ def per_collection(model_path: str, data_dir: str | None, collection: str = "com
     from experiments.abc_collections import _tunes, score
     from tfcreative.music import pipeline
 
-    builder = pipeline.prepare_tune_builder(collection=collection, data_dir=data_dir)
+    builder = pipeline.prepare_builder(collection=collection, data_dir=data_dir)
     by_collection = collections.defaultdict(list)
     for name, abc in _tunes(builder, "test"):
         by_collection[name].append(abc)

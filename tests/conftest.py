@@ -26,7 +26,7 @@ def tfds_dir(tmp_path_factory):
 def irish_builder(tfds_dir):
     from tfcreative.music import pipeline
 
-    return pipeline.prepare_tune_builder(data_dir=tfds_dir)
+    return pipeline.prepare_builder(data_dir=tfds_dir)
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +51,8 @@ def trained_tiny_model(irish_builder, irish_vocabulary):
     from tfcreative.music import pipeline
 
     model = make_tiny_model(irish_vocabulary, layers=2)
-    data = pipeline.make_dataset(pipeline.tune_texts(irish_builder, "train"), irish_vocabulary,
-                                 seq_length=50, batch_size=16, seed=0)
+    data = pipeline.make_train_dataset(pipeline.tune_texts(irish_builder, "train"),
+                                       irish_vocabulary, seq_length=50, batch_size=16, seed=0)
     model.fit(data.take(40), verbose=0)
     return model
 

@@ -141,15 +141,16 @@ def test_the_rules_docstring_lists_every_register():
     assert all(len(line.split()) >= 3 for line in doc[start:end])  # with meaning and unit
 
 
-def _walk(vocabulary, rows, steps, seed, weigh):
-    """Random walks through the strict mask from "X:1\nT:"; `weigh(texts, step)` gives each
-    row's character weights (the mask zeroes the rest). Asserts that no row ever has no
-    allowed character; returns the texts and which rows ended their tune."""
+def walk(vocabulary, rows, steps, seed, weigh=None, controls=None, seed_text="X:1\nT:"):
+    """Random walks through the strict mask from `seed_text`, with the form rules if
+    `controls` are given; `weigh(texts, step)` gives each row's character weights (the mask
+    zeroes the rest; None: all equal). Asserts that no row ever has no allowed character and
+    that none was lost; returns the texts and which rows ended their tune."""
     t = meter.vocab_tables(vocabulary)
     rng = np.random.default_rng(seed)
-    texts = ["X:1\nT:"] * rows
-    r = meter.start_registers(rows)
-    for ch in texts[0]:
+    texts = [seed_text] * rows
+    r = meter.start_registers(rows, controls)
+    for ch in seed_text:
         r = meter.advance(t, r, np.full(rows, vocabulary.id_of(ch), np.int64))
     done = np.zeros(rows, bool)
     for step in range(steps):
@@ -157,7 +158,8 @@ def _walk(vocabulary, rows, steps, seed, weigh):
         mask[:, 0] = False
         stalled = ~mask.any(axis=1) & ~done
         assert not stalled.any(), f"no allowed character after {texts[stalled.argmax()]!r}"
-        weights = np.where(mask, weigh(texts, step), 0)
+        mask[done] = True
+        weights = np.where(mask, 1.0 if weigh is None else weigh(texts, step), 0)
         token = np.array([rng.choice(vocabulary.size, p=w / w.sum()) for w in weights])
         token = np.where(done, vocabulary.id_of("\n"), token)
         for row in np.nonzero(~done)[0]:
@@ -175,7 +177,7 @@ def test_uniform_walks_through_the_strict_mask_never_stall():
     """No dead ends: every allowed character keeps a continuation open, whatever is chosen
     (every allowed character equally likely, over a vocabulary with every construct)."""
     vocabulary = CharVocabulary(set(corpus_text()) | set("{}~+$\\"))
-    _walk(vocabulary, rows=192, steps=700, seed=5,
+    walk(vocabulary, rows=192, steps=700, seed=5,
           weigh=lambda texts, step: np.ones(vocabulary.size))
 
 
@@ -195,7 +197,7 @@ def test_tune_like_walks_can_always_end_and_abc2midi_accepts_them(vocabulary):
         weights = np.array([counts[tuple(vocabulary.encode(x[-2:]))] for x in texts]) + 0.01
         return weights * steer if step >= 300 else weights
 
-    texts, done = _walk(vocabulary, rows=48, steps=1500, seed=3, weigh=weigh)
+    texts, done = walk(vocabulary, rows=48, steps=1500, seed=3, weigh=weigh)
     assert done.all()
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         checks = list(pool.map(abc2midi.abc_to_midi, [x.strip() for x in texts]))

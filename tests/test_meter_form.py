@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import needs_abc2midi
-from tests.test_meter import corpus_text
+from tests.test_meter import corpus_text, walk
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.music import abc2midi, meter
 from tfcreative.music.abc_grammar import CHORD_QUALITIES
@@ -41,31 +41,10 @@ def allowed_after(text, vocabulary, controls=None):
 
 
 def form_walk(vocabulary, controls, rows, steps, seed, weigh=None, seed_text="X:1\nT:"):
-    """Walks through the strict mask with the form rules; asserts that no row is ever left
-    without an allowed character; returns the texts (every one ended)."""
-    t = meter.vocab_tables(vocabulary)
-    rng = np.random.default_rng(seed)
-    texts = [seed_text] * rows
-    r = meter.start_registers(rows, controls)
-    for ch in seed_text:
-        r = meter.advance(t, r, np.full(rows, vocabulary.id_of(ch), np.int64))
-    done = np.zeros(rows, bool)
-    for step in range(steps):
-        mask = meter.allowed(t, r)
-        mask[:, 0] = False
-        stalled = ~mask.any(axis=1) & ~done
-        assert not stalled.any(), f"no allowed character after {texts[stalled.argmax()]!r}"
-        mask[done] = True
-        weights = np.where(mask, 1.0 if weigh is None else weigh(texts, step), 0)
-        token = np.array([rng.choice(vocabulary.size, p=w / w.sum()) for w in weights])
-        token = np.where(done, vocabulary.id_of("\n"), token)
-        for row in np.nonzero(~done)[0]:
-            texts[row] += vocabulary.characters[token[row] - 1]
-            done[row] = texts[row].endswith("\n\n")
-        r = meter.advance(t, r, token)
-        if done.all():
-            break
-    assert done.all() and not (r.state == t.lost).any()
+    """Walks through the strict mask with the form rules (test_meter.walk); asserts that no
+    row is ever left without an allowed character; returns the texts (every one ended)."""
+    texts, done = walk(vocabulary, rows, steps, seed, weigh, controls, seed_text)
+    assert done.all()
     return texts
 
 

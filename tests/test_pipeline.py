@@ -48,7 +48,8 @@ def test_unseen_characters_in_held_out_text_get_the_oov_id():
 def test_dataset_batches_have_global_batch_shape_and_known_length(irish_builder,
                                                                    irish_vocabulary):
     texts = pipeline.tune_texts(irish_builder, "train")
-    data = pipeline.make_dataset(texts, irish_vocabulary, seq_length=100, batch_size=8, seed=1)
+    data = pipeline.make_train_dataset(texts, irish_vocabulary, seq_length=100, batch_size=8,
+                                       seed=1)
     num_chars = sum(len(t) + 2 for t in pipeline.read_texts(texts))
     assert int(data.cardinality()) == (num_chars // 100 - 1) // 8
     x, y = next(iter(data))
@@ -65,11 +66,11 @@ def test_vocabulary_of_the_bundled_corpus(irish_vocabulary):
 def test_too_little_data_for_one_batch_is_a_clear_error():
     vocab = CharVocabulary("ab\n")
     with pytest.raises(ValueError, match="fewer than one batch of 64"):
-        pipeline.make_dataset(_texts("abab"), vocab, seq_length=2, batch_size=64)
+        pipeline.make_train_dataset(_texts("abab"), vocab, seq_length=2, batch_size=64)
 
 
 def test_manual_config_reads_a_folder_of_messy_files(tmp_path):
-    builder = pipeline.prepare_tune_builder(abc_path=DUMMY_ABC_DIR, data_dir=str(tmp_path))
+    builder = pipeline.prepare_builder(abc_path=DUMMY_ABC_DIR, data_dir=str(tmp_path))
     titles = {t.split("\n")[1] for split in builder.info.splits
               for t in pipeline.read_texts(pipeline.tune_texts(builder, split))}
     assert titles == {"T:The Dummy Reel", "T:Jig with 50\\% Percent", "T:Slip Jig",
@@ -81,25 +82,25 @@ def test_manual_config_rereads_changed_files_and_accepts_a_single_file(tmp_path)
     abc = tmp_path / "mine.abc"
     abc.write_text("X:1\nT:One\nM:4/4\nL:1/8\nK:D\nabcd|\n")
     data_dir = str(tmp_path / "tfds")
-    builder = pipeline.prepare_tune_builder(abc_path=str(abc), data_dir=data_dir)
+    builder = pipeline.prepare_builder(abc_path=str(abc), data_dir=data_dir)
     assert sum(s.num_examples for s in builder.info.splits.values()) == 1
     abc.write_text(abc.read_text() + "\nX:2\nT:Two\nM:4/4\nL:1/8\nK:D\ndcba|\n")
-    builder = pipeline.prepare_tune_builder(abc_path=str(abc), data_dir=data_dir)
+    builder = pipeline.prepare_builder(abc_path=str(abc), data_dir=data_dir)
     assert sum(s.num_examples for s in builder.info.splits.values()) == 2
 
 
 def test_missing_path_and_file_without_tunes_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.abc: no such file"):
-        pipeline.prepare_tune_builder(abc_path=str(tmp_path / "nowhere.abc"))
+        pipeline.prepare_builder(abc_path=str(tmp_path / "nowhere.abc"))
     empty = tmp_path / "empty.abc"
     empty.write_text("% only a comment\n")
     with pytest.raises(Exception, match=r"empty\.abc: no ABC tune found"):
-        pipeline.prepare_tune_builder(abc_path=str(empty), data_dir=str(tmp_path / "d"))
+        pipeline.prepare_builder(abc_path=str(empty), data_dir=str(tmp_path / "d"))
     folder = tmp_path / "no_abc_here"
     folder.mkdir()
     (folder / "readme.txt").write_text("hello")
     with pytest.raises(ValueError, match="no_abc_here: no \\*.abc files found"):
-        pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=str(tmp_path / "d2"))
+        pipeline.prepare_builder(abc_path=str(folder), data_dir=str(tmp_path / "d2"))
     assert os.path.exists(folder / "readme.txt")
 
 
@@ -108,9 +109,9 @@ def test_a_collection_is_one_of_the_configs_and_not_with_your_own_files(tmp_path
                                     "misc_folk", "combined", "combined_clean",
                                     "combined_clean_transposed")
     with pytest.raises(ValueError, match="collection: expected one of irish_folk, .*got 'x'"):
-        pipeline.prepare_tune_builder(collection="x")
+        pipeline.prepare_builder(collection="x")
     with pytest.raises(ValueError, match="collection: give a collection or your own tunes"):
-        pipeline.prepare_tune_builder(abc_path=str(tmp_path), collection="irish_folk")
+        pipeline.prepare_builder(abc_path=str(tmp_path), collection="irish_folk")
 
 
 def test_a_config_of_your_own_choice_of_collections_is_prepared_under_its_name(tmp_path):
@@ -119,7 +120,7 @@ def test_a_config_of_your_own_choice_of_collections_is_prepared_under_its_name(t
     from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import collections_config
 
     config = collections_config("only_misc_folk_clean", ("misc_folk",), clean=True)
-    builder = pipeline.prepare_tune_builder(collection=config, data_dir=str(tmp_path))
+    builder = pipeline.prepare_builder(collection=config, data_dir=str(tmp_path))
     assert builder.data_path.parent.name == "only_misc_folk_clean"
     assert {split: info.num_examples for split, info in builder.info.splits.items()} == \
         {"train": 117, "validation": 17, "test": 22}
@@ -158,17 +159,21 @@ def test_the_split_depends_on_the_music_only():
 
 
 
-def test_the_hash_split_helper_is_the_one_the_pix2pix_folders_use():
-    """datasets/hash_split.py: the same buckets as the pix2pix builder's own held-out split of
-    flat folders (which can share it: same key, same split), and as the tunes' split."""
+def test_the_hash_split_is_the_one_the_pix2pix_folders_always_used():
+    """datasets/hash_split.py: the pix2pix builder's held-out split of flat folders uses it,
+    with the buckets it always had, and so does the tunes' split."""
     from tfcreative.abc_notation import music_body
     from tfcreative.datasets.abc_tunes.curation import split_of
     from tfcreative.datasets.hash_split import split_of_key
     from tfcreative.datasets.pix2pix import pix2pix_dataset_builder as pix2pix
 
     names = [f"pair_{i:04d}" for i in range(400)]
-    assert [split_of_key(name, pix2pix.MANUAL_HELD_OUT_PERCENT) for name in names] == \
-        [pix2pix._held_out_split(name) for name in names]
+    splits = [pix2pix._held_out_split(name) for name in names]
+    # the buckets the builder has always used (prepared folders keep their splits)
+    assert {s: splits.count(s) for s in set(splits)} == {"train": 321, "test": 41,
+                                                         "validation": 38}
+    assert [(n, s) for n, s in zip(names, splits, strict=True) if s != "train"][:3] == \
+        [("pair_0007", "validation"), ("pair_0008", "test"), ("pair_0014", "validation")]
     tune = "X:1\nT:t\nM:C\nL:1/8\nK:D\nabc|"
     assert split_of(tune) == split_of_key(music_body(tune))
     assert split_of_key("ABC", {"validation": 100}) == "validation"
@@ -201,12 +206,12 @@ def test_two_runs_on_different_tunes_never_share_a_data_set(tmp_path, monkeypatc
     def interleaved(self, dl_manager):
         if not other_run:  # the other run, while this one is preparing
             other_run["started"] = True
-            other_run["builder"] = pipeline.prepare_tune_builder(abc_path=str(theirs),
+            other_run["builder"] = pipeline.prepare_builder(abc_path=str(theirs),
                                                                  data_dir=data_dir)
         return prepare(self, dl_manager)
 
     monkeypatch.setattr(Builder, "_split_generators", interleaved)
-    builder = pipeline.prepare_tune_builder(abc_path=str(mine), data_dir=data_dir)
+    builder = pipeline.prepare_builder(abc_path=str(mine), data_dir=data_dir)
     assert _titles(builder) == {"T:Mine"}
     assert _titles(other_run["builder"]) == {"T:Theirs"}
 
@@ -225,12 +230,12 @@ def test_the_same_tunes_prepared_twice_at_once_are_prepared_once(tmp_path, monke
     def interleaved(self, dl_manager):
         if not other_run:
             other_run["started"] = True
-            other_run["builder"] = pipeline.prepare_tune_builder(abc_path=str(tunes),
+            other_run["builder"] = pipeline.prepare_builder(abc_path=str(tunes),
                                                                  data_dir=data_dir)
         return prepare(self, dl_manager)
 
     monkeypatch.setattr(Builder, "_split_generators", interleaved)
-    assert _titles(pipeline.prepare_tune_builder(abc_path=str(tunes), data_dir=data_dir)) == \
+    assert _titles(pipeline.prepare_builder(abc_path=str(tunes), data_dir=data_dir)) == \
         {"T:Ours"}
     assert _titles(other_run["builder"]) == {"T:Ours"}
 
@@ -242,17 +247,17 @@ def test_unchanged_tunes_are_prepared_once_and_reused(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "a.abc").write_text(_tune(1, "One"))
     data_dir = str(tmp_path / "tfds")
-    first = pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=data_dir)
+    first = pipeline.prepare_builder(abc_path=str(folder), data_dir=data_dir)
 
     def rebuilt(self, dl_manager):
         raise AssertionError("prepared again although the tunes did not change")
 
     monkeypatch.setattr(Builder, "_split_generators", rebuilt)
-    again = pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=data_dir)
+    again = pipeline.prepare_builder(abc_path=str(folder), data_dir=data_dir)
     assert _titles(again) == {"T:One"} and again.data_path == first.data_path
     (folder / "b.abc").write_text(_tune(2, "Two"))  # new content: prepared apart
     monkeypatch.undo()
-    changed = pipeline.prepare_tune_builder(abc_path=str(folder), data_dir=data_dir)
+    changed = pipeline.prepare_builder(abc_path=str(folder), data_dir=data_dir)
     assert _titles(changed) == {"T:One", "T:Two"} and changed.data_path != first.data_path
 
 
@@ -262,7 +267,7 @@ def test_a_folder_without_abc_files_is_an_error_about_abc_path(name, tmp_path):
 
     (tmp_path / name).mkdir()
     with pytest.raises(InvalidArgument) as error:
-        pipeline.prepare_tune_builder(abc_path=str(tmp_path / name), data_dir=str(tmp_path))
+        pipeline.prepare_builder(abc_path=str(tmp_path / name), data_dir=str(tmp_path))
     assert error.value.argument == "abc_path"
     assert error.value.detail == f"{tmp_path / name}: no *.abc files found (searched recursively)"
 
@@ -271,7 +276,7 @@ def test_an_error_about_one_named_file_names_that_file(tmp_path):
     empty = tmp_path / "empty.abc"
     empty.write_text("% only a comment\n")
     with pytest.raises(ValueError) as error:
-        pipeline.prepare_tune_builder(abc_path=str(empty), data_dir=str(tmp_path / "d"))
+        pipeline.prepare_builder(abc_path=str(empty), data_dir=str(tmp_path / "d"))
     assert str(error.value).startswith(f"{empty}: no ABC tune found")
 
 
@@ -299,7 +304,7 @@ def test_a_pipe_and_a_symlink_cycle_in_the_folder_are_skipped_not_followed(tmp_p
     (folder / "sub" / "up").symlink_to("..")  # sub/up/sub/up/... for ever
     (folder / "again.abc").symlink_to("a.abc")  # the same file under another name
     with _deadline(60), caplog.at_level(logging.INFO):
-        builder = pipeline.prepare_tune_builder(abc_path=str(folder),
+        builder = pipeline.prepare_builder(abc_path=str(folder),
                                                 data_dir=str(tmp_path / "tfds"))
     assert _titles(builder) == {"T:One", "T:Two"}
     messages = [r.getMessage() for r in caplog.records]
@@ -317,7 +322,7 @@ def test_a_named_pipe_given_as_the_tunes_is_refused_at_once(tmp_path):
     os.mkfifo(tmp_path / "pipe.abc")
     with _deadline(60), pytest.raises(InvalidArgument, match=r"abc_path: .*pipe\.abc: not a "
                                                               r"regular file or folder"):
-        pipeline.prepare_tune_builder(abc_path=str(tmp_path / "pipe.abc"),
+        pipeline.prepare_builder(abc_path=str(tmp_path / "pipe.abc"),
                                       data_dir=str(tmp_path / "tfds"))
 
 
@@ -333,6 +338,6 @@ def test_preparing_data_leaves_the_seeded_random_state_alone(data, tmp_path):
     draws = []
     for _ in ("prepared now", "prepared before"):
         keras.utils.set_random_seed(0)
-        pipeline.prepare_tune_builder(**data, data_dir=str(tmp_path))
+        pipeline.prepare_builder(**data, data_dir=str(tmp_path))
         draws.append(random.random())
     assert draws[0] == draws[1]

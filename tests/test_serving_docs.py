@@ -76,7 +76,7 @@ def documented_requests() -> list[dict]:
             entries.append({"model": line[2:].split(",")[0].strip()})
         elif line.strip():
             body.append(line)
-    assert [e["model"] for e in entries] == ["music"] * 3 + ["pix2pix"] * 2
+    assert [e["model"] for e in entries] == ["music"] * 4 + ["pix2pix"] * 2
     assert all("request" in e for e in entries)
     return entries
 

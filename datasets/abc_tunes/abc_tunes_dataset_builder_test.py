@@ -135,7 +135,7 @@ def test_a_single_named_file_without_a_tune_is_an_error_naming_it(tmp_path):
     notes = tmp_path / "notes.abc"
     notes.write_text(NOTES)
     with pytest.raises(NoTunesError, match=r"notes\.abc: no ABC tune found"):
-        pipeline.prepare_tune_builder(abc_path=str(notes), data_dir=str(tmp_path / "tfds"))
+        pipeline.prepare_builder(abc_path=str(notes), data_dir=str(tmp_path / "tfds"))
 
 
 # The counts per collection (music21 10.5): tunes read, duplicates dropped by kind and by

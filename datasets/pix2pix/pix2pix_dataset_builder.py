@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import logging
 import stat
 
@@ -13,6 +12,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
+from tfcreative.datasets.hash_split import split_of_key
 from tfcreative.datasets.pix2pix import photo_transforms, synthetic_facades
 
 logger = logging.getLogger(__name__)
@@ -93,12 +93,7 @@ def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
 
 def _held_out_split(name: str) -> str:
     """"test", "validation" or "train" for a pair in a flat folder, by a hash of its name."""
-    bucket = int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:8], 16) % 100
-    for split, percent in MANUAL_HELD_OUT_PERCENT.items():
-        if bucket < percent:
-            return split
-        bucket -= percent
-    return "train"
+    return split_of_key(name, MANUAL_HELD_OUT_PERCENT)
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 import os
 
 from tfcreative.cli.common import (
@@ -336,82 +334,13 @@ def _evaluation_data(args) -> dict:
 
 def _evaluate(args) -> int:
     from tfcreative.music import load_model, pipeline
-    from tfcreative.music.evaluation import (
-        format_reports,
-        format_table,
-        held_out_loss,
-        report_split,
-        texts_loss,
-        validity_report,
-    )
-    from tfcreative.music.novelty import NoveltyReport, TrainingTunes, novelty_report
+    from tfcreative.music.evaluation import evaluate_sampling
 
     model = load_model(args.path)
-    data = _evaluation_data(args)
-    builder = pipeline.prepare_tune_builder(**data, data_dir=args.data_dir)
-    split, caveat = report_split(builder)
-    loss = held_out_loss(model, builder, split, args.seq_length, args.batch_size)
-    print(f"{split.capitalize()} ({builder.info.splits[split].num_examples} held-out tunes"
-          f"{caveat}): loss {loss['loss']:.4f}, bits/char {loss['bits_per_char']:.4f}")
-    tunes = _sample(model, args)
-    texts = {name: pipeline.read_texts(pipeline.tune_texts(builder, name))
-             for name in builder.info.splits}
-    corpus = [t for split_texts in texts.values() for t in split_texts]
-    generated = [t.abc for t in tunes]
-    reports = {"generated": validity_report(generated, [t.complete for t in tunes]),
-               "corpus": validity_report(corpus)}
-    print(format_reports(reports))
-    fallbacks = sum(t.unconstrained_fallback for t in tunes)
-    if fallbacks:
-        print(f"{fallbacks} tune(s) the meter tracker could not follow, sampled freely")
-    form = _print_form(generated, texts, split, args.parts or 2)
-    training = TrainingTunes(texts["train"])
-    novelty = {"generated": novelty_report(generated, training),
-               f"{split} tunes": novelty_report(texts[split], training)}
-    print("\nCopied from the training tunes (bars compared without spaces):")
-    print(format_table(novelty, NoveltyReport.ROWS))
-    try:
-        sampled = texts_loss(model, generated, args.seq_length, args.batch_size)
-    except ValueError:  # less text than one batch of windows
-        sampled = None
-        print("\n(too little generated text for the model's bits/char on it)")
-    else:
-        print(f"\nThe model's bits/char on the tunes it sampled: "
-              f"{sampled['bits_per_char']:.4f}")
+    builder = pipeline.prepare_builder(**_evaluation_data(args), data_dir=args.data_dir)
+    evaluation = evaluate_sampling(model, builder, _sample(model, args), args.parts or 2,
+                                   args.seq_length, args.batch_size)
+    print(evaluation.format())
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({split: loss, "sampled": sampled, "constrain": args.constrain,
-                       "unconstrained_fallback": fallbacks,
-                       **{k: dataclasses.asdict(v) for k, v in reports.items()},
-                       "novelty": {k: dataclasses.asdict(v) for k, v in novelty.items()},
-                       **form}, f, indent=2)
+        evaluation.write_json(args.json, constrain=args.constrain)
     return 0
-
-
-def _print_form(generated: list[str], texts: dict, split: str, parts: int) -> dict:
-    """The form figures (music.form) of the generated and the held-out tunes, and how close
-    their pitches, intervals and lengths are (music.similarity); returns them for --json."""
-    from tfcreative.music.evaluation import format_table
-    from tfcreative.music.form import FormReport, form_report
-    from tfcreative.music.similarity import similarity_report
-
-    forms = {"generated": form_report(generated, parts),
-             f"{split} tunes": form_report(texts[split], parts)}
-    print(f"\nForm (parts read at |: :| :: || |], endings folded, a pickup aside; "
-          f"{parts} part{'s' if parts > 1 else ''} asked):")
-    print(format_table(forms, FormReport.ROWS))
-    for field, label in FormReport.MEANS:
-        print(f"{label:<{max(len(x) for _, x in FormReport.ROWS) + 2}}"
-              + "".join(f"{getattr(r, field):>{max(12, len(n) + 2)}.2f}"
-                        for n, r in forms.items()))
-    if len(texts[split]) < 2:
-        print(f"\n(one {split} tune: too few for the distances between tunes)")
-        return {"form": {k: dataclasses.asdict(v) for k, v in forms.items()},
-                "similarity": None}
-    similarity = similarity_report(generated, texts[split], texts["train"])
-    print(f"\nPitch classes, intervals and note lengths against the {split} tunes (MGEval: "
-          "overlap of the distance distributions, 1 = as close as they are to each other; "
-          "KL divergence, 0 = the same), the training tunes as the baseline:")
-    print(similarity.format())
-    return {"form": {k: dataclasses.asdict(v) for k, v in forms.items()},
-            "similarity": dataclasses.asdict(similarity)}

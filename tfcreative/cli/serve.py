@@ -48,16 +48,16 @@ def _serve(args) -> int:
     else:
         missing = missing_vendor_files(args.node_modules)
         if missing:
-            raise FileNotFoundError(f"--node-modules {args.node_modules} lacks "
-                                    f"{', '.join(missing)}: run `{NPM_INSTALL}` there")
+            raise CommandError(f"--node-modules: {args.node_modules} lacks "
+                               f"{', '.join(missing)}: run `{NPM_INSTALL}` there")
         versions = node_modules_versions(args.node_modules)
         source = f"from {args.node_modules}"
     if args.models is None:
         models = {"music": _preset_tfjs(MUSIC_PRESET), "pix2pix": _preset_tfjs(PIX2PIX_PRESET)}
         stand_ins = []
     elif not os.path.isdir(args.models):
-        raise FileNotFoundError(f"--models {args.models}: no such folder (export models with "
-                                "`tfcreative export --format tfjs`)")
+        raise CommandError(f"--models: {args.models}: no such folder (export models with "
+                           "`tfcreative export --format tfjs`)")
     else:
         models, stand_ins = models_in(args.models)
     server = _listen(args, models)
@@ -95,9 +95,9 @@ def models_in(folder: str) -> tuple[dict[str, str], list[str]]:
     presets = {"music": MUSIC_PRESET, "pix2pix": PIX2PIX_PRESET}
     missing = [name for name in presets if not os.path.isdir(os.path.join(folder, name))]
     if len(missing) == len(presets):
-        raise FileNotFoundError(f"--models {folder}: holds neither music/ nor pix2pix/ (export "
-                                f"a model with `tfcreative export --format tfjs --out-dir "
-                                f"{os.path.join(folder, 'pix2pix')}`)")
+        raise CommandError(f"--models: {folder}: holds neither music/ nor pix2pix/ (export "
+                           f"a model with `tfcreative export --format tfjs --out-dir "
+                           f"{os.path.join(folder, 'pix2pix')}`)")
     models = {name: _preset_tfjs(preset) if name in missing else os.path.join(folder, name)
               for name, preset in presets.items()}
     return models, [f"{name}: the {presets[name]} preset (--models has no {name}/)"
@@ -109,5 +109,6 @@ def _preset_tfjs(name: str) -> str:
 
     folder = os.path.join(presets.preset_folder(name), presets.TFJS)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"preset {name!r} has no TF.js model ({folder}); pass --models")
+        raise CommandError(f"--models: the {name} preset has no TF.js model ({folder}): pass "
+                           "--models")
     return folder

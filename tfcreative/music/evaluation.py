@@ -1,4 +1,6 @@
-"""How good is a music model? Held-out loss, and whether what it writes is valid ABC.
+"""How good is a music model? Held-out loss, whether what it writes is valid ABC, has a
+tune's form, stays close to real tunes without copying them (`evaluate_sampling`: what
+`music evaluate` prints).
 
 The validity numbers are computed the same way for generated tunes and for the real corpus, so
 the corpus gives the ceiling to read the model's numbers against.
@@ -8,11 +10,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 
 import tensorflow as tf
 
 from tfcreative.abc_notation import REQUIRED_HEADERS, has_required_headers
+from tfcreative.files import write_bytes_atomically
 from tfcreative.music import abc2midi, pipeline
+from tfcreative.music.form import FormReport, form_report
+from tfcreative.music.novelty import NoveltyReport, TrainingTunes, novelty_report
+from tfcreative.music.similarity import SimilarityReport, similarity_report
+from tfcreative.music.tune import GeneratedTune
 
 
 @dataclasses.dataclass
@@ -105,7 +113,7 @@ def held_out_loss(model, builder, split: str, seq_length: int = 100,
                   batch_size: int = 8) -> dict:
     """Loss and bits-per-character of `model` on the tunes of `split`."""
     texts = pipeline.tune_texts(builder, split)
-    data = pipeline.make_dataset(texts, model.vocabulary, seq_length, batch_size, shuffle=False)
+    data = pipeline.make_test_dataset(texts, model.vocabulary, seq_length, batch_size)
     if model.optimizer is None:
         model.compile()
     return model.evaluate(data, return_dict=True, verbose=0)
@@ -115,8 +123,111 @@ def texts_loss(model, texts: list[str], seq_length: int = 100, batch_size: int =
     """Loss and bits-per-character of `model` on some texts, e.g. the tunes it generated: how
     surprised the model is by what it wrote (a constraint that pushes sampling away from the
     model's own choices raises it)."""
-    data = pipeline.make_dataset(tf.data.Dataset.from_tensor_slices(texts), model.vocabulary,
-                                 seq_length, batch_size, shuffle=False)
+    data = pipeline.make_test_dataset(tf.data.Dataset.from_tensor_slices(texts), model.vocabulary,
+                                      seq_length, batch_size)
     if model.optimizer is None:
         model.compile()
     return model.evaluate(data, return_dict=True, verbose=0)
+
+
+@dataclasses.dataclass
+class SamplingEvaluation:
+    """What `evaluate_sampling` measured: the model's loss on the held-out tunes of `split`,
+    and its generated tunes next to real ones: validity (against the whole corpus), form and
+    copying (against the held-out tunes), closeness of pitches, intervals and lengths
+    (`similarity`, None with fewer than two held-out tunes), and the model's bits/char on
+    its own tunes (`sampled`, None when they are too short for one batch of windows)."""
+
+    split: str
+    caveat: str
+    held_out_tunes: int
+    held_out: dict
+    validity: dict[str, ValidityReport]
+    unconstrained_fallback: int
+    parts: int
+    forms: dict[str, FormReport]
+    similarity: SimilarityReport | None
+    novelty: dict[str, NoveltyReport]
+    sampled: dict | None
+
+    def format(self) -> str:
+        """Every figure, as `music evaluate` prints it."""
+        loss = self.held_out
+        text = [f"{self.split.capitalize()} ({self.held_out_tunes} held-out tunes{self.caveat}): "
+                f"loss {loss['loss']:.4f}, bits/char {loss['bits_per_char']:.4f}",
+                format_reports(self.validity)]
+        if self.unconstrained_fallback:
+            text.append(f"{self.unconstrained_fallback} tune(s) the meter tracker could not "
+                        "follow, sampled freely")
+        text += ["", self._format_form(), "", self._format_similarity(), "",
+                 "Copied from the training tunes (bars compared without spaces):",
+                 format_table(self.novelty, NoveltyReport.ROWS), ""]
+        text.append("(too little generated text for the model's bits/char on it)"
+                    if self.sampled is None else
+                    f"The model's bits/char on the tunes it sampled: "
+                    f"{self.sampled['bits_per_char']:.4f}")
+        return "\n".join(text)
+
+    def _format_form(self) -> str:
+        plural = "s" if self.parts > 1 else ""
+        width = max(len(label) for _, label in FormReport.ROWS) + 2
+        means = [f"{label:<{width}}" + "".join(
+            f"{getattr(report, field):>{max(12, len(name) + 2)}.2f}"
+            for name, report in self.forms.items()) for field, label in FormReport.MEANS]
+        return "\n".join([f"Form (parts read at |: :| :: || |], endings folded, a pickup "
+                          f"aside; {self.parts} part{plural} asked):",
+                          format_table(self.forms, FormReport.ROWS), *means])
+
+    def _format_similarity(self) -> str:
+        if self.similarity is None:
+            return f"(one {self.split} tune: too few for the distances between tunes)"
+        return (f"Pitch classes, intervals and note lengths against the {self.split} tunes "
+                "(MGEval: overlap of the distance distributions, 1 = as close as they are to "
+                "each other; KL divergence, 0 = the same), the training tunes as the "
+                f"baseline:\n{self.similarity.format()}")
+
+    def to_dict(self) -> dict:
+        def plain(reports):
+            return {name: dataclasses.asdict(report) for name, report in reports.items()}
+
+        return {self.split: self.held_out, "sampled": self.sampled,
+                "unconstrained_fallback": self.unconstrained_fallback,
+                **plain(self.validity), "novelty": plain(self.novelty),
+                "form": plain(self.forms),
+                "similarity": None if self.similarity is None
+                else dataclasses.asdict(self.similarity)}
+
+    def write_json(self, path: str, **extra) -> None:
+        """The figures (and `extra` entries, e.g. the sampling settings) as JSON, written
+        whole or not at all."""
+        write_bytes_atomically(path, json.dumps({**self.to_dict(), **extra},
+                                                indent=2).encode("utf-8"))
+
+
+def evaluate_sampling(model, builder, tunes: list[GeneratedTune], parts: int = 2,
+                      seq_length: int = 100, batch_size: int = 8) -> SamplingEvaluation:
+    """`model`'s held-out loss on `builder`'s tunes, and `tunes` (what it generated, asked for
+    `parts` parts) measured against them (SamplingEvaluation)."""
+    split, caveat = report_split(builder)
+    texts = {name: pipeline.read_texts(pipeline.tune_texts(builder, name))
+             for name in builder.info.splits}
+    generated = [t.abc for t in tunes]
+    held_out, training = texts[split], texts["train"]
+    index = TrainingTunes(training)
+    try:
+        sampled = texts_loss(model, generated, seq_length, batch_size)
+    except ValueError:  # less text than one batch of windows
+        sampled = None
+    return SamplingEvaluation(
+        split=split, caveat=caveat, held_out_tunes=len(held_out),
+        held_out=held_out_loss(model, builder, split, seq_length, batch_size),
+        validity={"generated": validity_report(generated, [t.complete for t in tunes]),
+                  "corpus": validity_report([t for s in texts.values() for t in s])},
+        unconstrained_fallback=sum(t.unconstrained_fallback for t in tunes), parts=parts,
+        forms={"generated": form_report(generated, parts),
+               f"{split} tunes": form_report(held_out, parts)},
+        similarity=similarity_report(generated, held_out, training)
+        if len(held_out) >= 2 else None,
+        novelty={"generated": novelty_report(generated, index),
+                 f"{split} tunes": novelty_report(held_out, index)},
+        sampled=sampled)

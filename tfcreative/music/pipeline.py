@@ -31,7 +31,7 @@ COLLECTIONS = tuple(config.name for config in _BUILDER.BUILDER_CONFIGS
                     if config.name != abc_tunes_dataset_builder.MANUAL_CONFIG)
 
 
-def prepare_tune_builder(
+def prepare_builder(
     abc_path: str | None = None, data_dir: str | None = None,
     collection: str | abc_tunes_dataset_builder.AbcTunesConfig | None = None
 ) -> tfds.core.DatasetBuilder:
@@ -164,7 +164,7 @@ def cached_windows(texts: tf.data.Dataset, vocabulary: CharVocabulary, seq_lengt
     return windows.apply(tf.data.experimental.assert_cardinality(num_windows))
 
 
-def make_dataset(
+def make_train_dataset(
     texts: tf.data.Dataset,
     vocabulary: CharVocabulary,
     seq_length: int,
@@ -172,7 +172,8 @@ def make_dataset(
     shuffle: bool = True,
     seed: int | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (x, y), int32 [batch_size, seq_length]; batch_size is the global batch.
+    """One pass of batches of (x, y), int32 [batch_size, seq_length], the windows shuffled
+    (reshuffled on every pass); batch_size is the global batch.
 
     Windows are cached after the first pass; under tf.distribute, Keras splits each global
     batch across replicas. Partial batches are dropped so every step has the same shape.
@@ -182,6 +183,12 @@ def make_dataset(
         windows = windows.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     batches = windows.batch(batch_size, drop_remainder=True)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def make_test_dataset(texts: tf.data.Dataset, vocabulary: CharVocabulary, seq_length: int,
+                      batch_size: int) -> tf.data.Dataset:
+    """`make_train_dataset`'s batches in the texts' order: for validation and evaluation."""
+    return make_train_dataset(texts, vocabulary, seq_length, batch_size, shuffle=False)
 
 
 def make_training_stream(

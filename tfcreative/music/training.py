@@ -32,8 +32,7 @@ def _validation_data(builder, vocabulary, config: MusicTrainConfig, aliases: dic
         return None
     texts = pipeline.map_characters(pipeline.tune_texts(builder, "validation"), aliases)
     try:
-        return pipeline.make_dataset(texts, vocabulary, config.seq_length, config.batch_size,
-                                     shuffle=False)
+        return pipeline.make_test_dataset(texts, vocabulary, config.seq_length, config.batch_size)
     except ValueError as error:
         logger.warning("training without validation: validation split too small: %s", error)
         return None
@@ -55,7 +54,7 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
           callbacks: list | None = None, collection=None, from_model: str | None = None,
           new_characters: str = "grow") -> MusicLSTM:
     """Trains on the bundled corpus (or another `collection`, or your `abc_path` files: see
-    pipeline.prepare_tune_builder) and writes the run directory.
+    pipeline.prepare_builder) and writes the run directory.
 
     Pass `model` (e.g. a preset, `MusicLSTM.from_preset("folk")`, or a model loaded with
     keras.models.load_model, in `strategy`'s scope) to start from its weights: fine-tuning.
@@ -70,7 +69,7 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
 
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
-        builder = pipeline.prepare_tune_builder(abc_path=abc_path, data_dir=data_dir,
+        builder = pipeline.prepare_builder(abc_path=abc_path, data_dir=data_dir,
                                                 collection=collection)
         train_texts = pipeline.tune_texts(builder, "train")
         aliases: dict[str, str] = {}

@@ -9,6 +9,7 @@
 //    non-maximum suppression with the bilinear interpolation of its Cython code (float32
 //    thresholds), hysteresis with 8-connectivity.
 // Images are Float32Array, row-major, `width` values per row.
+import { forEachNeighbour } from "./morphology.js";
 
 // NumPy's pairwise summation (np.sum of a float64 array of up to 128 values).
 function pairwiseSum(values) {
@@ -126,18 +127,9 @@ function hysteresis(candidates, width, height, high) {
     if (v > 0 && v >= high) { edges[k] = 1; stack.push(k); }
   });
   while (stack.length) {
-    const k = stack.pop();
-    const x = Math.floor(k / width);
-    const y = k - x * width;
-    for (let dx = -1; dx <= 1; dx++) {
-      for (let dy = -1; dy <= 1; dy++) {
-        const nx = x + dx;
-        const ny = y + dy;
-        if (nx < 0 || ny < 0 || nx >= height || ny >= width) continue;
-        const n = nx * width + ny;
-        if (!edges[n] && candidates[n] > 0) { edges[n] = 1; stack.push(n); }
-      }
-    }
+    forEachNeighbour(stack.pop(), width, height, (n) => {
+      if (!edges[n] && candidates[n] > 0) { edges[n] = 1; stack.push(n); }
+    });
   }
   return edges;
 }

@@ -24,6 +24,22 @@ function thinLuts() {
   }
   return [first, second];
 }
+// Calls visit(n) for each pixel n of the 3x3 block around pixel k (k itself included, as
+// scikit-image's connectivity-2 flood fills visit it) inside a width x height image, row by
+// row: k = row * width + column.
+export function forEachNeighbour(k, width, height, visit) {
+  const x = Math.floor(k / width);
+  const y = k - x * width;
+  for (let dx = -1; dx <= 1; dx++) {
+    for (let dy = -1; dy <= 1; dy++) {
+      const nx = x + dx;
+      const ny = y + dy;
+      if (nx < 0 || ny < 0 || nx >= height || ny >= width) continue;
+      visit(nx * width + ny);
+    }
+  }
+}
+
 export const THIN_LUTS = thinLuts();
 
 // The neighbourhood code of each pixel: ndimage.correlate(skel, [[8, 4, 2], [16, 0, 1],
@@ -75,17 +91,9 @@ export function removeSmallObjects(mask, width, height, maxSize) {
     const piece = [start];
     seen[start] = 1;
     for (let i = 0; i < piece.length; i++) {
-      const x = Math.floor(piece[i] / width);
-      const y = piece[i] - x * width;
-      for (let dx = -1; dx <= 1; dx++) {
-        for (let dy = -1; dy <= 1; dy++) {
-          const nx = x + dx;
-          const ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= height || ny >= width) continue;
-          const n = nx * width + ny;
-          if (mask[n] && !seen[n]) { seen[n] = 1; piece.push(n); }
-        }
-      }
+      forEachNeighbour(piece[i], width, height, (n) => {
+        if (mask[n] && !seen[n]) { seen[n] = 1; piece.push(n); }
+      });
     }
     if (piece.length <= maxSize) piece.forEach((k) => { out[k] = 0; });
   }
