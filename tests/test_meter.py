@@ -178,7 +178,7 @@ def test_uniform_walks_through_the_strict_mask_never_stall():
     (every allowed character equally likely, over a vocabulary with every construct)."""
     vocabulary = CharVocabulary(set(corpus_text()) | set("{}~+$\\"))
     walk(vocabulary, rows=192, steps=700, seed=5,
-          weigh=lambda texts, step: np.ones(vocabulary.size))
+         weigh=lambda texts, step: np.ones(vocabulary.size))
 
 
 @needs_abc2midi

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from tests.test_meter import BARS, _walk, corpus_text
+from tests.test_meter import BARS, corpus_text, walk
 from tests.test_meter_form import EVERY_CONSTRUCT, assert_form, form_walk
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.music import meter, meter_program, meter_rules
@@ -63,8 +63,8 @@ def test_javascript_tracker_gives_the_python_masks_step_by_step():
     vocabulary = CharVocabulary.from_texts(texts + [TUNE_SEPARATOR])
     vocabulary = CharVocabulary(set(vocabulary.characters) - {"\u00e9"})  # an unknown char
     # and random walks through the strict mask: states the corpus never reaches
-    walks, _ = _walk(vocabulary, rows=6, steps=400, seed=1,
-                     weigh=lambda texts, step: np.ones(vocabulary.size))
+    walks, _ = walk(vocabulary, rows=6, steps=400, seed=1,
+                    weigh=lambda texts, step: np.ones(vocabulary.size))
     texts += walks
     js = javascript_masks(texts, vocabulary)
     ours = python_masks(texts, vocabulary)

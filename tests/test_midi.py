@@ -157,13 +157,13 @@ def test_every_tune_the_tracker_follows_gets_a_midi_file():
     line and header field the tracker writes): music21 writes every one as MIDI."""
     import numpy as np
 
-    from tests.test_meter import _walk, corpus_text
+    from tests.test_meter import corpus_text, walk
     from tests.test_meter_form import EVERY_CONSTRUCT, form_walk
     from tfcreative.music.controls import tune_controls
 
     vocabulary = CharVocabulary(set(corpus_text()) | EVERY_CONSTRUCT)
-    texts, done = _walk(vocabulary, rows=24, steps=2000, seed=1,
-                        weigh=lambda texts, step: np.ones(vocabulary.size))
+    texts, done = walk(vocabulary, rows=24, steps=2000, seed=1,
+                       weigh=lambda texts, step: np.ones(vocabulary.size))
     texts = [t for t, d in zip(texts, done, strict=True) if d]
     texts += form_walk(vocabulary, tune_controls(chord_symbols=True), rows=24, steps=4000,
                        seed=1)
