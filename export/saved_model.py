@@ -79,6 +79,13 @@ class ServingGraph:
     resources: tuple = ()
 
 
+GENERATE_SPEC = [
+    tf.TensorSpec([], tf.string, name="seed_text"),
+    tf.TensorSpec([], tf.int32, name="num_tunes"),
+    tf.TensorSpec([], tf.int32, name="max_length"),
+    tf.TensorSpec([], tf.float32, name="temperature"),
+    tf.TensorSpec([], tf.int64, name="random_seed"),
+]
 FORM_SPEC = [
     tf.TensorSpec([], tf.int32, name="parts"),
     tf.TensorSpec([], tf.string, name="key"),
@@ -161,13 +168,6 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
     id_to_char = tf.constant([OOV_DISPLAY, *model.vocabulary.characters])
     state_spec = [model.num_layers, None, model.lstm_units]
 
-    generate_spec = [
-        tf.TensorSpec([], tf.string, name="seed_text"),
-        tf.TensorSpec([], tf.int32, name="num_tunes"),
-        tf.TensorSpec([], tf.int32, name="max_length"),
-        tf.TensorSpec([], tf.float32, name="temperature"),
-        tf.TensorSpec([], tf.int64, name="random_seed")]
-
     form = FormSettings()
 
     def sample(seed_text, num_tunes, max_length, temperature, random_seed, constrain,
@@ -191,28 +191,21 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
                                 static=static, meter_jit_compile=False)
         generated = tf.strings.reduce_join(tf.gather(id_to_char, tf.transpose(sampled.tokens)),
                                            axis=1)
-        # The tune ends at its first blank line; the seed's last character counts, as in
-        # TuneSampler (a seed ending in "\n" followed by "\n" is an empty tune).
-        length = tf.strings.length(seed_text, unit="UTF8_CHAR")
-        head = tf.strings.substr(seed_text, 0, length - 1, unit="UTF8_CHAR")
-        tail = tf.strings.substr(seed_text, length - 1, 1, unit="UTF8_CHAR") + generated
-        complete = tf.strings.regex_full_match(tail, f"(?s).*{TUNE_SEPARATOR}.*")
-        tail = tf.strings.regex_replace(tail, f"(?s){TUNE_SEPARATOR}.*$", "")
-        abc = tf.strings.regex_replace(head + tail, r"\s+$", "")
+        abc, complete = _tunes(seed_text, generated)
         outputs = {"abc": abc, "complete": complete}
         if constrain:
             outputs["unconstrained"] = sampled.unconstrained
         return outputs
 
-    @tf.function(input_signature=generate_spec)
+    @tf.function(input_signature=GENERATE_SPEC)
     def generate(seed_text, num_tunes, max_length, temperature, random_seed):
         return sample(seed_text, num_tunes, max_length, temperature, random_seed, None)
 
-    @tf.function(input_signature=generate_spec)
+    @tf.function(input_signature=GENERATE_SPEC)
     def generate_meter(seed_text, num_tunes, max_length, temperature, random_seed):
         return sample(seed_text, num_tunes, max_length, temperature, random_seed, "meter")
 
-    @tf.function(input_signature=generate_spec + FORM_SPEC)
+    @tf.function(input_signature=GENERATE_SPEC + FORM_SPEC)
     def generate_form(seed_text, num_tunes, max_length, temperature, random_seed, parts, key,
                       meter, tune_type, chord_symbols, repeats):
         settings = form.settings(parts, key, meter, tune_type, chord_symbols, repeats)
@@ -228,22 +221,38 @@ def music_serving(model: MusicLSTM) -> ServingGraph:
         return {"logits": logits, "h": tf.stack([s[0] for s in states]),
                 "c": tf.stack([s[1] for s in states])}
 
-    # The warm-up seed must only hold characters the model knows, or the server refuses it.
+    return ServingGraph("music", {"generate": generate, "generate_meter": generate_meter,
+                                  "generate_form": generate_form, "step": step},
+                        _music_examples(model), (table, *form.resources()))
+
+
+def _tunes(seed_text, generated):
+    """The tunes' text ([num_tunes] strings: the seed, then what was generated, up to the first
+    blank line, trailing space removed) and whether each ended there. The seed's last
+    character counts, as in TuneSampler (a seed ending in "\n" followed by "\n" is an empty
+    tune)."""
+    length = tf.strings.length(seed_text, unit="UTF8_CHAR")
+    head = tf.strings.substr(seed_text, 0, length - 1, unit="UTF8_CHAR")
+    tail = tf.strings.substr(seed_text, length - 1, 1, unit="UTF8_CHAR") + generated
+    complete = tf.strings.regex_full_match(tail, f"(?s).*{TUNE_SEPARATOR}.*")
+    tail = tf.strings.regex_replace(tail, f"(?s){TUNE_SEPARATOR}.*$", "")
+    return tf.strings.regex_replace(head + tail, r"\s+$", ""), complete
+
+
+def _music_examples(model: MusicLSTM) -> dict:
+    """One small request per signature, for TF Serving's warm-up. The seed must only hold
+    characters the model knows, or the server refuses it."""
     seed = DEFAULT_SEED_TEXT if not model.vocabulary.unknown_characters(DEFAULT_SEED_TEXT) \
         else model.vocabulary.characters[0]
     zeros = np.zeros([model.num_layers, 1, model.lstm_units], np.float32)
-    generate_example = {"seed_text": np.array(seed.encode()), "num_tunes": np.int32(1),
-                        "max_length": np.int32(8), "temperature": np.float32(1.0),
-                        "random_seed": np.int64(0)}
-    form_example = {**generate_example, "parts": np.int32(2), "key": np.array(b""),
-                    "meter": np.array(b""), "tune_type": np.array(b""),
-                    "chord_symbols": np.bool_(False), "repeats": np.bool_(True)}
-    examples = {"generate": generate_example, "generate_meter": generate_example,
-                "generate_form": form_example,
-                "step": {"ids": np.array([1], np.int32), "h": zeros, "c": zeros}}
-    return ServingGraph("music", {"generate": generate, "generate_meter": generate_meter,
-                                  "generate_form": generate_form, "step": step}, examples,
-                        (table, *form.resources()))
+    generate = {"seed_text": np.array(seed.encode()), "num_tunes": np.int32(1),
+                "max_length": np.int32(8), "temperature": np.float32(1.0),
+                "random_seed": np.int64(0)}
+    form = {**generate, "parts": np.int32(2), "key": np.array(b""), "meter": np.array(b""),
+            "tune_type": np.array(b""), "chord_symbols": np.bool_(False),
+            "repeats": np.bool_(True)}
+    return {"generate": generate, "generate_meter": generate, "generate_form": form,
+            "step": {"ids": np.array([1], np.int32), "h": zeros, "c": zeros}}
 
 
 def pix2pix_serving(model: Pix2Pix) -> ServingGraph:
