@@ -520,12 +520,10 @@ def test_a_colorization_model_takes_an_upload_made_grey_in_the_page_and_keeps_it
 
 @needs_browser
 @pytest.mark.slow
-def test_the_folk_presets_default_tunes_in_the_page_are_whole_tunes(tmp_path):
+def test_the_folk_presets_default_tunes_in_the_page_are_whole_tunes(page, tmp_path):
     """Issue 22's demo target: the page's default (Shape: whole tunes, seed box X:1 T:,
     1,000 characters) with the shipped preset writes a whole tune for random seeds 1-10:
     two parts of 8 or 16 bars that repeat and end on the tonic (the independent counter)."""
-    from playwright.sync_api import sync_playwright
-
     from tests.test_meter_form import assert_form
     from tfcreative.export.tfjs import export_tfjs
     from tfcreative.music.controls import tune_controls
@@ -536,25 +534,22 @@ def test_the_folk_presets_default_tunes_in_the_page_are_whole_tunes(tmp_path):
     server = make_server("127.0.0.1", 0, str(tmp_path / "models"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]
+    folk = page.context.browser.new_page()  # the module's browser, another server
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page()
-            page.goto(f"http://{host}:{port}/")
-            page.wait_for_function("document.body.dataset.ready", timeout=120_000)
-            assert page.evaluate("document.body.dataset.ready") == "true", \
-                page.inner_text("#status")
-            assert page.input_value("#constrain") == "form"
-            defaults = [page.input_value(f"#{name}") for name in ("seed", "max-length")]
-            tunes = page.evaluate("""async ([seed, length]) => {
-                const tunes = [];
-                for (let r = 1; r <= 10; r += 1) {
-                    tunes.push(await demo.generateTune(seed, 1.0, Number(length), r, 'form'));
-                }
-                return tunes; }""", defaults)
-            browser.close()
+        folk.goto(f"http://{host}:{port}/")
+        folk.wait_for_function("document.body.dataset.ready", timeout=120_000)
+        assert folk.evaluate("document.body.dataset.ready") == "true", \
+            folk.inner_text("#status")
+        assert folk.input_value("#constrain") == "form"
+        defaults = [folk.input_value(f"#{name}") for name in ("seed", "max-length")]
+        tunes = folk.evaluate("""async ([seed, length]) => {
+            const tunes = [];
+            for (let r = 1; r <= 10; r += 1) {
+                tunes.push(await demo.generateTune(seed, 1.0, Number(length), r, 'form'));
+            }
+            return tunes; }""", defaults)
     finally:
+        folk.close()
         server.shutdown()
         server.server_close()
     assert all(not t["unconstrained"] for t in tunes)
