@@ -8,12 +8,14 @@ load no TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import json
 import os
 import zipfile
 
+from tfcreative.config import RUN_MODEL
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
 
 METADATA, CONFIG, WEIGHTS, TFJS = "metadata.json", "config.json", "weights.npz", "tfjs"
@@ -40,6 +42,25 @@ def list_presets() -> dict[str, dict]:
 def is_preset(preset: str) -> bool:
     """A shipped preset's name, or a folder holding a preset."""
     return preset in list_presets() or os.path.isfile(os.path.join(preset, METADATA))
+
+
+def names_a_preset(path: str) -> bool:
+    """A preset's name or folder, and not a .keras file or (finished) run directory of that
+    name: what the loaders (`saving`, the command line's --model) take it for."""
+    return is_preset(path) and not os.path.isfile(path) and \
+        not os.path.isfile(os.path.join(os.path.expanduser(path), RUN_MODEL))
+
+
+@contextlib.contextmanager
+def preset_errors_about(argument: str):
+    """A preset's errors (InvalidArgument about "preset") as errors about the loader's
+    `argument`, which named it (`path`: the CLI's --model)."""
+    try:
+        yield
+    except InvalidArgument as error:
+        if error.argument != "preset":
+            raise
+        raise error.about(argument) from None
 
 
 def preset_folder(preset: str) -> str:
