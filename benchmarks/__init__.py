@@ -6,4 +6,4 @@ Not tests: they print a table (and write JSON) for docs/benchmarks.md.
 """
 
 BENCHMARKS = ("roofline", "music_training", "music_generation", "pix2pix_training",
-              "pix2pix_inference")
+              "pix2pix_inference", "startup")

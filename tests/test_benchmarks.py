@@ -25,6 +25,8 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
     assert [b["name"] for b in report["benchmarks"]] == list(BENCHMARKS)
     for benchmark in report["benchmarks"]:
         assert not benchmark.get("error"), benchmark
+        if benchmark["name"] == "startup":  # commands in child processes: checked below
+            continue
         assert benchmark["peak_rss_mib"] > 100 and benchmark["matmul_gflops"] > 0
         assert benchmark["rows"], benchmark["name"]
         for row in benchmark["rows"]:
@@ -54,3 +56,23 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
             assert "% of the batch-" in row["note"], row
         assert row["details"]["matmul_roof_percent"] > 0, row
     assert "| music_training |" in result.stdout  # the printed table
+    _check_startup(next(b for b in report["benchmarks"] if b["name"] == "startup"))
+
+
+def _check_startup(startup):
+    """Every command timed from a fresh process with its own peak memory, beside the floor."""
+    cases = [row["case"] for row in startup["rows"]]
+    assert cases[0] == "python -c 'import tensorflow'" and startup["rounds"] == 1
+    assert {"tfcreative music generate --num-tunes 5", "tfcreative music generate --num-tunes 64",
+            "tfcreative serve, until it answers", "tfcreative --help"} <= set(cases), cases
+    assert any(case.startswith("tfcreative pix2pix translate") for case in cases), cases
+    floor = startup["rows"][0]["ours"]
+    for row in startup["rows"]:
+        assert row["unit"] == "s" and row["ours"] > 0, row
+        assert all(mib > 0 for mib in row["details"]["peak_rss_mib"]), row
+        if row is not startup["rows"][0]:
+            assert row["reference"] == floor and row["ratio"] == floor / row["ours"], row
+    # Each child's own memory, not the launcher's: --help loads no TensorFlow.
+    help_row = next(row for row in startup["rows"] if row["case"] == "tfcreative --help")
+    assert help_row["details"]["peak_rss_mib"][0] < startup["rows"][0]["details"][
+        "peak_rss_mib"][0] / 4, help_row

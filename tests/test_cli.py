@@ -747,3 +747,43 @@ def test_continue_refuses_what_it_cannot_continue(tmp_path, capsys):
                  "--key", "G"]) == 2
     assert "--continue: the tune's own header and bars start every tune: not with --key" \
         in capsys.readouterr().err
+
+
+# `tfcreative music generate` with the folk preset, as a user runs it, in a fresh process that
+# then reports which heavy modules it loaded.
+GENERATE_IN_A_FRESH_PROCESS = r"""
+import json, sys
+from tfcreative.cli.main import main
+status = main(["music", "generate", "--num-tunes", "3", "--random-seed", "11",
+               "--max-length", "400", "--out-dir", sys.argv[1]])
+print(json.dumps({"status": status, "loaded": [name for name in ("tensorflow", "keras")
+                                               if name in sys.modules]}))
+"""
+
+
+def test_generate_from_a_preset_loads_no_tensorflow_and_writes_tune_samplers_tunes(tmp_path):
+    """The light path (NumPy LSTM, tracker and random numbers): the same tunes, .abc and .mid,
+    as TuneSampler gives for those seeds, without TensorFlow's import and tracing."""
+    from tfcreative.music.model import MusicLSTM
+    from tfcreative.music.sampler import TuneSampler
+
+    out = tmp_path / "tunes"
+    result = subprocess.run([sys.executable, "-c", GENERATE_IN_A_FRESH_PROCESS, str(out)],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 0, "loaded": []}
+    expected = TuneSampler(MusicLSTM.from_preset("folk")).generate(
+        num_tunes=3, seed=11, max_length=400, constrain="form")
+    for number, tune in enumerate(expected, start=1):
+        written = (out / f"tune_{number:02d}.abc").read_text()
+        assert written.split("\n", 1)[1] == tune.abc + "\n"
+        assert (out / f"tune_{number:02d}.mid").read_bytes().startswith(b"MThd")
+
+
+def test_generate_with_a_keras_file_still_loads_it_with_keras(run_dir):
+    from tfcreative.cli.music import generates_on_numpy
+
+    assert not generates_on_numpy(argparse.Namespace(path=str(run_dir)))
+    assert not generates_on_numpy(argparse.Namespace(path=os.path.join(run_dir, "model.keras")))
+    assert not generates_on_numpy(argparse.Namespace(path="synthetic_facades"))
+    assert generates_on_numpy(argparse.Namespace(path="folk"))

@@ -15,6 +15,7 @@ from tests.conftest import make_tiny_model, needs_abc2midi
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.errors import InvalidArgument
 from tfcreative.music import abc2midi, abc_grammar, meter, meter_rules
+from tfcreative.music.meter_graph import MeterConstraint
 from tfcreative.music.sampler import TuneSampler, sample_tokens
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -219,7 +220,7 @@ def test_tensorflow_tracker_computes_the_numpy_masks(corpus_tunes):
         ids[row, :len(text)] = vocabulary.encode(text)
     t = meter.vocab_tables(vocabulary)
     r = meter.start_registers(len(texts))
-    constraint = meter.MeterConstraint(vocabulary)
+    constraint = MeterConstraint(vocabulary)
     state = constraint.initial(len(texts))
     masked = []
     for step in range(length):

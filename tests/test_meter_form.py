@@ -20,6 +20,7 @@ from tfcreative.music import abc2midi, meter
 from tfcreative.music.abc_grammar import CHORD_QUALITIES
 from tfcreative.music.controls import tune_controls
 from tfcreative.music.form import read_form
+from tfcreative.music.meter_graph import MeterConstraint
 from tfcreative.music.vocabulary import CharVocabulary
 
 EVERY_CONSTRUCT = set("{}~+$\\\"^#")
@@ -203,7 +204,7 @@ def test_tensorflow_tracker_computes_the_numpy_masks_with_the_form(vocabulary):
         ids[row, :len(text)] = vocabulary.encode(text)
     t = meter.vocab_tables(vocabulary)
     r = meter.start_registers(len(texts), controls)
-    constraint = meter.MeterConstraint(vocabulary)
+    constraint = MeterConstraint(vocabulary)
     state = constraint.initial(len(texts), controls)
     for step in range(ids.shape[1]):
         r = meter.advance(t, r, ids[:, step])

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python_json
 from tfcreative.serve import MAX_TARGET_LENGTH, request_target_problem
 
 NUM_REQUESTS = 1200
@@ -256,3 +256,32 @@ def test_a_models_folder_with_one_model_gets_the_other_from_its_preset(tmp_path,
     assert main(["serve", "--models", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert "holds neither music/ nor pix2pix/" in err and err.count("\n") == 1
+
+
+# The command as `tfcreative serve --port 0` runs it, in a thread of a fresh process; the page is
+# fetched once the server listens, then what that process imported is reported.
+SERVE_IN_A_FRESH_PROCESS = r"""
+import json, sys, threading, time, urllib.request
+from tfcreative.cli import main, serve
+
+servers = []
+listen = serve.make_server
+serve.make_server = lambda *args: servers.append(listen(*args)) or servers[-1]
+threading.Thread(target=main.main, args=(["serve", "--port", "0"],), daemon=True).start()
+deadline = time.monotonic() + 60
+while not servers and time.monotonic() < deadline:
+    time.sleep(0.05)
+host, port = servers[0].server_address[:2]
+page = urllib.request.urlopen(f"http://{host}:{port}/", timeout=60).read().decode()
+model = urllib.request.urlopen(f"http://{host}:{port}/models/music/model.json", timeout=60)
+print(json.dumps({"page": "<html" in page.lower(), "model": model.status,
+                  "loaded": [name for name in ("tensorflow", "keras", "numpy")
+                             if name in sys.modules]}))
+"""
+
+
+def test_serve_loads_no_tensorflow_and_still_serves_the_page_and_the_presets():
+    """It serves static files: TensorFlow's import (seconds) is not what a user should wait
+    for before the page answers."""
+    out = run_python_json(SERVE_IN_A_FRESH_PROCESS)
+    assert out == {"page": True, "model": 200, "loaded": []}, out

@@ -24,72 +24,37 @@ folder of this layout loads too, so you can make your own with `save_preset`.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.resources
 import json
 import logging
 import os
-import zipfile
 
 import keras
 import numpy as np
 
 from tfcreative import model_checks
-from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
+from tfcreative.errors import InvalidArgument, WrongModelType
 from tfcreative.files import file_written_whole, folder_written_whole, write_bytes_atomically
+from tfcreative.preset_files import (  # noqa: F401  (the files' names: presets.CONFIG, ...)
+    CHECKSUMMED,
+    CONFIG,
+    METADATA,
+    TFJS,
+    WEIGHTS,
+    check_checksums,
+    is_preset,
+    list_presets,
+    preset_folder,
+    presets_dir,
+    read_arrays,
+    read_metadata,
+    sha256,
+)
 
-METADATA, CONFIG, WEIGHTS, TFJS = "metadata.json", "config.json", "weights.npz", "tfjs"
-CHECKSUMMED = (CONFIG, WEIGHTS)  # the files whose sha256 metadata.json records
 PRECISIONS = ("float16", "float32")
 # metadata.json's fields that save_preset writes itself
 WRITTEN_BY_SAVE = ("class", "description", "precision", "sha256")
 
 logger = logging.getLogger(__name__)
-
-
-def presets_dir() -> str:
-    return str(importlib.resources.files("tfcreative") / "presets")
-
-
-def list_presets() -> dict[str, dict]:
-    """Name -> metadata of every preset shipped in the package."""
-    root = presets_dir()
-    found = {}
-    if os.path.isdir(root):
-        for name in sorted(os.listdir(root)):
-            path = os.path.join(root, name, METADATA)
-            if os.path.isfile(path):
-                with open(path, encoding="utf-8") as f:
-                    found[name] = json.load(f)
-    return found
-
-
-def is_preset(preset: str) -> bool:
-    """A shipped preset's name, or a folder holding a preset."""
-    return preset in list_presets() or os.path.isfile(os.path.join(preset, METADATA))
-
-
-def preset_folder(preset: str) -> str:
-    if preset in list_presets():
-        return os.path.join(presets_dir(), preset)
-    if os.path.isfile(os.path.join(os.path.expanduser(preset), METADATA)):
-        return os.path.expanduser(preset)
-    names = ", ".join(list_presets()) or "none are installed"
-    raise ArgumentPathNotFound("preset", f"{preset!r}: no such preset (shipped: {names}) and no "
-                                         f"preset folder ({METADATA}, {CONFIG}, {WEIGHTS})")
-
-
-def read_metadata(preset: str) -> dict:
-    path = os.path.join(preset_folder(preset), METADATA)
-    try:
-        with open(path, encoding="utf-8") as f:
-            metadata = json.load(f)
-    except ValueError as error:  # not JSON, or not UTF-8
-        raise InvalidArgument("preset", f"{path}: not valid JSON ({error})") from None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("class"), str):
-        raise InvalidArgument("preset", f'{path}: expected a JSON object naming the model\'s '
-                                        '"class"')
-    return metadata
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -106,34 +71,8 @@ def load_preset(preset: str, expected: type | None = None) -> keras.Model:
     config_path, weights_path = os.path.join(folder, CONFIG), os.path.join(folder, WEIGHTS)
     with model_checks.fitting_in_memory("preset", f"{config_path}: the model it describes"):
         model = _build(config_path)
-        _assign(model, _read_arrays(weights_path), weights_path)
+        _assign(model, read_arrays(weights_path), weights_path)
     return model
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_checksums(folder: str, metadata: dict) -> None:
-    """Each file of CHECKSUMMED has the sha256 metadata.json records for it."""
-    recorded = metadata.get("sha256")
-    if not isinstance(recorded, dict):
-        raise InvalidArgument("preset", f"{os.path.join(folder, METADATA)}: records no sha256 of "
-                                        f"{CONFIG} and {WEIGHTS} (a preset not written by "
-                                        "tfcreative.presets.save_preset, or by an older one)")
-    for name in CHECKSUMMED:
-        path = os.path.join(folder, name)
-        if not os.path.isfile(path):
-            raise ArgumentPathNotFound("preset", f"{path}: missing (a preset folder holds "
-                                                 f"{METADATA}, {CONFIG} and {WEIGHTS})")
-        if sha256(path) != recorded.get(name):
-            raise InvalidArgument("preset", f"{path}: changed or damaged since the preset was "
-                                            f"written (its sha256 is not the one {METADATA} "
-                                            "records)")
 
 
 def _build(config_path: str) -> keras.Model:
@@ -145,15 +84,6 @@ def _build(config_path: str) -> keras.Model:
         reason = str(error).split("\n", 1)[0][:300]
         raise InvalidArgument("preset", f"{config_path}: Keras cannot rebuild a model from it "
                                         f"({reason})") from None
-
-
-def _read_arrays(path: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise InvalidArgument("preset", f"{path}: not a readable .npz archive of arrays "
-                                        f"({error})") from None
 
 
 def _assign(model: keras.Model, arrays: dict[str, np.ndarray], path: str) -> None:

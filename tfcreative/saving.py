@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -14,6 +13,7 @@ from tfcreative import model_checks, presets
 from tfcreative.config import RUN_MODEL, RUN_SETTINGS
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 from tfcreative.files import file_written_whole
+from tfcreative.preset_files import names_a_preset, preset_errors_about
 
 
 def save_model_atomically(model: keras.Model, path: str) -> str:
@@ -55,23 +55,6 @@ def resolve_model_path(path: str) -> str:
 _UNKNOWN_CLASS = re.compile(r"Could not locate class '([^']+)'")
 
 
-def _names_a_preset(path: str) -> bool:
-    """A preset's name or folder, and not a .keras file or run directory of that name."""
-    return presets.is_preset(path) and not os.path.isfile(path) and \
-        not is_run_directory(path)
-
-
-@contextlib.contextmanager
-def _preset_errors_about_path():
-    """A preset's errors about the loader's `path`, which named it (the CLI's --model)."""
-    try:
-        yield
-    except InvalidArgument as error:
-        if error.argument != "preset":
-            raise
-        raise error.about("path") from None
-
-
 def _keras_reason(error: Exception, limit: int = 300) -> str:
     """Keras's message in one line of whole sentences: its lines joined, without the list of
     objects it may append, cut after a sentence if long (some end with a whole config)."""
@@ -104,8 +87,8 @@ def load_keras_model(path: str) -> keras.Model:
     folder, tfcreative.presets), with one-line errors: a file that is not a .keras archive (or
     is truncated), holds a class Keras cannot rebuild, a model too large for memory, or a
     weight that is NaN or Inf."""
-    if _names_a_preset(path):
-        with _preset_errors_about_path():
+    if names_a_preset(path):
+        with preset_errors_about("path"):
             return presets.load_preset(path)
     path = resolve_model_path(path)
     if not zipfile.is_zipfile(path):
@@ -122,7 +105,7 @@ def recorded_settings(path: str) -> dict | None:
     model.keras or a checkpoint in its checkpoints/ folder, the run's config.json (settings
     and data arguments); for a preset, its metadata's "data". None for anything else, e.g. a
     .keras file copied out of its run."""
-    if _names_a_preset(path):
+    if names_a_preset(path):
         return presets.read_metadata(path).get("data")
     path = os.path.abspath(os.path.expanduser(path))
     folder = path if os.path.isdir(path) else os.path.dirname(path)
@@ -142,8 +125,8 @@ def recorded_settings(path: str) -> dict | None:
 
 def load_model_of_type(path: str, model_class: type) -> keras.Model:
     """Loads a .keras file, run directory or preset and checks it holds a `model_class`."""
-    if _names_a_preset(path):  # its metadata names its class: checked before it is built
-        with _preset_errors_about_path():
+    if names_a_preset(path):  # its metadata names its class: checked before it is built
+        with preset_errors_about("path"):
             return model_class.from_preset(path)  # compiled, as a loaded .keras model is
     model = load_keras_model(path)
     if not isinstance(model, model_class):

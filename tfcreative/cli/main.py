@@ -119,6 +119,15 @@ def _verbose(argv: list[str]) -> bool:
     return False
 
 
+def needs_tensorflow(args) -> bool:
+    """Whether the command parsed loads TensorFlow (then it is loaded here, while its C++
+    start-up lines are muted). A command that never does says so with
+    `set_defaults(needs_tensorflow=False)`, or a function of the parsed arguments when that
+    depends on its flags."""
+    needs = getattr(args, "needs_tensorflow", True)
+    return needs(args) if callable(needs) else needs
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbose(argv)
@@ -128,24 +137,35 @@ def main(argv: list[str] | None = None) -> int:
         # --help, --version and bad flags end here, before TensorFlow loads (a flag's
         # choices may load it, inside this block too).
         args = build_parser().parse_args(argv)
-        import tensorflow  # noqa: F401  (its C++ start-up lines are written as it loads)
+        if needs_tensorflow(args):
+            import tensorflow  # noqa: F401  (its C++ start-up lines are written as it loads)
 
-        if not verbose:
-            quiet_progress_bars()
+            if not verbose:
+                quiet_progress_bars()
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")
         return _run(args)
 
 
-def _run(args) -> int:
+def _training_stops(args) -> tuple:
+    """fault_tolerance's NonFiniteLossError and TrainingInterrupted; for a command that loads
+    no TensorFlow, nothing (`except ()` catches nothing): only training raises them, and
+    fault_tolerance imports Keras."""
+    if not needs_tensorflow(args):
+        return (), ()
     from tfcreative.fault_tolerance import NonFiniteLossError, TrainingInterrupted
 
+    return NonFiniteLossError, TrainingInterrupted
+
+
+def _run(args) -> int:
+    non_finite_loss, training_interrupted = _training_stops(args)
     try:
         return args.handler(args)
-    except NonFiniteLossError as error:
+    except non_finite_loss as error:
         print(f"tfcreative: {error}", file=sys.stderr)
         return 1
-    except TrainingInterrupted as interrupt:
+    except training_interrupted as interrupt:
         where = f": weights saved to {interrupt.checkpoint}" if interrupt.checkpoint else ""
         print(f"tfcreative: interrupted{where}; run the same command again to resume from the "
               "last finished epoch", file=sys.stderr)

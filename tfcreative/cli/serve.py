@@ -37,7 +37,7 @@ def add_parser(subparsers) -> None:
              help="development: serve @tensorflow/tfjs, @tensorflow/tfjs-backend-wasm "
                   "and abcjs from this node_modules instead of the copies shipped in "
                   "the package")
-    p.set_defaults(handler=_serve)
+    p.set_defaults(handler=_serve, needs_tensorflow=False)
 
 
 def _serve(args) -> int:
@@ -105,9 +105,9 @@ def models_in(folder: str) -> tuple[dict[str, str], list[str]]:
 
 
 def _preset_tfjs(name: str) -> str:
-    from tfcreative import presets  # (imports Keras: not while the parser is built)
+    from tfcreative import preset_files
 
-    folder = os.path.join(presets.preset_folder(name), presets.TFJS)
+    folder = os.path.join(preset_files.preset_folder(name), preset_files.TFJS)
     if not os.path.isdir(folder):
         raise CommandError(f"--models: the {name} preset has no TF.js model ({folder}): pass "
                            "--models")

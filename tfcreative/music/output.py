@@ -11,7 +11,7 @@ import re
 from tfcreative.files import write_bytes_atomically
 from tfcreative.music import abc2midi
 from tfcreative.music.midi import MidiConversionError, write_midi
-from tfcreative.music.sampler import GeneratedTune
+from tfcreative.music.tune import GeneratedTune
 
 logger = logging.getLogger(__name__)
 TUNE_FILE = re.compile(r"tune_(\d+)\.(abc|mid)")

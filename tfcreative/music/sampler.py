@@ -28,23 +28,26 @@ tokens (benchmarks/music_generation.py measures them side by side; figures: docs
 from __future__ import annotations
 
 import logging
-import os
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from tfcreative.abc_notation import TUNE_SEPARATOR
 from tfcreative.errors import InvalidArgument
-from tfcreative.music import config as music_config
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
-from tfcreative.music.controls import TuneControls, tune_controls
-from tfcreative.music.meter import MeterConstraint, settings_vector, static_settings
+from tfcreative.music.controls import tune_controls
+from tfcreative.music.generation_request import (
+    CONSTRAINTS,
+    GenerationRequest,
+    finished_tune,
+    generation_request,
+)
+from tfcreative.music.meter import settings_vector, static_settings
+from tfcreative.music.meter_graph import MeterConstraint
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.tune import GeneratedTune, Tunes
-from tfcreative.music.vocabulary import OOV_ID, UnknownCharacterError
+from tfcreative.music.vocabulary import OOV_ID
 
-CONSTRAINTS = (None, "meter", "form")
 # TuneSampler compiles the whole loop with XLA up to this many tunes (on a CPU): XLA's loop is
 # the faster for a few tunes, TensorFlow's graph for more, where the step is a matrix product
 # and oneDNN's beats XLA's (where they cross: docs/benchmarks.md; benchmarks/music_generation.py).
@@ -197,24 +200,6 @@ def xla_capacity(max_length: int) -> int:
     return max(64, 1 << (int(max_length) - 1).bit_length())
 
 
-HEADER_CONTROLS = ("key", "meter", "tune_type", "title")  # with constrain "meter" or "form"
-FORM_CONTROLS = ("parts", "chord_symbols", "repeats")  # with "form" only
-
-
-def _controls(constrain, seed_text, **given) -> TuneControls | None:
-    """The checked controls of `generate` (None: none given), InvalidArgument naming the
-    first that `constrain` does not take."""
-    given = {name: value for name, value in given.items() if value is not None}
-    for name in given:
-        if constrain is None or (constrain == "meter" and name in FORM_CONTROLS):
-            needs = "'form'" if name in FORM_CONTROLS else "'form' or 'meter'"
-            raise InvalidArgument(name, f"needs constrain={needs} (the tracker writes it), "
-                                        f"got constrain={constrain!r}")
-    if "title" in given and seed_text != DEFAULT_SEED_TEXT:
-        raise InvalidArgument("title", "starts the tune: give a title or a seed_text, not both")
-    return tune_controls(**given) if given else None
-
-
 SAMPLE_SIGNATURE = [
     tf.TensorSpec([None, None], tf.int32, name="seed_ids"),
     tf.TensorSpec([None], tf.int64, name="row_seeds"),
@@ -325,62 +310,25 @@ class TuneSampler:
         lets the model write chord symbols ("G", "Am", "D7", "Em/B", ...), else no quoted
         text at all; repeats=False lets a part close with || instead of repeating.
         """
-        if not seed_text:
-            raise InvalidArgument("seed_text", "must not be empty (e.g. 'X:1\\nT:')")
-        if num_tunes < 1:
-            raise InvalidArgument("num_tunes", f"expected >= 1, got {num_tunes}")
-        if max_length < 1:
-            raise InvalidArgument("max_length", f"expected >= 1, got {max_length}")
-        if not temperature > 0:
-            raise InvalidArgument("temperature", f"expected > 0, got {temperature}")
-        if top_k < 0:
-            raise InvalidArgument("top_k", f"expected >= 0 (0 = no limit), got {top_k}")
-        if constrain not in CONSTRAINTS:
-            raise InvalidArgument("constrain", f"expected one of {CONSTRAINTS}, got {constrain!r}")
-        controls = _controls(constrain, seed_text, parts=parts, key=key, meter=meter,
-                             tune_type=tune_type, title=title, chord_symbols=chord_symbols,
-                             repeats=repeats)
-        if controls is not None and controls.title is not None:
-            seed_text = f"X:1\nT:{controls.title}\n"
-        settings = settings_vector(controls if constrain is not None else None,
-                                   form=constrain == "form")
-        if constrain == "form" and controls is None:
-            settings = settings_vector(tune_controls())
-        if seed is None:
-            seed = int.from_bytes(os.urandom(4), "little")
-        try:
-            seed_ids = self.vocabulary.encode(seed_text, on_unknown="error")
-        except UnknownCharacterError as error:
-            raise UnknownCharacterError("title" if title is not None else "seed_text",
-                                        error.detail) from None
-        batches = -(-num_tunes // music_config.GENERATION_BATCH)
+        request = generation_request(self.vocabulary, seed_text, num_tunes, max_length,
+                                     temperature, top_k, seed, constrain, parts=parts, key=key,
+                                     meter=meter, tune_type=tune_type, title=title,
+                                     chord_symbols=chord_symbols, repeats=repeats)
         tunes = Tunes()
-        for batch in range(batches):  # of equal sizes, give or take one
-            count = num_tunes // batches + (batch < num_tunes % batches)
-            row_seeds = np.arange(seed + len(tunes), seed + len(tunes) + count, dtype=np.int64)
-            tunes.extend(self._generate_batch(seed_text, seed_ids, row_seeds, max_length,
-                                              temperature, top_k, constrain, settings))
+        for row_seeds in request.row_seed_batches:
+            tunes.extend(self._generate_batch(request, row_seeds))
         return tunes
 
-    def _generate_batch(self, seed_text, seed_ids, row_seeds, max_length, temperature, top_k,
-                        constrain, settings) -> list[GeneratedTune]:
-        inputs = (tf.constant(np.tile(seed_ids, (len(row_seeds), 1))),
+    def _generate_batch(self, request: GenerationRequest, row_seeds) -> list[GeneratedTune]:
+        inputs = (tf.constant(np.tile(request.seed_ids, (len(row_seeds), 1))),
                   tf.constant(row_seeds),
-                  tf.constant(max_length, tf.int32),
-                  tf.constant(temperature, tf.float32),
-                  tf.constant(top_k, tf.int32),
-                  tf.constant(settings))
-        tokens, fallback = self._sample(inputs, len(row_seeds), max_length, constrain)
-        return [self._finish(seed_text, column, int(row_seed), bool(fell_back))
+                  tf.constant(request.max_length, tf.int32),
+                  tf.constant(request.temperature, tf.float32),
+                  tf.constant(request.top_k, tf.int32),
+                  tf.constant(request.settings))
+        tokens, fallback = self._sample(inputs, len(row_seeds), request.max_length,
+                                        request.constrain)
+        return [finished_tune(self.vocabulary, request.seed_text, column, int(row_seed),
+                              bool(fell_back))
                 for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,
                                                        strict=True)]
-
-    def _finish(self, seed_text: str, ids: np.ndarray, row_seed: int,
-                fallback: bool = False) -> GeneratedTune:
-        text = seed_text + self.vocabulary.decode(ids)
-        end = text.find(TUNE_SEPARATOR, max(len(seed_text) - 1, 0))
-        if end >= 0:
-            return GeneratedTune(abc=text[:end].rstrip(), seed=row_seed, complete=True,
-                                 unconstrained_fallback=fallback)
-        return GeneratedTune(abc=text.rstrip(), seed=row_seed, complete=False,
-                             unconstrained_fallback=fallback)

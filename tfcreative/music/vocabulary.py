@@ -9,11 +9,14 @@ because silently replacing a user's seed would generate from something they did 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
 from tfcreative.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 OOV_ID = 0
 OOV_DISPLAY = "\ufffd"  # what decode() prints for the OOV id
@@ -85,6 +88,8 @@ class CharVocabulary:
 
     def id_table(self) -> tf.lookup.StaticHashTable:
         """A TensorFlow table code point -> id (unknown -> OOV_ID), for in-graph encoding."""
+        import tensorflow as tf  # here: the vocabulary is used without TensorFlow too
+
         keys = tf.constant([ord(c) for c in self.characters], dtype=tf.int32)
         values = tf.range(1, len(self.characters) + 1, dtype=tf.int32)
         return tf.lookup.StaticHashTable(

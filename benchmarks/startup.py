@@ -1,0 +1,148 @@
+"""Start-up (seconds, lower is better): each command as a user types it, from a fresh process.
+
+Commands, from the `tfcreative` console script next to this Python (else `python -m
+tfcreative`): `music generate` of 5 and of 64 tunes from the `folk` preset with the defaults
+(form-aware sampling, MIDI written) into an empty folder; `pix2pix translate` of one 256 px
+label map with the `synthetic_facades` preset; `serve` until it answers an HTTP GET of the page
+(then stopped); `--help`. Beside them, the floor every command paid before this work: a fresh
+`python -c "import tensorflow"`. Each figure is the median over fresh processes, the commands
+taken in turn round by round (A B C ... A B C) so a busy machine slows all alike; the ratio is
+the floor's seconds over the command's. Peak memory is each process's own (wait4's ru_maxrss:
+the process and any it waited for, and at least this small launcher's own, ~20 MiB), median
+over the rounds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from benchmarks._harness import row
+
+FULL = {"rounds": 5}
+QUICK = {"rounds": 1}
+FLOOR = "python -c 'import tensorflow'"
+SERVE_DEADLINE_S = 120  # a serve that has not answered by then is a failure, not a figure
+
+
+def tfcreative_command() -> list[str]:
+    """The console script users run, or `python -m tfcreative` where it is not installed."""
+    script = os.path.join(os.path.dirname(sys.executable), "tfcreative")
+    return [script] if os.path.exists(script) else [sys.executable, "-m", "tfcreative"]
+
+
+def run_to_end(command: list[str], cwd: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of `command` run to its end; a failure raises."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: exit {process.returncode}: "
+                           f"{stderr.decode(errors='replace')[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def serve_until_answered(command: list[str], cwd: str) -> tuple[float, float]:
+    """Wall seconds from launching `serve --port 0` to its first HTTP answer, and the server's
+    peak RSS (MiB) when stopped right after."""
+    start = time.perf_counter()
+    process = subprocess.Popen([*command, "serve", "--port", "0"], cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # "Serving the demo on http://host:port/ ..."
+        if "http://" not in line:
+            raise RuntimeError(f"serve did not start: {line!r} {process.stderr.read()[-2000:]}")
+        url = line.split()[4]
+        with urllib.request.urlopen(url, timeout=SERVE_DEADLINE_S) as response:
+            response.read()
+        seconds = time.perf_counter() - start
+    finally:
+        process.terminate()
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    return seconds, usage.ru_maxrss / 1024
+
+
+# Written by a child process: importing datasets.pix2pix here would load TensorFlow into this
+# one, and a child's ru_maxrss counts the memory of the process it was forked from.
+_WRITE_LABEL_MAP = """
+import sys
+from PIL import Image
+from datasets.pix2pix import synthetic_facades
+Image.fromarray(synthetic_facades.facade_pair(0, 0, 256)[0]).save(sys.argv[1])
+"""
+
+
+def label_map(folder: str) -> str:
+    """One 256 px synthetic facade label map as a PNG: the input `translate` is timed on."""
+    path = os.path.join(folder, "labels.png")
+    subprocess.run([sys.executable, "-c", _WRITE_LABEL_MAP, path], check=True,
+                   capture_output=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    return path
+
+
+def commands(scratch: str) -> dict:
+    """name -> a block that runs the command once in a fresh process: (seconds, peak MiB)."""
+    tfcreative = tfcreative_command()
+    image = label_map(scratch)
+
+    def generate(num_tunes):
+        def block():
+            out_dir = tempfile.mkdtemp(dir=scratch)
+            try:
+                return run_to_end([*tfcreative, "music", "generate", "--num-tunes",
+                                   str(num_tunes), "--out-dir", out_dir], scratch)
+            finally:
+                shutil.rmtree(out_dir)
+        return block
+
+    def translate():
+        out_dir = tempfile.mkdtemp(dir=scratch)
+        try:
+            return run_to_end([*tfcreative, "pix2pix", "translate", image, "--out-dir",
+                               out_dir], scratch)
+        finally:
+            shutil.rmtree(out_dir)
+
+    return {FLOOR: lambda: run_to_end([sys.executable, "-c", "import tensorflow"], scratch),
+            "tfcreative music generate --num-tunes 5": generate(5),
+            "tfcreative music generate --num-tunes 64": generate(64),
+            "tfcreative pix2pix translate (one 256 px label map)": translate,
+            "tfcreative serve, until it answers": lambda: serve_until_answered(tfcreative,
+                                                                               scratch),
+            "tfcreative --help": lambda: run_to_end([*tfcreative, "--help"], scratch)}
+
+
+def run(quick: bool) -> dict:
+    settings = QUICK if quick else FULL
+    with tempfile.TemporaryDirectory(prefix="tfcreative-startup-") as scratch:
+        blocks = commands(scratch)
+        figures = {name: [] for name in blocks}
+        for _ in range(settings["rounds"]):
+            for name, block in blocks.items():
+                figures[name].append(block())
+    seconds = {name: statistics.median(s for s, _ in runs) for name, runs in figures.items()}
+    peaks = {name: statistics.median(m for _, m in runs) for name, runs in figures.items()}
+    rows = []
+    for name in blocks:
+        reference = None if name == FLOOR else seconds[FLOOR]
+        result = row(name, "s", seconds[name], None,
+                     note=f"peak RSS {peaks[name]:,.0f} MiB",
+                     details={"seconds": [s for s, _ in figures[name]],
+                              "peak_rss_mib": [m for _, m in figures[name]],
+                              "rounds": settings["rounds"],
+                              **({"role": "floor"} if name == FLOOR else {})})
+        result["reference"] = reference
+        result["ratio"] = reference / seconds[name] if reference else None
+        rows.append(result)
+    return {"rows": rows, "rounds": settings["rounds"]}
