@@ -781,9 +781,9 @@ def test_generate_from_a_preset_loads_no_tensorflow_and_writes_tune_samplers_tun
 
 
 def test_generate_with_a_keras_file_still_loads_it_with_keras(run_dir):
-    from tfcreative.cli.music import generates_on_numpy
+    from tfcreative.music.generation_model import runs_on_numpy
 
-    assert not generates_on_numpy(argparse.Namespace(path=str(run_dir)))
-    assert not generates_on_numpy(argparse.Namespace(path=os.path.join(run_dir, "model.keras")))
-    assert not generates_on_numpy(argparse.Namespace(path="synthetic_facades"))
-    assert generates_on_numpy(argparse.Namespace(path="folk"))
+    assert not runs_on_numpy(str(run_dir))
+    assert not runs_on_numpy(os.path.join(run_dir, "model.keras"))
+    assert not runs_on_numpy("synthetic_facades")
+    assert runs_on_numpy("folk")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 
 from tfcreative.cli.common import (
     COUNT,
@@ -293,76 +292,31 @@ def _continued_tune(args, model, controls: dict) -> str:
     return seed_text
 
 
-def _sampler(model):
-    """TuneSampler for a Keras model, NumpySampler for a preset read by `_generation_model`."""
-    from tfcreative.music.numpy_lstm import NumpyMusicLSTM
-
-    if isinstance(model, NumpyMusicLSTM):
-        from tfcreative.music.numpy_sampler import NumpySampler
-
-        return NumpySampler(model)
-    from tfcreative.music import TuneSampler
-
-    return TuneSampler(model)
-
-
 def _sample(model, args):
     controls = _controls(args)
     seed_text = _seed_text(args)
     if args.continue_path:
         seed_text = _continued_tune(args, model, controls)
-    return _sampler(model).generate(
+    from tfcreative.music.generation_model import sampler_for
+
+    return sampler_for(model).generate(
         seed_text, num_tunes=args.num_tunes, max_length=args.max_length,
         temperature=args.temperature, top_k=args.top_k, seed=args.random_seed,
         constrain=None if args.constrain == "none" else args.constrain, **controls)
 
 
 def generates_on_numpy(args) -> bool:
-    """Whether `generate` runs without TensorFlow (`numpy_sampler`: the same tunes as
-    TuneSampler): --model names a preset holding a MusicLSTM. A .keras file or run directory
-    loads with Keras; so does a preset whose metadata cannot be read (Keras's loader says
-    what is wrong with it)."""
-    from tfcreative import preset_files
-    from tfcreative.errors import InvalidArgument
+    """Whether `generate` runs without TensorFlow (music.generation_model: a preset)."""
+    from tfcreative.music.generation_model import runs_on_numpy
 
-    if not preset_files.names_a_preset(args.path):
-        return False
-    try:
-        return preset_files.read_metadata(args.path)["class"] == "MusicLSTM"
-    except (InvalidArgument, OSError):
-        return False
-
-
-def _blas_on_one_thread() -> None:
-    """NumPy's OpenBLAS on one thread for the LSTM's small products ([tunes, 512] by [512,
-    2048]): two threads measured 4-6× slower on a busy 2-core machine (docs/benchmarks.md).
-    Read when NumPy loads, so only before that; a user's own setting wins."""
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
-def _generation_model(args):
-    """The model `generate` samples from: a preset's weights in NumPy where
-    `generates_on_numpy` and the preset is exactly a float32 MusicLSTM, else the Keras model
-    (which also names whatever is wrong with a preset, in the words of every loader)."""
-    if generates_on_numpy(args):
-        _blas_on_one_thread()
-        from tfcreative.errors import InvalidArgument
-        from tfcreative.music.numpy_lstm import NumpyMusicLSTM
-
-        try:
-            return NumpyMusicLSTM.from_preset(args.path)
-        except InvalidArgument:
-            pass  # an edited or damaged preset: Keras's loader says what is wrong with it
-    from tfcreative.music import load_model
-
-    return load_model(args.path)
+    return runs_on_numpy(args.path)
 
 
 def _generate(args) -> int:
+    from tfcreative.music.generation_model import load_for_generation
     from tfcreative.music.output import write_tunes
 
-    tunes = _sample(_generation_model(args), args)
+    tunes = _sample(load_for_generation(args.path), args)
     write_tunes(tunes, args.out_dir or default_tunes_dir(args.path), midi=not args.no_midi)
     return 0
 

@@ -1,0 +1,66 @@
+"""The model `tfcreative music generate` samples from, and its sampler.
+
+A preset's MusicLSTM runs in NumPy (`numpy_lstm`, `numpy_sampler`: TuneSampler's tunes for the
+same seeds, without importing TensorFlow, which takes seconds); a .keras file, a run directory,
+or a preset that cannot be read that way (edited, damaged) loads with Keras, whose loader also
+says what is wrong with it. Nothing here imports TensorFlow until the Keras path is taken.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tfcreative import preset_files
+from tfcreative.errors import InvalidArgument
+
+MODEL_CLASS = "MusicLSTM"
+
+
+def runs_on_numpy(path: str) -> bool:
+    """Whether `path` names a preset holding a MusicLSTM (then `load_for_generation` reads it
+    without TensorFlow, unless its files turn out not to be a plain float32 MusicLSTM)."""
+    if not preset_files.names_a_preset(path):
+        return False
+    try:
+        return preset_files.read_metadata(path)["class"] == MODEL_CLASS
+    except (InvalidArgument, OSError):
+        return False
+
+
+def load_for_generation(path: str):
+    """A preset's weights in NumPy (`NumpyMusicLSTM`) where `runs_on_numpy`, else the Keras
+    MusicLSTM (`tfcreative.music.load_model`)."""
+    if runs_on_numpy(path):
+        _blas_on_one_thread()
+        from tfcreative.music.numpy_lstm import NumpyMusicLSTM
+
+        try:
+            return NumpyMusicLSTM.from_preset(path)
+        except InvalidArgument:
+            pass  # an edited or damaged preset: Keras's loader says what is wrong with it
+    from tfcreative.music import load_model
+
+    return load_model(path)
+
+
+def sampler_for(model):
+    """NumpySampler for a NumpyMusicLSTM, TuneSampler for a Keras MusicLSTM: the same
+    `generate` arguments, the same tunes."""
+    from tfcreative.music.numpy_lstm import NumpyMusicLSTM
+
+    if isinstance(model, NumpyMusicLSTM):
+        from tfcreative.music.numpy_sampler import NumpySampler
+
+        return NumpySampler(model)
+    from tfcreative.music.sampler import TuneSampler
+
+    return TuneSampler(model)
+
+
+def _blas_on_one_thread() -> None:
+    """NumPy's OpenBLAS on one thread for the LSTM's small products ([tunes, 512] by [512,
+    2048]): two threads measured 4-6x slower on a busy 2-core machine (docs/benchmarks.md).
+    Read when NumPy loads, so only before that; a user's own setting wins."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
