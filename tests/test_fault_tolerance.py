@@ -1,7 +1,6 @@
 """Fault tolerance: resume after SIGKILL (BackupAndRestore), Ctrl-C, and a NaN loss."""
 
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DUMMY_ABC_DIR, REPO
+from tfcreative import keras_hooks
 from tfcreative.cli.main import main
 from tfcreative.fault_tolerance import NonFiniteLossError
 from tfcreative.music.config import MusicTrainConfig
@@ -56,11 +56,8 @@ def _epochs_logged(run_dir):
 
 
 def _backup_epoch(run_dir):
-    try:
-        with open(os.path.join(run_dir, "backup", "training_metadata.json")) as f:
-            return json.load(f)["epoch"]
-    except (OSError, ValueError):
-        return 0
+    """The epoch the run resumes from: its backup's newest generation written whole."""
+    return keras_hooks.backed_up_epoch(os.path.join(run_dir, "backup"))
 
 
 def _weights(path):

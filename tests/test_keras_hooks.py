@@ -83,6 +83,51 @@ def test_backup_and_restore_sets_initial_epoch_and_calls_the_private_save_and_lo
     assert events == [("load", 2)] and keras_hooks.restored_epoch(model) == 2
 
 
+def _backed_up_twice(folder):
+    """A model and its backup folder after 2 epochs (the .bkp generation: epoch 1)."""
+    class Plain(keras_hooks.BackupAndRestoreWithExtraState):
+        def save_extra_state(self):
+            pass
+
+        def load_extra_state(self):
+            pass
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    backup = Plain(str(folder), delete_checkpoint=False, double_checkpoint=True)
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), epochs=2, verbose=0,
+              callbacks=[backup])
+    return model, backup
+
+
+def test_a_backup_half_written_when_killed_gives_way_to_the_previous_generation(tmp_path):
+    """Keras writes its backup files in place: a kill can leave a torn metadata file (Keras's
+    loader fails on it at every start), new weights beside the old epoch, or metadata Keras
+    wrote before the generation was committed. Each falls back to the whole .bkp generation,
+    which is what Keras then loads; with neither whole, the run starts over."""
+    kills = {  # (each writes over the files of the folder the loop sets up)
+        "torn metadata": lambda: metadata.write_text('{"epo'),
+        "new weights, old epoch": lambda: weights.write_bytes(b"not these weights"),
+        "not yet committed": lambda: metadata.write_text('{"epoch": 2, "batch": 0}'),
+    }
+    for name, kill in kills.items():
+        folder = tmp_path / name.replace(" ", "_")
+        weights, metadata = (folder / keras_hooks.BACKUP_WEIGHTS,
+                             folder / keras_hooks.BACKUP_METADATA)
+        model, backup = _backed_up_twice(folder)
+        assert keras_hooks.backed_up_epoch(str(folder)) == 2
+        kill()
+        assert keras_hooks.backed_up_epoch(str(folder)) == 1, name
+        backup.set_model(model)
+        backup.on_train_begin()  # settles the folder, then Keras loads
+        assert keras_hooks.restored_epoch(model) == 1, name
+        assert json.loads(metadata.read_text())["epoch"] == 1
+    for path in (folder / (keras_hooks.BACKUP_WEIGHTS + ".bkp"), weights):
+        path.write_bytes(b"neither generation whole")
+    assert keras_hooks.settle_backup(str(folder)) == 0
+    assert not weights.exists() and not metadata.exists()
+
+
 def test_seed_generator_states_are_found_by_their_variable_names():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
     lstm = keras.layers.LSTM(2, dropout=0.5)

@@ -29,9 +29,9 @@ import numpy as np
 from tfcreative.files import file_written_whole
 from tfcreative.keras_hooks import (
     BackupAndRestoreWithExtraState,
-    backed_up_epoch,
     restored_epoch,
     seed_generator_states,
+    settle_backup,
 )
 from tfcreative.saving import save_model_atomically
 
@@ -82,8 +82,9 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 def resume_epoch(run_dir: str) -> int:
-    """The epoch a run in `run_dir` resumes from: what its backup recorded, else 0."""
-    return backed_up_epoch(os.path.join(run_dir, BACKUP_DIR))
+    """The epoch a run in `run_dir` resumes from: its backup's newest generation written
+    whole (a half-written one gives way to the previous: keras_hooks.settle_backup), else 0."""
+    return settle_backup(os.path.join(run_dir, BACKUP_DIR))
 
 
 class CheckResumedEpoch(keras.callbacks.Callback):

@@ -8,8 +8,10 @@ cluster or in a resumed run. Nothing else in the package touches a private Keras
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 
 import keras
 import tensorflow as tf
@@ -91,19 +93,26 @@ def lstm_input_dropout_mask(cell, step_input):
 
 
 class BackupAndRestoreWithExtraState(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that saves and loads extra state right after its own files.
+    """BackupAndRestore that saves and loads extra state right after its own files, and whose
+    backups are whole generations.
 
     Hook: the private `_save_model()` / `_load_model()` (Keras 3.15), which write and read
-    `latest.weights.h5` and `training_metadata.json`; on a failed load Keras copies the `.bkp`
-    generation over them and calls `_load_model()` again. Subclasses implement
+    `latest.weights.h5` and `training_metadata.json` (the previous generation copied to
+    `.bkp` first). Keras writes them in place, so a kill during a save can leave a torn file
+    (its loader then fails on every later start) or new weights beside the old epoch (a silent
+    replay from the wrong weights). So a generation counts only once the weights' digest is
+    recorded in its metadata, after the extra state (`commit_backup`); `settle_backup` runs
+    before Keras loads, keeping the newest whole generation. Subclasses implement
     `save_extra_state()` / `load_extra_state()`.
     """
 
     def _save_model(self):
         super()._save_model()
         self.save_extra_state()
+        commit_backup(self.backup_dir)
 
     def _load_model(self):
+        settle_backup(self.backup_dir)
         super()._load_model()
         self.load_extra_state()
 
@@ -121,13 +130,75 @@ class BackupAndRestoreWithExtraState(keras.callbacks.BackupAndRestore):
         raise NotImplementedError
 
 
-def backed_up_epoch(backup_dir: str) -> int:
-    """The epoch a BackupAndRestore folder will resume from (0: none recorded).
+# Keras 3.15's BackupAndRestore files: the weights and the metadata recording "epoch" (no
+# public way to read it before `fit` restores it); each with a `.bkp` previous generation.
+BACKUP_WEIGHTS, BACKUP_METADATA, PREVIOUS = "latest.weights.h5", "training_metadata.json", ".bkp"
+WEIGHTS_DIGEST = "weights_sha256"  # ours, added to Keras's metadata when a backup is whole
 
-    Hook: Keras 3.15's BackupAndRestore records it as "epoch" in `training_metadata.json`
-    beside its weights; there is no public way to read it before `fit` restores it."""
+
+def _digest(path: str) -> str | None:
+    digest = hashlib.sha256()
     try:
-        with open(os.path.join(backup_dir, "training_metadata.json")) as f:
-            return int(json.load(f)["epoch"])
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _read_metadata(path: str) -> dict | None:
+    try:
+        with open(path) as f:
+            metadata = json.load(f)
+        int(metadata["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
-        return 0
+        return None
+    return metadata
+
+
+def commit_backup(backup_dir: str) -> None:
+    """Marks the backup Keras just wrote as whole: the weights' digest in its metadata,
+    rewritten atomically (a temporary file, then a rename)."""
+    path = os.path.join(backup_dir, BACKUP_METADATA)
+    metadata = _read_metadata(path)
+    if metadata is None:  # (Keras has just written it)
+        return
+    metadata[WEIGHTS_DIGEST] = _digest(os.path.join(backup_dir, BACKUP_WEIGHTS))
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as f:
+        json.dump(metadata, f)
+    os.replace(temporary, path)
+
+
+def _whole_epoch(backup_dir: str, suffix: str = "") -> int | None:
+    """The epoch of the generation (`suffix` "" or PREVIOUS) if it was written whole."""
+    metadata = _read_metadata(os.path.join(backup_dir, BACKUP_METADATA + suffix))
+    if metadata is None or metadata.get(WEIGHTS_DIGEST) is None:
+        return None
+    weights = _digest(os.path.join(backup_dir, BACKUP_WEIGHTS + suffix))
+    return int(metadata["epoch"]) if weights == metadata[WEIGHTS_DIGEST] else None
+
+
+def backed_up_epoch(backup_dir: str) -> int:
+    """The epoch a backup folder resumes from: its newest generation written whole (0: none)."""
+    for suffix in ("", PREVIOUS):
+        epoch = _whole_epoch(backup_dir, suffix)
+        if epoch is not None:
+            return epoch
+    return 0
+
+
+def settle_backup(backup_dir: str) -> int:
+    """Leaves the backup folder's newest whole generation where Keras loads it, and returns
+    its epoch (`backed_up_epoch`): the previous generation copied over a newer one that a kill
+    left half-written; neither whole, the two newest files removed (the run starts over)."""
+    if _whole_epoch(backup_dir) is None:
+        previous_is_whole = _whole_epoch(backup_dir, PREVIOUS) is not None
+        for name in (BACKUP_WEIGHTS, BACKUP_METADATA):
+            path = os.path.join(backup_dir, name)
+            if previous_is_whole:
+                shutil.copyfile(path + PREVIOUS, path)
+            elif os.path.exists(path):
+                os.remove(path)
+    return backed_up_epoch(backup_dir)
