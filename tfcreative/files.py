@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -101,3 +102,12 @@ def require_folder(path: str, argument: str, expected: str) -> None:
     if existing and os.path.exists(existing) and not os.path.isdir(existing):
         where = "not a folder" if existing == given else f"{existing} is not a folder"
         raise InvalidArgument(argument, f"{path}: {where}; expected {expected}")
+
+
+def sha256(path: str) -> str:
+    """The hex SHA-256 of a file's bytes, read in blocks of 1 MiB."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -8,13 +8,14 @@ cluster or in a resumed run. Nothing else in the package touches a private Keras
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 
 import keras
 import tensorflow as tf
+
+from tfcreative.files import sha256
 
 TESTED_KERAS = "3.15"
 
@@ -137,14 +138,10 @@ WEIGHTS_DIGEST = "weights_sha256"  # ours, added to Keras's metadata when a back
 
 
 def _digest(path: str) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        return sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def _read_metadata(path: str) -> dict | None:

@@ -9,7 +9,6 @@ load no TensorFlow.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.resources
 import json
 import os
@@ -17,6 +16,7 @@ import zipfile
 
 from tfcreative.config import RUN_MODEL
 from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.files import sha256
 
 METADATA, CONFIG, WEIGHTS, TFJS = "metadata.json", "config.json", "weights.npz", "tfjs"
 CHECKSUMMED = (CONFIG, WEIGHTS)  # the files whose sha256 metadata.json records
@@ -84,14 +84,6 @@ def read_metadata(preset: str) -> dict:
         raise InvalidArgument("preset", f'{path}: expected a JSON object naming the model\'s '
                                         '"class"')
     return metadata
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_checksums(folder: str, metadata: dict) -> None:
