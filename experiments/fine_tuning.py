@@ -197,7 +197,7 @@ def main(argv=None) -> int:
     from tfcreative.music import pipeline
 
     builder = pipeline.prepare_builder(abc_path=args.abc, collection=args.collection,
-                                            data_dir=args.data_dir)
+                                       data_dir=args.data_dir)
     path = os.path.join(args.out, "results.json")
     results = read_json(path) or {"base": args.base, "data": args.collection or args.abc,
                                   "steps": args.steps, "every": args.every,

@@ -110,9 +110,9 @@ def run_part(args, results: dict, save) -> None:
     from tfcreative.music import pipeline
 
     common = {"clean": pipeline.prepare_builder(collection=abc_tunes.CLEAN_CONFIG,
-                                                     data_dir=args.data_dir),
+                                                data_dir=args.data_dir),
               "as written": pipeline.prepare_builder(collection=abc_tunes.COMBINED_CONFIG,
-                                                          data_dir=args.data_dir)}
+                                                     data_dir=args.data_dir)}
     if args.part == "data":
         variants = {name: (SHIPPED, data) for name, data in data_variants().items()}
     else:

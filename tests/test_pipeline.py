@@ -207,7 +207,7 @@ def test_two_runs_on_different_tunes_never_share_a_data_set(tmp_path, monkeypatc
         if not other_run:  # the other run, while this one is preparing
             other_run["started"] = True
             other_run["builder"] = pipeline.prepare_builder(abc_path=str(theirs),
-                                                                 data_dir=data_dir)
+                                                            data_dir=data_dir)
         return prepare(self, dl_manager)
 
     monkeypatch.setattr(Builder, "_split_generators", interleaved)
@@ -231,7 +231,7 @@ def test_the_same_tunes_prepared_twice_at_once_are_prepared_once(tmp_path, monke
         if not other_run:
             other_run["started"] = True
             other_run["builder"] = pipeline.prepare_builder(abc_path=str(tunes),
-                                                                 data_dir=data_dir)
+                                                            data_dir=data_dir)
         return prepare(self, dl_manager)
 
     monkeypatch.setattr(Builder, "_split_generators", interleaved)
@@ -305,7 +305,7 @@ def test_a_pipe_and_a_symlink_cycle_in_the_folder_are_skipped_not_followed(tmp_p
     (folder / "again.abc").symlink_to("a.abc")  # the same file under another name
     with _deadline(60), caplog.at_level(logging.INFO):
         builder = pipeline.prepare_builder(abc_path=str(folder),
-                                                data_dir=str(tmp_path / "tfds"))
+                                           data_dir=str(tmp_path / "tfds"))
     assert _titles(builder) == {"T:One", "T:Two"}
     messages = [r.getMessage() for r in caplog.records]
     skipped = [m for m in messages if "only regular files are read, each once" in m]
@@ -323,7 +323,7 @@ def test_a_named_pipe_given_as_the_tunes_is_refused_at_once(tmp_path):
     with _deadline(60), pytest.raises(InvalidArgument, match=r"abc_path: .*pipe\.abc: not a "
                                                               r"regular file or folder"):
         pipeline.prepare_builder(abc_path=str(tmp_path / "pipe.abc"),
-                                      data_dir=str(tmp_path / "tfds"))
+                                 data_dir=str(tmp_path / "tfds"))
 
 
 @pytest.mark.parametrize("data", [{"collection": "irish_folk"}, {"abc_path": DUMMY_ABC_DIR}])

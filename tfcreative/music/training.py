@@ -70,7 +70,7 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
     def make_plan(strategy, start_epoch, out_dir):
         nonlocal model
         builder = pipeline.prepare_builder(abc_path=abc_path, data_dir=data_dir,
-                                                collection=collection)
+                                           collection=collection)
         train_texts = pipeline.tune_texts(builder, "train")
         aliases: dict[str, str] = {}
         with strategy.scope():
