@@ -157,7 +157,8 @@ def _add_translate(commands) -> None:
                   "first (%(choices)s), e.g. edges for a model trained with --photos ... "
                   "--transform edges")
     _add_paper_inference_flag(p)
-    p.set_defaults(handler=_translate)
+    p.set_defaults(handler=_translate,
+                   needs_tensorflow=lambda args: not translates_on_numpy(args))
 
 
 def _add_paper_inference_flag(parser) -> None:
@@ -217,14 +218,23 @@ def _train(args) -> int:
                          next_steps)
 
 
+def translates_on_numpy(args) -> bool:
+    """Whether `translate` runs without TensorFlow (pix2pix.translation_model: a preset, in
+    inference mode, its inputs given as they are: --transform's photo transforms load TFDS)."""
+    from tfcreative.pix2pix.translation_model import runs_on_numpy
+
+    return args.transform is None and runs_on_numpy(args.path, args.paper_inference)
+
+
 def _translate(args) -> int:
-    import keras
-
-    from tfcreative.pix2pix import load_model
     from tfcreative.pix2pix.translate import translate_paths
+    from tfcreative.pix2pix.translation_model import load_for_translation
 
-    keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made then
-    model = load_model(args.path)
+    if not translates_on_numpy(args):
+        import keras
+
+        keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made
+    model = load_for_translation(args.path, args.paper_inference)
     for source, target in translate_paths(model, args.inputs, args.out_dir,
                                           args.paper_inference, args.tiling, args.transform):
         print(f"{source} -> {target}")

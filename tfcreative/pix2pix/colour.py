@@ -10,7 +10,6 @@ trained on `photos_grayscale` (`Pix2Pix.keep_lightness`) is run this way by `tra
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from tfcreative.pix2pix.images import to_uint8
 
@@ -27,7 +26,13 @@ def with_input_lightness(inputs, outputs) -> np.ndarray:
 
 def lightness_kept(run):
     """`run` (a generator, or translate.compiled_generator) followed by with_input_lightness;
-    called like it."""
+    called like it, and giving what it gives: a tensor, or a NumPy array (numpy_unet)."""
     def kept(x, training=None):
-        return tf.constant(with_input_lightness(x, run(x, training=False)))
+        output = run(x, training=False)
+        colour = with_input_lightness(x, output)
+        if isinstance(output, np.ndarray):
+            return colour
+        import tensorflow as tf
+
+        return tf.constant(colour)
     return kept

@@ -18,8 +18,12 @@ multiple of its 2^depth); docs/pix2pix_photos.md measures both.
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # Keras loads only where a Keras model is cloned or run
+    import keras
 
 OVERLAP_DIVISOR = 4  # overlap = tile side // 4 (docs/pix2pix_photos.md: measured)
 TILES_PER_CALL = 8  # tiles run through the generator together
@@ -71,6 +75,8 @@ def translate_tiled(run, image: np.ndarray, tile_shape: tuple[int, int],
 def any_size_generator(generator: keras.Model) -> keras.Model:
     """The same U-Net (its weights copied) taking images of any size whose sides are
     multiples of 2^depth."""
+    import keras
+
     clone = keras.models.clone_model(generator, input_tensors=keras.Input((None, None, 3)))
     clone.set_weights(generator.get_weights())
     return clone
