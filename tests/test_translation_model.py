@@ -76,11 +76,12 @@ def test_pillow_decodes_8_bit_and_palette_pngs_as_tensorflow_does():
 # `tfcreative pix2pix translate` with the shipped preset, as a user runs it, in a fresh process
 # that then reports which heavy modules it loaded.
 TRANSLATE_IN_A_FRESH_PROCESS = r"""
-import json, sys
+import json, os, sys
 from tfcreative.cli.main import main
 status = main(["pix2pix", "translate", *sys.argv[2:], "--out-dir", sys.argv[1]])
 print(json.dumps({"status": status, "loaded": [name for name in ("tensorflow", "keras")
-                                               if name in sys.modules]}))
+                                               if name in sys.modules],
+                  "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}))
 """
 
 
@@ -114,7 +115,9 @@ def test_translate_from_the_preset_loads_no_tensorflow_and_matches_the_keras_pat
                              str(tmp_path / "numpy"), *inputs],
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 0, "loaded": []}
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "status": 0, "loaded": [],
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "1")}  # (blas_threads.py)
     keras_outputs = [target for _, target in translate_paths(
         Pix2Pix.from_preset("synthetic_facades"), inputs, str(tmp_path / "keras"))]
     numpy_outputs = [str(tmp_path / "numpy" / os.path.basename(p)) for p in inputs]

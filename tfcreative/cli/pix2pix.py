@@ -227,14 +227,15 @@ def translates_on_numpy(args) -> bool:
 
 
 def _translate(args) -> int:
-    from tfcreative.pix2pix.translate import translate_paths
     from tfcreative.pix2pix.translation_model import load_for_translation
 
     if not translates_on_numpy(args):
         import keras
 
         keras.utils.set_random_seed(args.seed)  # before loading: dropout's seed state is made
-    model = load_for_translation(args.path, args.paper_inference)
+    model = load_for_translation(args.path, args.paper_inference)  # (before NumPy loads)
+    from tfcreative.pix2pix.translate import translate_paths
+
     for source, target in translate_paths(model, args.inputs, args.out_dir,
                                           args.paper_inference, args.tiling, args.transform):
         print(f"{source} -> {target}")

@@ -8,10 +8,8 @@ says what is wrong with it. Nothing here imports TensorFlow until the Keras path
 
 from __future__ import annotations
 
-import os
-import sys
-
 from tfcreative import preset_files
+from tfcreative.blas_threads import use_one_blas_thread
 from tfcreative.errors import InvalidArgument
 
 MODEL_CLASS = "MusicLSTM"
@@ -32,7 +30,7 @@ def load_for_generation(path: str):
     """A preset's weights in NumPy (`NumpyMusicLSTM`) where `runs_on_numpy`, else the Keras
     MusicLSTM (`tfcreative.music.load_model`)."""
     if runs_on_numpy(path):
-        _blas_on_one_thread()
+        use_one_blas_thread()
         from tfcreative.music.numpy_lstm import NumpyMusicLSTM
 
         try:
@@ -56,11 +54,3 @@ def sampler_for(model):
     from tfcreative.music.sampler import TuneSampler
 
     return TuneSampler(model)
-
-
-def _blas_on_one_thread() -> None:
-    """NumPy's OpenBLAS on one thread for the LSTM's small products ([tunes, 512] by [512,
-    2048]): two threads measured 4-6x slower on a busy 2-core machine (docs/benchmarks.md).
-    Read when NumPy loads, so only before that; a user's own setting wins."""
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

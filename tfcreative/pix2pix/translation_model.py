@@ -14,10 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from typing import TYPE_CHECKING
 
 from tfcreative import preset_files
+from tfcreative.blas_threads import use_one_blas_thread
 from tfcreative.errors import InvalidArgument, WrongModelType
-from tfcreative.pix2pix.numpy_unet import NumpyUNet
+
+if TYPE_CHECKING:  # NumPy loads only once its threads are set (load_for_translation)
+    from tfcreative.pix2pix.numpy_unet import NumpyUNet
 
 MODEL_CLASS = "Pix2Pix"
 
@@ -39,6 +43,8 @@ class NumpyPix2Pix:
     @classmethod
     def from_config(cls, stored: dict, arrays: dict) -> NumpyPix2Pix:
         """From a preset's config.json (Keras's serialized Pix2Pix) and its arrays."""
+        from tfcreative.pix2pix.numpy_unet import NumpyUNet
+
         config = stored.get("config") if isinstance(stored, dict) else None
         dtype = config.get("dtype") if isinstance(config, dict) else None
         policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
@@ -86,6 +92,7 @@ def load_for_translation(path: str, paper_style: bool = False):
     """A preset's Pix2Pix in NumPy (`NumpyPix2Pix`) where `runs_on_numpy`, else the Keras
     Pix2Pix (`tfcreative.pix2pix.load_model`)."""
     if runs_on_numpy(path, paper_style):
+        use_one_blas_thread()
         try:
             return NumpyPix2Pix.from_preset(path)
         except InvalidArgument:
