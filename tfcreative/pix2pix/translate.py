@@ -155,8 +155,8 @@ def translate_paths(model, inputs: list[str], out_dir: str, paper_style: bool = 
     images = [(path, _read_input(path)) for path in files]
     if transform is not None:
         images = [(path, made_from_photo(transform, pixels)) for path, pixels in images]
-    os.makedirs(out_dir, exist_ok=True)
     run, resize, running = _generator_run(model, paper_style)
+    os.makedirs(out_dir, exist_ok=True)
     if model.keep_lightness:
         run = lightness_kept(run)
     tiling = model.tiling if tiling is None else tiling
