@@ -73,6 +73,19 @@ def test_pillow_decodes_8_bit_and_palette_pngs_as_tensorflow_does():
                                       err_msg=name)
 
 
+def test_a_png_beyond_pillows_size_limit_is_read_as_tensorflow_reads_it(tmp_path, monkeypatch,
+                                                                       recwarn):
+    """Pillow refuses images over 2 * MAX_IMAGE_PIXELS (179 M pixels), and warns over it:
+    TensorFlow's decoder, which has no such limit, reads those, and nothing is printed."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    rgb = np.random.default_rng(0).integers(0, 256, (50, 50, 3), dtype=np.uint8)
+    for name, side in (("warned", 40), ("refused", 50)):
+        (tmp_path / f"{name}.png").write_bytes(png(rgb[:side, :side]))
+        np.testing.assert_array_equal(image_files.read_image(str(tmp_path / f"{name}.png")),
+                                      rgb[:side, :side] / np.float32(255))
+    assert not recwarn.list
+
+
 # `tfcreative pix2pix translate` with the shipped preset, as a user runs it, in a fresh process
 # that then reports which heavy modules it loaded.
 TRANSLATE_IN_A_FRESH_PROCESS = r"""

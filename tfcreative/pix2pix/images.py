@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import warnings
 
 import numpy as np
 
@@ -61,15 +62,18 @@ def _decoded_by_pillow(data: bytes, path: str) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.mode not in PILLOW_MODES:
-                return _decoded_by_tf(data, path)
-            wanted = PILLOW_MODES[image.mode]
-            if image.mode == "P" and "transparency" in image.info:
-                wanted = "RGBA"
-            pixels = np.asarray(image.convert(wanted) if wanted != image.mode else image)
-    except (OSError, ValueError, SyntaxError, UnidentifiedImageError,
-            Image.DecompressionBombError) as error:
+        with warnings.catch_warnings():  # a large image is decoded, as TensorFlow would
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.mode not in PILLOW_MODES:
+                    return _decoded_by_tf(data, path)
+                wanted = PILLOW_MODES[image.mode]
+                if image.mode == "P" and "transparency" in image.info:
+                    wanted = "RGBA"
+                pixels = np.asarray(image.convert(wanted) if wanted != image.mode else image)
+    except Image.DecompressionBombError:  # beyond Pillow's size limit: TensorFlow has none
+        return _decoded_by_tf(data, path)
+    except (OSError, ValueError, SyntaxError, UnidentifiedImageError) as error:
         raise InvalidArgument("path", f"{path}: not a readable image ({error})") from None
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
