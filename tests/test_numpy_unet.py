@@ -108,6 +108,12 @@ def test_what_it_does_not_run_is_an_invalid_argument_about_the_preset():
     mixed = json.loads(json.dumps(config).replace('"name": "float32"',
                                                   '"name": "mixed_float16"', 3))
     cases["in 'mixed_float16'"] = (mixed, arrays)
+    any_size = json.loads(json.dumps(config).replace("[null, 16, 16, 3]", "[null, null, null, 3]"))
+    cases["takes the input 'input_image' of shape (None, None, None, 3)"] = (any_size, arrays)
+    two_inputs = json.loads(json.dumps(config))
+    down2 = next(layer for layer in two_inputs["layers"] if layer["name"] == "down2_conv")
+    down2["inbound_nodes"][0]["args"] = [down2["inbound_nodes"][0]["args"] * 2]
+    cases["gives 'down2_conv' 2 inputs"] = (two_inputs, arrays)
     for message, (bad_config, bad_arrays) in cases.items():
         with pytest.raises(InvalidArgument, match="^preset: ") as error:
             NumpyUNet.from_config(bad_config, bad_arrays)

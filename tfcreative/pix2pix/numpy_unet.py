@@ -303,7 +303,8 @@ class NumpyUNet:
                 raise unsupported(f"computes {name!r} in {_dtype(settings)!r} or names it twice")
             if kind == "InputLayer":
                 input_shape = tuple(settings["batch_shape"])
-                if name != source or len(input_shape) != 4:
+                if name != source or len(input_shape) != 4 \
+                        or not all(isinstance(side, int) for side in input_shape[1:]):
                     raise unsupported(f"takes the input {name!r} of shape {input_shape}")
                 channels[name] = input_shape[3]
                 continue
@@ -312,6 +313,8 @@ class NumpyUNet:
             inputs = _inputs_of(layer)
             if not inputs or any(i not in channels for i in inputs):
                 raise unsupported(f"takes {inputs} in {name!r} before they are computed")
+            if len(inputs) > 1 and kind != "Concatenate":
+                raise unsupported(f"gives {name!r} {len(inputs)} inputs")
             weights = _LayerWeights(name, arrays)
             operation, channels[name] = LAYERS[kind](settings, weights,
                                                      [channels[i] for i in inputs])
