@@ -18,7 +18,7 @@ Form-aware sampling (`constrain="form"`): the same tracker with its form rules o
 on the key's tonic; and the header values a user fixes (`controls`).
 
 First calls: a first call of `TuneSampler` runs in NumPy while its compiled loop is made ready
-in the background (see `TuneSampler`; figures: docs/benchmarks.md, "First call").
+in the background (see `TuneSampler`; figures: docs/benchmarks.md, "Issue 25, the rest").
 
 Speed: for a few tunes at once, `TuneSampler` compiles the whole loop with XLA (one fused
 computation per character instead of a graph op at a time, and XLA's own matrix-vector
