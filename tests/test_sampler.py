@@ -310,3 +310,15 @@ def test_only_a_plain_float32_music_lstm_runs_in_numpy_first(irish_vocabulary):
     assert not TuneSampler(Stepper(irish_vocabulary, 8, 32)).numpy_first
     assert not TuneSampler(MusicLSTM(irish_vocabulary, 8, 32, dtype="mixed_bfloat16")
                            ).numpy_first
+
+
+def test_the_shared_loops_do_not_keep_a_model_alive(irish_vocabulary):
+    import gc
+    import weakref
+
+    model = make_tiny_model(irish_vocabulary)
+    compiled_sampler(model, jit_compile=False).generate(num_tunes=5, max_length=20, seed=0)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
