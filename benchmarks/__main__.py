@@ -84,6 +84,8 @@ def main(argv=None) -> int:
             print(result.get("stderr_tail", ""), file=sys.stderr)
         else:
             print(f"  done in {result['seconds']:.0f} s", file=sys.stderr)
+            if result.get("skipped"):  # rows a quick run leaves out, counted
+                print(f"  {result['skipped']}", file=sys.stderr)
         results.append(result)
     report = {"machine": machine(), "quick": args.quick,
               "seconds": time.perf_counter() - start, "benchmarks": results}

@@ -110,6 +110,9 @@ def run(quick: bool) -> dict:
         for n in (1, 64):
             blocks[f"SavedModel generate N={n}"] = (lambda n=n: saved_model_block(n))
         first = {name: timed(block) for name, block in blocks.items()}  # warm-up, tracing
+        # (a first call runs in NumPy while its loop compiles in the background: the rounds
+        # time the compiled loops; first calls: startup.py)
+        sampler.wait_until_compiled()
         rounds = alternate_rounds(blocks, settings["repetitions"])
     seconds = {name: statistics.median(values) for name, values in rounds.items()}
 

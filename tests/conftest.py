@@ -45,6 +45,16 @@ def make_tiny_model(vocabulary, seed=0, units=32, layers=1):
     return model
 
 
+def compiled_sampler(model, jit_compile="auto"):
+    """A TuneSampler that always runs its compiled loop, never the NumPy loop first (for tests
+    of the compiled loops, and as the reference the NumPy loop is compared with)."""
+    from tfcreative.music.sampler import TuneSampler
+
+    sampler = TuneSampler(model, jit_compile=jit_compile)
+    sampler.numpy_first = False
+    return sampler
+
+
 @pytest.fixture(scope="session")
 def trained_tiny_model(irish_builder, irish_vocabulary):
     """A 2-layer, 32-unit model trained for 40 steps: enough for non-uniform predictions."""

@@ -159,13 +159,19 @@ def _saved_model_cli(path: str, job: dict, env: dict) -> None:
 
 @functools.cache
 def capi_loader_path() -> str:
-    """tests/capi_loader.c built with gcc against the TensorFlow wheel, once per test run.
-    gold links against the 1.2 GB libtensorflow_cc.so.2 in ~2 s (GNU ld: 7-13 s, 0.9 GB)."""
-    import tensorflow as tf
-
+    """tests/capi_loader.c built with gcc against the TensorFlow wheel, once per test run."""
     build = tempfile.mkdtemp(prefix="tfcreative-capi-")
     atexit.register(shutil.rmtree, build, True)
-    binary, lib = os.path.join(build, "capi_loader"), tf.sysconfig.get_lib()
+    return build_capi_loader(build)
+
+
+def build_capi_loader(folder: str) -> str:
+    """tests/capi_loader.c built with gcc against the TensorFlow wheel into `folder` (also the
+    start-up benchmark's C API floor). gold links against the 1.2 GB libtensorflow_cc.so.2 in
+    ~2 s (GNU ld: 7-13 s, 0.9 GB)."""
+    import tensorflow as tf
+
+    binary, lib = os.path.join(folder, "capi_loader"), tf.sysconfig.get_lib()
     linker = ["-fuse-ld=gold"] if shutil.which("ld.gold") else []
     result = subprocess.run(
         ["gcc", "-std=c11", "-Wall", CAPI_SOURCE, "-o", binary, "-I" + tf.sysconfig.get_include(),

@@ -63,6 +63,8 @@ def _check_startup(startup):
     """Every command timed from a fresh process with its own peak memory, beside the floor."""
     cases = [row["case"] for row in startup["rows"]]
     assert cases[0] == "python -c 'import tensorflow'" and startup["rounds"] == 1
+    # the course, C API floor and first-call rows: full runs only, counted
+    assert startup["skipped"].startswith("4 rows beside the commands skipped"), startup
     assert {"tfcreative music generate --num-tunes 5", "tfcreative music generate --num-tunes 64",
             "tfcreative serve, until it answers", "tfcreative --help"} <= set(cases), cases
     assert any(case.startswith("tfcreative pix2pix translate") for case in cases), cases

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import DUMMY_ABC_DIR, REPO, needs_abc2midi
+from tests.conftest import DUMMY_ABC_DIR, REPO, compiled_sampler, needs_abc2midi
 from tfcreative.cli.main import main
 
 TINY = ["--embedding-dim", "8", "--lstm-units", "16", "--seq-length", "20", "--batch-size", "4"]
@@ -765,14 +765,13 @@ def test_generate_from_a_preset_loads_no_tensorflow_and_writes_tune_samplers_tun
     """The light path (NumPy LSTM, tracker and random numbers): the same tunes, .abc and .mid,
     as TuneSampler gives for those seeds, without TensorFlow's import and tracing."""
     from tfcreative.music.model import MusicLSTM
-    from tfcreative.music.sampler import TuneSampler
 
     out = tmp_path / "tunes"
     result = subprocess.run([sys.executable, "-c", GENERATE_IN_A_FRESH_PROCESS, str(out)],
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 0, "loaded": []}
-    expected = TuneSampler(MusicLSTM.from_preset("folk")).generate(
+    expected = compiled_sampler(MusicLSTM.from_preset("folk")).generate(
         num_tunes=3, seed=11, max_length=400, constrain="form")
     for number, tune in enumerate(expected, start=1):
         written = (out / f"tune_{number:02d}.abc").read_text()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import make_tiny_model
+from tests.conftest import compiled_sampler, make_tiny_model
 from tests.serving_loaders import LOADER_PARAMS, LoaderError, needs_gcc, run_requests
 from tests.test_pix2pix_model import tiny_pix2pix
 from tfcreative import presets
@@ -19,7 +19,6 @@ from tfcreative.cli.main import main
 from tfcreative.datasets.pix2pix import synthetic_facades
 from tfcreative.export import warmup
 from tfcreative.export.saved_model import export_saved_model
-from tfcreative.music.sampler import TuneSampler
 from tfcreative.music.vocabulary import CharVocabulary
 from tfcreative.pix2pix.translate import translate_image
 
@@ -94,7 +93,7 @@ def test_music_signatures_under_every_loader(music, loader):
             ("step", {"ids": ids, "h": h, "c": c}), ("generate", unknown_seed),
             ("generate_form", bad_key)])
 
-    sampler = TuneSampler(model)
+    sampler = compiled_sampler(model)
     expected = sampler.generate("X:1\nT:", num_tunes=3, max_length=60, temperature=0.9, seed=11)
     assert [s.decode() for s in generated["abc"]] == [t.abc for t in expected]
     assert generated["complete"].tolist() == [t.complete for t in expected]
@@ -176,7 +175,7 @@ def test_the_shipped_presets_under_tf_servings_cpp_loader(shipped_exports):
     generated, in_meter, in_form, stepped = run_requests("capi", shipped_exports["folk"], [
         ("generate", request), ("generate_meter", request), ("generate_form", form_request),
         ("step", {"ids": ids, "h": h, "c": c})])
-    sampler = TuneSampler(folk)
+    sampler = compiled_sampler(folk)
     for outputs, constrain, controls in (
             (generated, None, {}), (in_meter, "meter", {}),
             (in_form, "form", {"parts": 1, "key": "Ador", "tune_type": "jig"})):

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import make_tiny_model, needs_abc2midi
+from tests.conftest import compiled_sampler, make_tiny_model, needs_abc2midi
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.errors import InvalidArgument
 from tfcreative.music import abc2midi, abc_grammar, meter, meter_rules
 from tfcreative.music.meter_graph import MeterConstraint
-from tfcreative.music.sampler import TuneSampler, sample_tokens
+from tfcreative.music.sampler import sample_tokens
 from tfcreative.music.vocabulary import CharVocabulary
 
 
@@ -235,7 +235,7 @@ def test_tensorflow_tracker_computes_the_numpy_masks(corpus_tunes):
 
 @pytest.fixture(scope="module")
 def constrained(trained_tiny_model):
-    return TuneSampler(trained_tiny_model)
+    return compiled_sampler(trained_tiny_model)
 
 
 def test_constrained_batched_generation_equals_single_generations(constrained):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import needs_abc2midi
+from tests.conftest import compiled_sampler, needs_abc2midi
 from tests.test_meter import corpus_text, walk
 from tfcreative.abc_notation import TUNE_SEPARATOR, parse_abc_text
 from tfcreative.music import abc2midi, meter
@@ -218,9 +218,7 @@ def test_tensorflow_tracker_computes_the_numpy_masks_with_the_form(vocabulary):
 
 @pytest.fixture(scope="module")
 def sampler(trained_tiny_model):
-    from tfcreative.music.sampler import TuneSampler
-
-    return TuneSampler(trained_tiny_model)
+    return compiled_sampler(trained_tiny_model)
 
 
 def test_form_aware_sampling_writes_whole_tunes_batched_as_single(sampler):

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import compiled_sampler
 from tfcreative.errors import InvalidArgument, WrongModelType
 from tfcreative.model_checks import weights_by_path
 from tfcreative.music import numpy_sampler
 from tfcreative.music.numpy_lstm import NumpyMusicLSTM
 from tfcreative.music.numpy_sampler import NumpySampler
-from tfcreative.music.sampler import TuneSampler, per_row_uniform, sample_next
+from tfcreative.music.sampler import per_row_uniform, sample_next
 
 CONSTRAINTS = (None, "meter", "form")
 
@@ -54,7 +55,8 @@ def test_the_lstm_gives_the_models_logits_within_float32_rounding(trained_tiny_m
 def test_the_same_tunes_as_tune_sampler_on_a_tiny_model(trained_tiny_model, constrain):
     """Two layers (the first from its input table, the second multiplying), batches of one
     and of many, temperature and top-k."""
-    ours, theirs = NumpySampler(numpy_twin(trained_tiny_model)), TuneSampler(trained_tiny_model)
+    ours, theirs = (NumpySampler(numpy_twin(trained_tiny_model)),
+                    compiled_sampler(trained_tiny_model))
     for kwargs in ({"num_tunes": 1, "seed": 3}, {"num_tunes": 6, "seed": 40,
                                                   "temperature": 0.8, "top_k": 12}):
         expected = theirs.generate(max_length=300, constrain=constrain, **kwargs)
@@ -62,7 +64,8 @@ def test_the_same_tunes_as_tune_sampler_on_a_tiny_model(trained_tiny_model, cons
 
 
 def test_controls_and_their_errors_are_tune_samplers(trained_tiny_model):
-    ours, theirs = NumpySampler(numpy_twin(trained_tiny_model)), TuneSampler(trained_tiny_model)
+    ours, theirs = (NumpySampler(numpy_twin(trained_tiny_model)),
+                    compiled_sampler(trained_tiny_model))
     kwargs = {"num_tunes": 3, "seed": 8, "max_length": 300, "constrain": "form", "key": "D",
               "tune_type": "jig", "title": "Test", "parts": 3, "chord_symbols": True}
     assert ours.generate(**kwargs) == theirs.generate(**kwargs)
@@ -88,7 +91,7 @@ def test_the_same_tunes_as_tune_sampler_on_the_folk_preset(constrain):
     model = MusicLSTM.from_preset("folk")
     ours = NumpySampler(NumpyMusicLSTM.from_preset("folk")).generate(
         num_tunes=8, seed=0, constrain=constrain)
-    theirs = TuneSampler(model).generate(num_tunes=8, seed=0, constrain=constrain)
+    theirs = compiled_sampler(model).generate(num_tunes=8, seed=0, constrain=constrain)
     differing = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
     assert differing == [], differing
 

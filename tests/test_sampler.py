@@ -1,14 +1,16 @@
 """Generation: seeded, batched == single, stops at the end of a tune, compiled (graph and XLA,
 same tunes), correct odds."""
 
+import concurrent.futures
 import logging
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import make_tiny_model
+from tests.conftest import compiled_sampler, make_tiny_model
 from tfcreative.errors import InvalidArgument
+from tfcreative.music import compiled_loops, numpy_sampler
 from tfcreative.music.sampler import (
     XLA_MAX_BATCH,
     TuneSampler,
@@ -21,7 +23,7 @@ from tfcreative.music.vocabulary import CharVocabulary, UnknownCharacterError
 
 @pytest.fixture(scope="module")
 def sampler(trained_tiny_model):
-    return TuneSampler(trained_tiny_model)
+    return compiled_sampler(trained_tiny_model)
 
 
 def test_same_seed_gives_the_same_tunes_and_other_seeds_differ(sampler):
@@ -67,7 +69,7 @@ def test_every_tune_starts_with_the_seed_and_respects_max_length(sampler):
 
 
 def test_the_loop_is_one_compiled_graph_traced_once(trained_tiny_model):
-    graph = TuneSampler(trained_tiny_model, jit_compile=False)
+    graph = compiled_sampler(trained_tiny_model, jit_compile=False)
     graph.generate(num_tunes=2, max_length=30, seed=0)
     graph.generate("X:1\nT:Another seed\n", num_tunes=5, max_length=80, seed=1)
     assert graph._loop(None).experimental_get_tracing_count() == 1
@@ -98,25 +100,27 @@ def test_the_xla_loop_samples_what_the_graph_loop_samples(trained_tiny_model, co
     assert not any(key[1] for key in graph._loops)
 
 
+def no_xla(sampler):
+    """`sampler._loop` where XLA cannot compile (its XLA loops raise)."""
+    graph_loop = sampler._loop
+
+    def loop_for(constrain, xla_capacity=None, static=()):
+        if xla_capacity is None:
+            return graph_loop(constrain, static=static)
+
+        def loop(*args):
+            raise tf.errors.UnimplementedError(None, None, "XLA is not available here")
+        return loop
+    return loop_for
+
+
 def test_auto_uses_xla_for_few_tunes_and_falls_back_where_it_cannot_compile(
         trained_tiny_model, monkeypatch, caplog):
-    sampler = TuneSampler(trained_tiny_model)  # jit_compile="auto"
+    sampler = compiled_sampler(trained_tiny_model)  # jit_compile="auto"
     assert sampler.uses_xla(1) and sampler.uses_xla(XLA_MAX_BATCH)
     assert not sampler.uses_xla(XLA_MAX_BATCH + 1)
     assert [xla_capacity(n) for n in (1, 64, 65, 1000, 1024, 1025)] == [64, 64, 128, 1024,
                                                                          1024, 2048]
-
-    def no_xla(sampler):
-        graph_loop = sampler._loop
-
-        def loop_for(constrain, xla_capacity=None, static=()):
-            if xla_capacity is None:
-                return graph_loop(constrain, static=static)
-
-            def loop(*args):
-                raise tf.errors.UnimplementedError(None, None, "XLA is not available here")
-            return loop
-        return loop_for
 
     expected = TuneSampler(trained_tiny_model, jit_compile=False).generate(max_length=40,
                                                                            seed=2)
@@ -216,3 +220,105 @@ def test_bad_arguments_are_clear_errors(sampler):
                             ({"seed_text": ""}, "seed_text")]:
         with pytest.raises(ValueError, match=message):
             sampler.generate(**kwargs)
+
+
+class HeldWarmUps:
+    """Stands in for compiled_loops' background thread: runs its tasks only when told."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def submit(self, task):
+        future = concurrent.futures.Future()
+        self.tasks.append((task, future))
+        return future
+
+    def run(self):
+        for task, future in self.tasks:
+            task()
+            future.set_result(None)
+
+
+def test_a_first_call_runs_in_numpy_and_its_loop_is_made_ready_in_the_background(
+        trained_tiny_model, irish_vocabulary, monkeypatch):
+    """Issue 25: TuneSampler's first call does not wait for tracing; the same tunes."""
+    model = make_tiny_model(irish_vocabulary, layers=2)  # a model no loop was made for
+    model.set_weights(trained_tiny_model.get_weights())
+    held = HeldWarmUps()
+    monkeypatch.setattr(compiled_loops, "_worker", lambda: held)
+    kwargs = {"num_tunes": 2, "max_length": 200, "seed": 4, "temperature": 0.9}
+    sampler = TuneSampler(model)
+    assert sampler.numpy_first
+    first = sampler.generate(**kwargs)
+    (loop,) = sampler._loops.values()  # the XLA loop for 2 tunes: not traced yet
+    assert loop.experimental_get_tracing_count() == 0 and len(held.tasks) == 1
+    assert TuneSampler(model).generate(**kwargs) == first  # not ready: NumPy again
+    assert len(held.tasks) == 1  # one warm-up per loop and batch size
+
+    held.run()  # the background thread's work: traced and run once
+    assert loop.experimental_get_tracing_count() == 1
+
+    def no_numpy(*args):
+        raise AssertionError("the NumPy loop ran where the compiled loop is ready")
+
+    monkeypatch.setattr(numpy_sampler, "sample_tokens", no_numpy)
+    assert TuneSampler(model).generate(**kwargs) == first  # a new sampler: the same loop
+    assert loop.experimental_get_tracing_count() == 1
+    assert first == compiled_sampler(model, jit_compile=True).generate(**kwargs)
+    with pytest.raises(AssertionError, match="NumPy loop ran"):
+        TuneSampler(model).generate(**{**kwargs, "num_tunes": 3})  # 3 tunes: not ready
+
+
+def test_a_loop_that_fails_in_the_background_is_run_by_the_caller(
+        trained_tiny_model, irish_vocabulary, monkeypatch, caplog):
+    """XLA failing on the background thread: the next call runs XLA itself, warns and goes on
+    without it, as a sampler without the NumPy loop does."""
+    model = make_tiny_model(irish_vocabulary, layers=2)
+    model.set_weights(trained_tiny_model.get_weights())
+    held = HeldWarmUps()
+    monkeypatch.setattr(compiled_loops, "_worker", lambda: held)
+    sampler = TuneSampler(model)
+    monkeypatch.setattr(sampler, "_loop", no_xla(sampler))
+    first = sampler.generate(max_length=40, seed=2)  # NumPy, the XLA loop's warm-up held
+    held.run()  # it fails: recorded, not raised on the background thread
+    assert sampler._compiled.failed((None, 64), 1)
+    with caplog.at_level(logging.WARNING, logger="tfcreative.music.sampler"):
+        assert sampler.generate(max_length=40, seed=2) == first
+    assert "XLA could not compile the sampling loop" in caplog.text
+    assert not sampler.uses_xla(1)
+
+
+def test_samplers_of_one_model_share_their_compiled_loops(trained_tiny_model):
+    first = compiled_sampler(trained_tiny_model, jit_compile=False)
+    first.generate(num_tunes=5, max_length=30, seed=0)
+    again = compiled_sampler(trained_tiny_model, jit_compile=False)
+    again.generate(num_tunes=5, max_length=30, seed=0)
+    assert again._loops is first._loops
+    assert again._loop(None).experimental_get_tracing_count() == 1
+
+
+def test_only_a_plain_float32_music_lstm_runs_in_numpy_first(irish_vocabulary):
+    from tfcreative.music.model import MusicLSTM
+
+    class Stepper(MusicLSTM):
+        pass
+
+    model = make_tiny_model(irish_vocabulary)
+    assert TuneSampler(model).numpy_first
+    assert not TuneSampler(model, jit_compile=True).numpy_first
+    assert not TuneSampler(model, jit_compile=False).numpy_first
+    assert not TuneSampler(Stepper(irish_vocabulary, 8, 32)).numpy_first
+    assert not TuneSampler(MusicLSTM(irish_vocabulary, 8, 32, dtype="mixed_bfloat16")
+                           ).numpy_first
+
+
+def test_the_shared_loops_do_not_keep_a_model_alive(irish_vocabulary):
+    import gc
+    import weakref
+
+    model = make_tiny_model(irish_vocabulary)
+    compiled_sampler(model, jit_compile=False).generate(num_tunes=5, max_length=20, seed=0)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

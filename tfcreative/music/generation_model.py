@@ -54,3 +54,14 @@ def sampler_for(model):
     from tfcreative.music.sampler import TuneSampler
 
     return TuneSampler(model)
+
+
+def one_shot_sampler(model):
+    """The sampler for a process that generates once (the quickstart): for a Keras MusicLSTM
+    the NumPy loop can run, that loop on its weights (the same tunes, no tracing), not a
+    TuneSampler, which would then compile its loop in the background for calls that never
+    come, and hold the process at exit until it is done."""
+    from tfcreative.music.sampler import numpy_twin, runs_on_numpy
+
+    twin = numpy_twin(model) if runs_on_numpy(model) else None
+    return sampler_for(model if twin is None else twin)

@@ -17,6 +17,9 @@ Form-aware sampling (`constrain="form"`): the same tracker with its form rules o
 (`meter_rules`): parts of 8 or 16 bars that repeat, the number of parts asked, the last note
 on the key's tonic; and the header values a user fixes (`controls`).
 
+First calls: a first call of `TuneSampler` runs in NumPy while its compiled loop is made ready
+in the background (see `TuneSampler`; figures: docs/benchmarks.md, "Issue 25, the rest").
+
 Speed: for a few tunes at once, `TuneSampler` compiles the whole loop with XLA (one fused
 computation per character instead of a graph op at a time, and XLA's own matrix-vector
 product, which reads the recurrent weights faster than TensorFlow's oneDNN kernel at batch 1);
@@ -28,12 +31,16 @@ tokens (benchmarks/music_generation.py measures them side by side; figures: docs
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
+from tfcreative.blas_threads import one_blas_thread
 from tfcreative.errors import InvalidArgument
+from tfcreative.model_checks import weights_by_path
+from tfcreative.music import compiled_loops, numpy_sampler
 from tfcreative.music.config import DEFAULT_MAX_LENGTH, DEFAULT_SEED_TEXT
 from tfcreative.music.controls import tune_controls
 from tfcreative.music.generation_request import (
@@ -45,6 +52,7 @@ from tfcreative.music.generation_request import (
 from tfcreative.music.meter import settings_vector, static_settings
 from tfcreative.music.meter_graph import MeterConstraint
 from tfcreative.music.model import MusicLSTM
+from tfcreative.music.numpy_lstm import NumpyMusicLSTM
 from tfcreative.music.tune import GeneratedTune, Tunes
 from tfcreative.music.vocabulary import OOV_ID
 
@@ -217,6 +225,14 @@ class TuneSampler:
     `XLA_MAX_BATCH` tunes at once on a machine without a GPU (anything else runs the graph
     loop, and so does everything after XLA once failed to compile it, with a warning); True:
     always XLA; False: never (the loop the exported SavedModel runs). Same tunes either way.
+
+    The compiled loops belong to the model: every TuneSampler of one model (and setting)
+    shares them, so each is traced once per process (`compiled_loops`). First calls: tracing
+    and compiling a loop take seconds, so with "auto", for a MusicLSTM computing in float32,
+    a batch whose loop is not ready yet runs the same loop in NumPy (`numpy_sampler`: the same
+    tunes for the same seeds, in well under the tracing's time), and the compiled loop is
+    then made ready on a background thread; later batches of that size run compiled
+    (`numpy_first` False: always the compiled loop, as with True or False).
     """
 
     def __init__(self, model: MusicLSTM, jit_compile: bool | str = "auto"):
@@ -226,23 +242,34 @@ class TuneSampler:
         self.model = model
         self.vocabulary = model.vocabulary
         self.jit_compile = jit_compile
-        self._loops = {}  # (constrain, XLA capacity or None[, static]) -> compiled loop
+        # the loops of this model and setting, shared with its other samplers
+        self._compiled = compiled_loops.for_model(model, jit_compile)
         self._xla_failed = False
+        # "auto", a plain float32 MusicLSTM: a batch whose compiled loop is not ready yet runs
+        # in NumPy while the loop is made ready in the background (False: always the loop)
+        self.numpy_first = jit_compile == "auto" and runs_on_numpy(model)
+
+    @property
+    def _loops(self) -> dict:
+        """(constrain, XLA capacity or None[, static]) -> compiled loop."""
+        return self._compiled.loops
 
     def _loop(self, constrain, xla_capacity=None, static=()):
         """The compiled loop (made on first use): the graph loop, or with an xla_capacity the
         loop XLA compiles for that token buffer; for the tracker's static settings."""
-        key = (constrain, xla_capacity) + ((static,) if static else ())
+        key = loop_key(constrain, xla_capacity, static)
         if key not in self._loops:
+            model = weakref.ref(self.model)  # the loops must not keep the model alive
+
             if xla_capacity is None:
                 def loop(*args):
                     *inputs, settings = args
-                    return sample_tokens(self.model, *inputs, constrain=constrain,
+                    return sample_tokens(model(), *inputs, constrain=constrain,
                                          settings=settings, static=static)
             else:
                 def loop(*args):
                     *inputs, settings = args
-                    return sampling_loop(self.model, *inputs, constrain, capacity=xla_capacity,
+                    return sampling_loop(model(), *inputs, constrain, capacity=xla_capacity,
                                          settings=settings, static=static, jit_compile=True)
             self._loops[key] = tf.function(loop, input_signature=SAMPLE_SIGNATURE)
         return self._loops[key]
@@ -258,8 +285,10 @@ class TuneSampler:
         """([steps, batch] sampled ids, [batch] unconstrained fallback), as NumPy arrays."""
         static = static_settings(inputs[-1].numpy()) if constrain else ()
         if self.uses_xla(num_tunes):
+            capacity = xla_capacity(max_length)
             try:
-                sampled = self._loop(constrain, xla_capacity(max_length), static)(*inputs)
+                sampled = self._loop(constrain, capacity, static)(*inputs)
+                self._compiled.mark_ready(loop_key(constrain, capacity, static), num_tunes)
                 return (sampled.tokens.numpy()[:int(sampled.steps)],
                         sampled.unconstrained.numpy())
             except tf.errors.OpError as error:
@@ -269,7 +298,38 @@ class TuneSampler:
                 logger.warning("XLA could not compile the sampling loop, generating without "
                                "it from now on: %s", str(error).strip().splitlines()[0])
         sampled = self._loop(constrain, static=static)(*inputs)
+        self._compiled.mark_ready(loop_key(constrain, None, static), num_tunes)
         return sampled.tokens.numpy(), sampled.unconstrained.numpy()
+
+    def _sample_while_compiling(self, request: GenerationRequest, row_seeds):
+        """The batch sampled by the NumPy loop if `numpy_first` and its compiled loop is not
+        ready (that loop is then made ready in the background: `compiled_loops`), as
+        `_sample` returns it; None: run the compiled loop."""
+        if not self.numpy_first:
+            return None
+        batch = len(row_seeds)
+        capacity = xla_capacity(request.max_length) if self.uses_xla(batch) else None
+        static = static_settings(request.settings) if request.constrain else ()
+        key = loop_key(request.constrain, capacity, static)
+        if self._compiled.is_ready(key, batch) or self._compiled.failed(key, batch):
+            return None
+        twin = numpy_twin(self.model)
+        if twin is None:
+            return None
+        with one_blas_thread():
+            sampled = numpy_sampler.sample_tokens(
+                twin, request.seed_ids, row_seeds, request.max_length, request.temperature,
+                request.top_k, request.constrain, request.settings)
+        # started once the NumPy loop is done: tracing in the background takes the GIL
+        loop, inputs = self._loop(request.constrain, capacity, static), \
+            self._inputs(request, row_seeds, max_length=1)
+        self._compiled.warm_up(key, batch, lambda: loop(*inputs).tokens.numpy())
+        return sampled
+
+    def wait_until_compiled(self) -> None:
+        """Blocks until the loops being made ready in the background (for earlier calls) are
+        ready: later calls of those sizes then run compiled (benchmarks time them so)."""
+        self._compiled.wait()
 
     def generate(
         self,
@@ -319,16 +379,44 @@ class TuneSampler:
             tunes.extend(self._generate_batch(request, row_seeds))
         return tunes
 
+    @staticmethod
+    def _inputs(request: GenerationRequest, row_seeds, max_length=None) -> tuple:
+        """The compiled loop's inputs (SAMPLE_SIGNATURE) for one batch."""
+        return (tf.constant(np.tile(request.seed_ids, (len(row_seeds), 1))),
+                tf.constant(row_seeds),
+                tf.constant(max_length or request.max_length, tf.int32),
+                tf.constant(request.temperature, tf.float32),
+                tf.constant(request.top_k, tf.int32),
+                tf.constant(request.settings))
+
     def _generate_batch(self, request: GenerationRequest, row_seeds) -> list[GeneratedTune]:
-        inputs = (tf.constant(np.tile(request.seed_ids, (len(row_seeds), 1))),
-                  tf.constant(row_seeds),
-                  tf.constant(request.max_length, tf.int32),
-                  tf.constant(request.temperature, tf.float32),
-                  tf.constant(request.top_k, tf.int32),
-                  tf.constant(request.settings))
-        tokens, fallback = self._sample(inputs, len(row_seeds), request.max_length,
-                                        request.constrain)
+        sampled = self._sample_while_compiling(request, row_seeds)
+        if sampled is None:
+            sampled = self._sample(self._inputs(request, row_seeds), len(row_seeds),
+                                   request.max_length, request.constrain)
+        tokens, fallback = sampled
         return [finished_tune(self.vocabulary, request.seed_text, column, int(row_seed),
                               bool(fell_back))
                 for column, row_seed, fell_back in zip(tokens.T, row_seeds, fallback,
                                                        strict=True)]
+
+
+def loop_key(constrain, capacity, static) -> tuple:
+    """A compiled loop's key: (constrain, XLA capacity or None[, static settings])."""
+    return (constrain, capacity) + ((static,) if static else ())
+
+
+def runs_on_numpy(model) -> bool:
+    """Whether the NumPy loop computes what the model's compiled loop does: a MusicLSTM
+    itself (not a subclass, which may step otherwise) computing in float32."""
+    return type(model) is MusicLSTM and model.dtype_policy.name == "float32"
+
+
+def numpy_twin(model: MusicLSTM) -> NumpyMusicLSTM | None:
+    """The model's current weights in NumPy; None where the NumPy loop refuses them (e.g. NaN
+    weights: the compiled loop runs them as it always did)."""
+    try:
+        return NumpyMusicLSTM.from_arrays(model.get_config(), {
+            path: variable.numpy() for path, variable in weights_by_path(model, "model").items()})
+    except InvalidArgument:
+        return None
