@@ -22,6 +22,7 @@ so dtypes are exact (strings: object arrays of bytes).
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import functools
 import json
 import math
@@ -121,8 +122,9 @@ def run_requests(loader: str, path: str,
                          "outdir": os.path.join(work, f"out{i}")})
         env = _clean_env(os.path.dirname(shadow))
         if loader == "saved_model_cli":
-            for job in jobs:
-                _saved_model_cli(path, job, env)
+            # one process per request (the CLI runs one signature a call): two at a time
+            with concurrent.futures.ThreadPoolExecutor(_CLI_PROCESSES) as pool:
+                list(pool.map(lambda job: _saved_model_cli(path, job, env), jobs))
         elif loader == "capi":
             _capi_loader(path, jobs, env)
         else:
@@ -141,6 +143,10 @@ def saved_model_cli_path() -> str:
     found = beside if os.path.exists(beside) else shutil.which("saved_model_cli")
     assert found, "saved_model_cli (installed with tensorflow) not found"
     return found
+
+
+# saved_model_cli processes at once: each spends most of its time importing TensorFlow on one core
+_CLI_PROCESSES = max(1, min(2, len(os.sched_getaffinity(0))))
 
 
 def _saved_model_cli(path: str, job: dict, env: dict) -> None:

@@ -353,17 +353,32 @@ def test_a_model_whose_config_does_not_fit_its_weights_says_so_in_whole_sentence
     assert "Layer 'lstm_cell' expected 3 variables" in err and err.endswith("])"), err
 
 
+def _run_together(*commands, env, timeout=300) -> list[subprocess.CompletedProcess]:
+    """Runs the commands at the same time (from REPO); their results, in order."""
+    processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  cwd=REPO, env=env) for c in commands]
+    try:
+        outputs = [process.communicate(timeout=timeout) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return [subprocess.CompletedProcess(c, p.returncode, *out)
+            for c, p, out in zip(commands, processes, outputs, strict=True)]
+
+
 def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", run_dir,
                "--num-tunes", "1", "--max-length", "20", "--no-midi"]
-    quiet = subprocess.run([*command, "--out-dir", str(tmp_path / "a")], capture_output=True,
-                           text=True, cwd=REPO, env=env, timeout=300)
+    # both at once (each imports TensorFlow; they write to folders of their own)
+    quiet, verbose = _run_together(
+        [*command, "--out-dir", str(tmp_path / "a")],
+        [command[0], "-m", "tfcreative", "-v", *command[3:], "--out-dir", str(tmp_path / "b")],
+        env=env)
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.startswith(str(tmp_path / "a" / "tune_01.abc"))
-    verbose = subprocess.run([command[0], "-m", "tfcreative", "-v", *command[3:], "--out-dir",
-                              str(tmp_path / "b")], capture_output=True, text=True, cwd=REPO,
-                             env=env, timeout=300)
     assert verbose.returncode == 0
     assert "computation_placer" in verbose.stderr or "tensorflow" in verbose.stderr
 

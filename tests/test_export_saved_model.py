@@ -6,6 +6,7 @@ C++ loader. Also: TF Serving's layout, atomic versions, the warm-up file, and on
 weights in the checkpoint."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -78,8 +79,21 @@ MUSIC_FORM = {**MUSIC_GENERATE, "max_length": np.int32(400), "parts": np.int32(1
               "repeats": np.bool_(True)}
 
 
+@pytest.fixture(scope="module")
+def music_expected(music):
+    """What the Keras model itself gives for MUSIC_GENERATE and MUSIC_FORM (free, meter-aware,
+    form-aware), computed once for all the loaders (lists of Tunes: read, never changed)."""
+    sampler = compiled_sampler(music[0])  # the compiled loop is the reference
+    common = {"num_tunes": 3, "temperature": 0.9, "seed": 11}
+    return {
+        "generate": sampler.generate("X:1\nT:", max_length=60, **common),
+        "meter": sampler.generate("X:1\nT:", max_length=60, constrain="meter", **common),
+        "form": sampler.generate("X:1\nT:", max_length=400, constrain="form", parts=1,
+                                 key="Ador", tune_type="jig", **common)}
+
+
 @pytest.mark.parametrize("loader", LOADER_PARAMS)
-def test_music_signatures_under_every_loader(music, loader):
+def test_music_signatures_under_every_loader(music, music_expected, loader):
     model, path = music
     ids = np.array([1, 2], np.int32)
     h = np.random.default_rng(1).normal(size=(LAYERS, 2, UNITS)).astype(np.float32)
@@ -93,18 +107,15 @@ def test_music_signatures_under_every_loader(music, loader):
             ("step", {"ids": ids, "h": h, "c": c}), ("generate", unknown_seed),
             ("generate_form", bad_key)])
 
-    sampler = compiled_sampler(model)
-    expected = sampler.generate("X:1\nT:", num_tunes=3, max_length=60, temperature=0.9, seed=11)
+    expected = music_expected["generate"]
     assert [s.decode() for s in generated["abc"]] == [t.abc for t in expected]
     assert generated["complete"].tolist() == [t.complete for t in expected]
     assert [s.decode() for s in default["abc"]] == [t.abc for t in expected]
-    metered = sampler.generate("X:1\nT:", num_tunes=3, max_length=60, temperature=0.9, seed=11,
-                               constrain="meter")
+    metered = music_expected["meter"]
     assert [s.decode() for s in in_meter["abc"]] == [t.abc for t in metered]
     assert in_meter["complete"].tolist() == [t.complete for t in metered]
     assert in_meter["unconstrained"].tolist() == [t.unconstrained_fallback for t in metered]
-    formed = sampler.generate("X:1\nT:", num_tunes=3, max_length=400, temperature=0.9, seed=11,
-                              constrain="form", parts=1, key="Ador", tune_type="jig")
+    formed = music_expected["form"]
     assert [s.decode() for s in in_form["abc"]] == [t.abc for t in formed]
     assert in_form["complete"].tolist() == [t.complete for t in formed]
     assert in_form["unconstrained"].tolist() == [t.unconstrained_fallback for t in formed]
@@ -234,7 +245,23 @@ def test_only_the_weights_serving_reads_are_saved(music, pix2pix):
     assert music[0].optimizer.variables and pix2pix[0].optimizer.variables
 
 
-def test_versions_increment_and_are_never_overwritten(tmp_path):
+@pytest.fixture
+def copied_writes(music, monkeypatch):
+    """For the tests of version folders: export_saved_model writes each SavedModel as a copy of
+    the `music` fixture's export (its saved_model.pb and variables) instead of tracing and
+    saving the graphs again (~10 s each); the choice of folders, the warm-up file and the
+    renames are export_saved_model's own."""
+    from tfcreative.export import saved_model
+
+    def copy(serving, path):
+        assert serving.name == "music"
+        shutil.copytree(music[1], path, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("assets.extra"))
+
+    monkeypatch.setattr(saved_model, "write_saved_model", copy)
+
+
+def test_versions_increment_and_are_never_overwritten(tmp_path, copied_writes):
     model = make_tiny_model(VOCAB, units=8)
     assert export_saved_model(model, str(tmp_path)).endswith(os.path.join("music", "1"))
     assert export_saved_model(model, str(tmp_path)).endswith(os.path.join("music", "2"))
@@ -243,7 +270,7 @@ def test_versions_increment_and_are_never_overwritten(tmp_path):
     assert sorted(os.listdir(tmp_path / "music")) == ["1", "2"]
 
 
-def test_a_failed_export_leaves_no_version_behind(tmp_path, monkeypatch):
+def test_a_failed_export_leaves_no_version_behind(tmp_path, monkeypatch, copied_writes):
     def broken_write(*args, **kwargs):
         raise RuntimeError("disk full")
 
@@ -281,7 +308,8 @@ def _export_meanwhile(monkeypatch, model, base_dir, **kwargs):
     return other
 
 
-def test_two_exports_at_once_each_take_the_next_free_version(tmp_path, monkeypatch):
+def test_two_exports_at_once_each_take_the_next_free_version(tmp_path, monkeypatch,
+                                                             copied_writes):
     model = make_tiny_model(VOCAB, units=8)
     other = _export_meanwhile(monkeypatch, model, str(tmp_path))
     path = export_saved_model(model, str(tmp_path))
@@ -291,7 +319,8 @@ def test_two_exports_at_once_each_take_the_next_free_version(tmp_path, monkeypat
     assert signature_names(path) == signature_names(other["result"])
 
 
-def test_an_explicit_version_taken_meanwhile_is_never_overwritten(tmp_path, monkeypatch):
+def test_an_explicit_version_taken_meanwhile_is_never_overwritten(tmp_path, monkeypatch,
+                                                                  copied_writes):
     model = make_tiny_model(VOCAB, units=8)
     other = _export_meanwhile(monkeypatch, model, str(tmp_path), version=3)
     with pytest.raises(FileExistsError, match=r"music/3 exists: a served version is never "
@@ -314,7 +343,7 @@ def test_a_version_tf_serving_cannot_hold_is_refused(version, tmp_path):
     assert not os.path.exists(tmp_path / "music")
 
 
-def test_the_largest_int64_version_is_the_last(tmp_path):
+def test_the_largest_int64_version_is_the_last(tmp_path, copied_writes):
     from tfcreative.errors import InvalidArgument
 
     model = make_tiny_model(VOCAB, units=8)
