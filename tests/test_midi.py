@@ -113,6 +113,38 @@ def test_midi_notes_equal_abc2midi_s_on_corpus_tunes(tmp_path):
     assert compared >= 25
 
 
+def beamed(score) -> bool:
+    return any(n.beams.beamsList for n in score.recurse().notes)
+
+
+def music21s_own_midi(abc: str) -> bytes:
+    """What music21's full path writes for the tune: its ABC reader as it is (every part
+    beamed), then its MIDI writer, after midi.py's two readings of ABC."""
+    import music21
+
+    score = music21.converter.parse(midi.ABC_VERSION_LINE + midi.music_for_music21(abc),
+                                    format="abc")
+    assert beamed(score)
+    for part in score.parts:
+        midi._imply_start_repeats(part)
+        midi._unshare_signatures(part)
+    return music21.midi.translate.streamToMidiFile(score).writestr()
+
+
+def test_the_midi_is_music21s_byte_for_byte_on_corpus_tunes():
+    """midi.py reads a tune without beaming it (sheet music's work, not MIDI's): the file is
+    the one music21's full path writes, on tunes with triplets, grace notes, ties, chords,
+    pickups, repeats and first and second endings (all 64 tunes of `music generate
+    --num-tunes 64` and the 804 of the corpus were compared too: docs/benchmarks.md)."""
+    from tfcreative.abc_notation import parse_abc_bytes
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import bundled_corpus_path
+
+    tunes = parse_abc_bytes(bundled_corpus_path().read_bytes(), "irish.abc").tunes[:20]
+    for abc in [KNOWN, *(tune.abc for tune in tunes)]:
+        assert not beamed(midi._parse(abc))
+        assert midi.abc_to_midi(abc).data == music21s_own_midi(abc)
+
+
 @pytest.mark.slow
 def test_generate_command_writes_midi_without_abc2midi(tmp_path, no_abc2midi):
     """`tfcreative music generate` in a fresh process whose PATH has no abc2midi."""
