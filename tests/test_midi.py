@@ -4,6 +4,7 @@ bar, repeats (one implied by a lone `:|`) and first/second endings, as abc2midi 
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -89,6 +90,57 @@ def test_write_tunes_without_abc2midi_writes_midi_files(tmp_path, no_abc2midi):
     assert sum("abc2midi is not installed" in line for line in lines) == 1
     assert "apt-get install abcmidi" in lines[0]
     assert lines[1].endswith("tune_01.abc + tune_01.mid")
+
+
+WRITE_TUNES_IN_A_FRESH_PROCESS = r"""
+import hashlib, json, os, sys
+from tfcreative.music import output
+from tfcreative.music.tune import GeneratedTune
+
+write_midi = output._write_midi
+output._write_midi = lambda abc, path: f"{write_midi(abc, path)} [{os.getpid()}]"
+tunes = [GeneratedTune(abc, seed=seed, complete=complete)
+         for abc, seed, complete in json.loads(sys.stdin.read())]
+lines = []
+output.write_tunes(tunes, sys.argv[1], echo=lines.append)
+print(json.dumps({"loaded": "tensorflow" in sys.modules, "parent": os.getpid(), "lines": lines,
+                  "files": {name: hashlib.sha256(open(os.path.join(sys.argv[1], name), "rb")
+                                                 .read()).hexdigest()
+                            for name in sorted(os.listdir(sys.argv[1]))}}))
+"""
+
+
+PID = r" \[(\d+)\]"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no workers")
+def test_write_tunes_converts_in_worker_processes_the_same_files_and_lines(tmp_path):
+    """Without TensorFlow loaded (`music generate` from a preset), the tunes are converted in
+    processes forked from this one, one per core; the files and the lines printed, in order,
+    are those of the conversion in this process (TensorFlow is loaded here), a tune music21
+    cannot read included."""
+    import hashlib
+    import json
+
+    tunes = [(KNOWN.replace("X:1", f"X:{n}").replace("GABc", "GABc"[n % 4:] + "GABc"[:n % 4]),
+              n, n % 3 > 0) for n in range(1, 8)] + [("X:9\nT:Empty\nK:C\n", 9, True)]
+    result = subprocess.run([sys.executable, "-c", WRITE_TUNES_IN_A_FRESH_PROCESS,
+                             str(tmp_path / "forked")], input=json.dumps(tunes),
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    forked = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not forked["loaded"]
+    workers = {int(pid) for line in forked["lines"] for pid in re.findall(PID, line)}
+    assert len(workers) >= 2 and forked["parent"] not in workers
+
+    lines = []
+    write_tunes([GeneratedTune(*tune) for tune in tunes], str(tmp_path / "here"),
+                echo=lines.append)
+    assert [line.replace(str(tmp_path / "here"), "") for line in lines] == \
+        [re.sub(PID, "", line.replace(str(tmp_path / "forked"), "")) for line in forked["lines"]]
+    assert "; no MIDI file: no notes in the tune" in lines[-1]
+    assert forked["files"] == {name: hashlib.sha256((tmp_path / "here" / name).read_bytes())
+                               .hexdigest() for name in sorted(os.listdir(tmp_path / "here"))}
 
 
 @needs_abc2midi
