@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import DUMMY_ABC_DIR, REPO, needs_abc2midi
+from tests.conftest import DUMMY_ABC_DIR, REPO, keras_only_copy, needs_abc2midi
 from tfcreative.cli.main import main
 
 TINY = ["--embedding-dim", "8", "--lstm-units", "16", "--seq-length", "20", "--batch-size", "4"]
@@ -354,8 +354,10 @@ def test_a_model_whose_config_does_not_fit_its_weights_says_so_in_whole_sentence
 
 
 def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, tmp_path):
+    # a model Keras loads (TensorFlow, its C++ lines): one the NumPy path does not run
+    model = keras_only_copy(os.path.join(run_dir, "model.keras"), tmp_path / "keras.keras")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", run_dir,
+    command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", model,
                "--num-tunes", "1", "--max-length", "20", "--no-midi"]
     quiet = subprocess.run([*command, "--out-dir", str(tmp_path / "a")], capture_output=True,
                            text=True, cwd=REPO, env=env, timeout=300)
