@@ -20,9 +20,9 @@ def with_step_budget(config, steps: int, every: int):
 def trained(run_dir: str, config, **train_args):
     """(the run's best checkpoint, its path): the run trained, resumed from its backup if it
     was stopped, or, finished, only loaded."""
+    from tfcreative.keras_archive import is_run_directory
     from tfcreative.music import load_model
     from tfcreative.music.training import train
-    from tfcreative.saving import is_run_directory
 
     if not is_run_directory(run_dir):
         start = time.monotonic()

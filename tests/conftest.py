@@ -67,6 +67,35 @@ def trained_tiny_model(irish_builder, irish_vocabulary):
     return model
 
 
+def rewritten(archive, destination, **members) -> str:
+    """A copy of the .keras zip `archive` with some members' bytes replaced (config_json=...
+    for config.json, weights=... for model.weights.h5)."""
+    import zipfile
+
+    names = {"config_json": "config.json", "weights": "model.weights.h5"}
+    replaced = {names[key]: value for key, value in members.items()}
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(destination, "w") as copy:
+        for name in source.namelist():
+            copy.writestr(name, replaced.get(name, source.read(name)))
+    return str(destination)
+
+
+def keras_only_copy(archive, destination) -> str:
+    """A copy of a MusicLSTM's .keras file with one more array in its model.weights.h5 (as a
+    later version of the class might write): the NumPy path refuses it, Keras loads it."""
+    import io
+    import zipfile
+
+    import h5py
+    import numpy as np
+
+    with zipfile.ZipFile(archive) as source:
+        weights = io.BytesIO(source.read("model.weights.h5"))
+    with h5py.File(weights, "a") as stored:
+        stored["layers/extra/vars/0"] = np.zeros(3, np.float32)
+    return rewritten(archive, destination, weights=weights.getvalue())
+
+
 def run_python_json(script: str, stdin: str | None = None, cwd: str = REPO) -> dict:
     """Runs `script` in a fresh Python process (own TF runtime, e.g. logical devices) and
     returns the JSON object it printed last."""

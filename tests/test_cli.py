@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import DUMMY_ABC_DIR, REPO, compiled_sampler, needs_abc2midi
+from tests.conftest import DUMMY_ABC_DIR, REPO, compiled_sampler, keras_only_copy, needs_abc2midi
 from tfcreative.cli.main import main
 
 TINY = ["--embedding-dim", "8", "--lstm-units", "16", "--seq-length", "20", "--batch-size", "4"]
@@ -369,8 +369,10 @@ def _run_together(*commands, env, timeout=300) -> list[subprocess.CompletedProce
 
 
 def test_a_normal_run_shows_only_our_output_and_verbose_shows_the_rest(run_dir, tmp_path):
+    # a model Keras loads (TensorFlow, its C++ lines): one the NumPy path does not run
+    model = keras_only_copy(os.path.join(run_dir, "model.keras"), tmp_path / "keras.keras")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", run_dir,
+    command = [sys.executable, "-m", "tfcreative", "music", "generate", "--model", model,
                "--num-tunes", "1", "--max-length", "20", "--no-midi"]
     # both at once (each imports TensorFlow; they write to folders of their own)
     quiet, verbose = _run_together(
@@ -794,10 +796,24 @@ def test_generate_from_a_preset_loads_no_tensorflow_and_writes_tune_samplers_tun
         assert (out / f"tune_{number:02d}.mid").read_bytes().startswith(b"MThd")
 
 
-def test_generate_with_a_keras_file_still_loads_it_with_keras(run_dir):
+def test_generate_from_a_run_directory_loads_no_tensorflow_and_writes_tune_samplers_tunes(
+        run_dir, tmp_path):
+    """A user's own MusicLSTM (a run directory's model.keras, or a .keras file) takes the
+    light path too: its weights read with h5py, TuneSampler's tunes, no TensorFlow."""
+    from tfcreative.music import load_model
     from tfcreative.music.generation_model import runs_on_numpy
 
-    assert not runs_on_numpy(str(run_dir))
-    assert not runs_on_numpy(os.path.join(run_dir, "model.keras"))
-    assert not runs_on_numpy("synthetic_facades")
-    assert runs_on_numpy("folk")
+    assert runs_on_numpy(str(run_dir)) and runs_on_numpy(os.path.join(run_dir, "model.keras"))
+    assert not runs_on_numpy("synthetic_facades") and runs_on_numpy("folk")
+    out = tmp_path / "tunes"
+    script = GENERATE_IN_A_FRESH_PROCESS.replace('"generate", ',
+                                                 f'"generate", "--model", {str(run_dir)!r}, ')
+    result = subprocess.run([sys.executable, "-c", script, str(out)],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 0, "loaded": []}
+    expected = compiled_sampler(load_model(str(run_dir))).generate(
+        num_tunes=3, seed=11, max_length=400, constrain="form")
+    for number, tune in enumerate(expected, start=1):
+        written = (out / f"tune_{number:02d}.abc").read_text()
+        assert written.split("\n", 1)[1] == tune.abc + "\n"

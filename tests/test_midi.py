@@ -4,6 +4,7 @@ bar, repeats (one implied by a lone `:|`) and first/second endings, as abc2midi 
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -91,6 +92,57 @@ def test_write_tunes_without_abc2midi_writes_midi_files(tmp_path, no_abc2midi):
     assert lines[1].endswith("tune_01.abc + tune_01.mid")
 
 
+WRITE_TUNES_IN_A_FRESH_PROCESS = r"""
+import hashlib, json, os, sys
+from tfcreative.music import output
+from tfcreative.music.tune import GeneratedTune
+
+write_midi = output._write_midi
+output._write_midi = lambda abc, path: f"{write_midi(abc, path)} [{os.getpid()}]"
+tunes = [GeneratedTune(abc, seed=seed, complete=complete)
+         for abc, seed, complete in json.loads(sys.stdin.read())]
+lines = []
+output.write_tunes(tunes, sys.argv[1], echo=lines.append)
+print(json.dumps({"loaded": "tensorflow" in sys.modules, "parent": os.getpid(), "lines": lines,
+                  "files": {name: hashlib.sha256(open(os.path.join(sys.argv[1], name), "rb")
+                                                 .read()).hexdigest()
+                            for name in sorted(os.listdir(sys.argv[1]))}}))
+"""
+
+
+PID = r" \[(\d+)\]"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no workers")
+def test_write_tunes_converts_in_worker_processes_the_same_files_and_lines(tmp_path):
+    """Without TensorFlow loaded (`music generate` from a preset), the tunes are converted in
+    processes forked from this one, one per core; the files and the lines printed, in order,
+    are those of the conversion in this process (TensorFlow is loaded here), a tune music21
+    cannot read included."""
+    import hashlib
+    import json
+
+    tunes = [(KNOWN.replace("X:1", f"X:{n}").replace("GABc", "GABc"[n % 4:] + "GABc"[:n % 4]),
+              n, n % 3 > 0) for n in range(1, 8)] + [("X:9\nT:Empty\nK:C\n", 9, True)]
+    result = subprocess.run([sys.executable, "-c", WRITE_TUNES_IN_A_FRESH_PROCESS,
+                             str(tmp_path / "forked")], input=json.dumps(tunes),
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    forked = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not forked["loaded"]
+    workers = {int(pid) for line in forked["lines"] for pid in re.findall(PID, line)}
+    assert len(workers) >= 2 and forked["parent"] not in workers
+
+    lines = []
+    write_tunes([GeneratedTune(*tune) for tune in tunes], str(tmp_path / "here"),
+                echo=lines.append)
+    assert [line.replace(str(tmp_path / "here"), "") for line in lines] == \
+        [re.sub(PID, "", line.replace(str(tmp_path / "forked"), "")) for line in forked["lines"]]
+    assert "; no MIDI file: no notes in the tune" in lines[-1]
+    assert forked["files"] == {name: hashlib.sha256((tmp_path / "here" / name).read_bytes())
+                               .hexdigest() for name in sorted(os.listdir(tmp_path / "here"))}
+
+
 @needs_abc2midi
 def test_midi_notes_equal_abc2midi_s_on_corpus_tunes(tmp_path):
     """The reference player and ours agree note for note on the first corpus tunes that
@@ -111,6 +163,38 @@ def test_midi_notes_equal_abc2midi_s_on_corpus_tunes(tmp_path):
             [(round(t - start_expected, 3), p) for t, p in expected], tune.title
         compared += 1
     assert compared >= 25
+
+
+def beamed(score) -> bool:
+    return any(n.beams.beamsList for n in score.recurse().notes)
+
+
+def music21s_own_midi(abc: str) -> bytes:
+    """What music21's full path writes for the tune: its ABC reader as it is (every part
+    beamed), then its MIDI writer, after midi.py's two readings of ABC."""
+    import music21
+
+    score = music21.converter.parse(midi.ABC_VERSION_LINE + midi.music_for_music21(abc),
+                                    format="abc")
+    assert beamed(score)
+    for part in score.parts:
+        midi._imply_start_repeats(part)
+        midi._unshare_signatures(part)
+    return music21.midi.translate.streamToMidiFile(score).writestr()
+
+
+def test_the_midi_is_music21s_byte_for_byte_on_corpus_tunes():
+    """midi.py reads a tune without beaming it (sheet music's work, not MIDI's): the file is
+    the one music21's full path writes, on tunes with triplets, grace notes, ties, chords,
+    pickups, repeats and first and second endings (all 64 tunes of `music generate
+    --num-tunes 64` and the 804 of the corpus were compared too: docs/benchmarks.md)."""
+    from tfcreative.abc_notation import parse_abc_bytes
+    from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import bundled_corpus_path
+
+    tunes = parse_abc_bytes(bundled_corpus_path().read_bytes(), "irish.abc").tunes[:20]
+    for abc in [KNOWN, *(tune.abc for tune in tunes)]:
+        assert not beamed(midi._parse(abc))
+        assert midi.abc_to_midi(abc).data == music21s_own_midi(abc)
 
 
 @pytest.mark.slow

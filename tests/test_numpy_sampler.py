@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import compiled_sampler
+from tests.conftest import compiled_sampler, keras_only_copy, rewritten
 from tfcreative.errors import InvalidArgument, WrongModelType
 from tfcreative.model_checks import weights_by_path
 from tfcreative.music import numpy_sampler
@@ -112,3 +112,67 @@ def test_weights_other_than_the_config_describes_are_refused(trained_tiny_model)
         assert error.value.argument == "preset", name
     with pytest.raises(InvalidArgument, match="not a MusicLSTM's"):
         NumpyMusicLSTM.from_arrays({**config, "lstm_units": "many"}, arrays)
+
+
+@pytest.fixture(scope="module")
+def tiny_keras_file(trained_tiny_model, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("keras_file") / "tiny.keras")
+    trained_tiny_model.save(path)
+    return path
+
+
+@pytest.mark.parametrize("constrain", CONSTRAINTS)
+def test_a_keras_file_runs_on_numpy_with_tune_samplers_tunes(tiny_keras_file, constrain):
+    """`music generate --model x.keras` (or a run directory): the weights read with h5py are
+    the model's exactly, and the tunes are TuneSampler's on the model Keras loads."""
+    from tfcreative.music import load_model
+    from tfcreative.music.generation_model import load_for_generation, runs_on_numpy
+
+    assert runs_on_numpy(tiny_keras_file)
+    ours, keras_model = load_for_generation(tiny_keras_file), load_model(tiny_keras_file)
+    assert isinstance(ours, NumpyMusicLSTM)
+    twin = numpy_twin(keras_model)
+    for name in ("input_table", "logits_kernel", "logits_bias"):
+        assert np.array_equal(getattr(ours, name), getattr(twin, name)), name
+    for layer, twin_layer in zip(ours.layers, twin.layers, strict=True):
+        for name in ("kernel", "recurrent_kernel", "bias"):
+            assert np.array_equal(getattr(layer, name), getattr(twin_layer, name)), name
+    for kwargs in ({"num_tunes": 1, "seed": 5}, {"num_tunes": 5, "seed": 70,
+                                                  "temperature": 0.9, "top_k": 10}):
+        expected = compiled_sampler(keras_model).generate(max_length=300, constrain=constrain,
+                                                     **kwargs)
+        assert NumpySampler(ours).generate(max_length=300, constrain=constrain,
+                                           **kwargs) == expected
+
+
+def test_a_keras_file_numpy_does_not_run_as_keras_would_loads_with_keras(tiny_keras_file,
+                                                                         tmp_path):
+    """Another class (or a subclass), another dtype policy, weights laid out otherwise or
+    unreadable: Keras's loader takes the file (and says what is wrong with it)."""
+    import json
+    import zipfile
+
+    from tfcreative.music.generation_model import load_for_generation, runs_on_numpy
+    from tfcreative.music.model import MusicLSTM
+
+    with zipfile.ZipFile(tiny_keras_file) as archive:
+        config = json.loads(archive.read("config.json"))
+    subclass = {**config, "class_name": "MyLSTM", "registered_name": "mine>MyLSTM"}
+    assert not runs_on_numpy(rewritten(tiny_keras_file, tmp_path / "subclass.keras",
+                                       config_json=json.dumps(subclass)))
+    mixed = json.loads(json.dumps(config))
+    mixed["config"]["dtype"]["config"]["name"] = "mixed_bfloat16"
+    path = rewritten(tiny_keras_file, tmp_path / "mixed.keras", config_json=json.dumps(mixed))
+    assert runs_on_numpy(path) and isinstance(load_for_generation(path), MusicLSTM)
+
+    path = keras_only_copy(tiny_keras_file, tmp_path / "extra.keras")
+    with pytest.raises(InvalidArgument, match="not laid out as a MusicLSTM's"):
+        NumpyMusicLSTM.from_keras_file(path)
+    assert isinstance(load_for_generation(path), MusicLSTM)
+
+    path = rewritten(tiny_keras_file, tmp_path / "damaged.keras", weights=b"not HDF5")
+    with pytest.raises(InvalidArgument, match="no readable model.weights.h5"):
+        NumpyMusicLSTM.from_keras_file(path)
+    with pytest.raises(InvalidArgument, match="Keras can load") as error:
+        load_for_generation(path)  # Keras's loader, in its own words
+    assert error.value.argument == "path"

@@ -24,7 +24,7 @@ import time
 
 from tfcreative.errors import FinishedRun, RunDirectoryInUse
 from tfcreative.files import require_folder
-from tfcreative.saving import is_run_directory
+from tfcreative.keras_archive import is_run_directory
 
 try:
     import fcntl

@@ -29,11 +29,6 @@ def save_model_atomically(model: keras.Model, path: str) -> str:
     return path
 
 
-def is_run_directory(path: str) -> bool:
-    """A finished run directory: a folder holding the run's model.keras."""
-    return os.path.isfile(os.path.join(os.path.expanduser(path), RUN_MODEL))
-
-
 def resolve_model_path(path: str) -> str:
     """A .keras file, or a run directory holding model.keras; clear error otherwise."""
     path = os.path.expanduser(path)

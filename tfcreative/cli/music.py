@@ -238,7 +238,7 @@ def _train(args) -> int:
 def default_tunes_dir(model_path: str) -> str:
     """<run dir>/tunes for a run directory; ./tunes for anything else (a .keras file, a preset,
     whatever folder of that name the current directory holds)."""
-    from tfcreative.saving import is_run_directory
+    from tfcreative.keras_archive import is_run_directory
 
     if is_run_directory(model_path):
         return os.path.join(model_path, "tunes")

@@ -44,7 +44,7 @@ def run(args) -> int:
 def run_music(args) -> None:
     from tfcreative.music.config import DEFAULT_CONSTRAINT, QUICKSTART
     from tfcreative.music.evaluation import format_reports, validity_report
-    from tfcreative.music.generation_model import one_shot_sampler
+    from tfcreative.music.generation_model import sampler_for
     from tfcreative.music.output import write_tunes
     from tfcreative.music.training import train
 
@@ -54,8 +54,8 @@ def run_music(args) -> None:
     config = dataclasses.replace(QUICKSTART, minutes=args.minutes)
     model = train(music_dir, config, data_dir=args.data_dir, verbose=2)
     # 0.8: a small model writes noticeably more valid ABC a little below temperature 1.
-    tunes = one_shot_sampler(model).generate(num_tunes=args.num_tunes, temperature=0.8,
-                                             seed=0, constrain=DEFAULT_CONSTRAINT)
+    tunes = sampler_for(model).generate(num_tunes=args.num_tunes, temperature=0.8, seed=0,
+                                        constrain=DEFAULT_CONSTRAINT)
     print(f"\n== Music: {len(tunes)} generated tunes (temperature 0.8, seeds 0.., "
           f"{DEFAULT_CONSTRAINT}-aware sampling)")
     write_tunes(tunes, os.path.join(music_dir, "tunes"))

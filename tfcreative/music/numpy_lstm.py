@@ -1,5 +1,5 @@
-"""A MusicLSTM's inference in NumPy: the weights of a preset (or of a built model) and the
-LSTM's step, for generating without importing TensorFlow (`numpy_sampler`).
+"""A MusicLSTM's inference in NumPy: the weights of a preset, of a .keras file (or of a built
+model) and the LSTM's step, for generating without importing TensorFlow (`numpy_sampler`).
 
 The maths of `MusicLSTM.step` in float32: the first layer looks its gate inputs up in a table
 (every character's embedding through the input kernel, plus the bias), each layer's gates are
@@ -16,11 +16,10 @@ import os
 
 import numpy as np
 
-from tfcreative import preset_files
+from tfcreative import keras_archive, preset_files
 from tfcreative.errors import InvalidArgument, WrongModelType
+from tfcreative.music.saved_config import MODEL_CLASS, float32_config
 from tfcreative.music.vocabulary import CharVocabulary
-
-MODEL_CLASS = "MusicLSTM"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,18 +43,21 @@ def _cell(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _sigmoid(o) * np.tanh(c), c
 
 
-def _model_config(stored: dict) -> dict:
-    """A preset's config.json (Keras's serialized MusicLSTM) -> the model's config, if it is
-    one this module runs as Keras would: a MusicLSTM computing in float32."""
-    config = stored.get("config") if isinstance(stored, dict) else None
-    dtype = config.get("dtype") if isinstance(config, dict) else None
-    policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
-    if stored.get("class_name") != MODEL_CLASS or policy != "float32":
-        raise InvalidArgument("preset", "its config is not a float32 MusicLSTM's")
-    return config
+def keras_file_layout(num_layers: int) -> dict[str, str]:
+    """Where Keras's .keras format puts each MusicLSTM weight in model.weights.h5 (its layers
+    named by class: lstm, lstm_1, ..., dense; each layer's variables numbered in the order
+    built) -> the weight's path under the model's name. Keras's loader is the reference:
+    tests/test_numpy_sampler.py loads the same file both ways."""
+    layout = {"embedding/vars/0": "embedding/embeddings",
+              "layers/dense/vars/0": "logits/kernel", "layers/dense/vars/1": "logits/bias"}
+    for i in range(num_layers):
+        for number, part in enumerate(("kernel", "recurrent_kernel", "bias")):
+            layout[f"layers/lstm{f'_{i}' if i else ''}/cell/vars/{number}"] = \
+                f"lstm_{i}/lstm_cell/{part}"
+    return layout
 
 
-def expected_shapes(config: dict) -> dict[str, tuple]:
+def expected_shapes(config: dict, argument: str = "preset") -> dict[str, tuple]:
     """The shape of every weight of the MusicLSTM `config` describes, by its path under the
     model's name."""
     try:
@@ -63,7 +65,7 @@ def expected_shapes(config: dict) -> dict[str, tuple]:
         embedding, units = int(config["embedding_dim"]), int(config["lstm_units"])
         layers = int(config["num_layers"])
     except (KeyError, TypeError, ValueError, OverflowError):
-        raise InvalidArgument("preset", "its config is not a MusicLSTM's") from None
+        raise InvalidArgument(argument, "its config is not a MusicLSTM's") from None
     shapes = {"embedding/embeddings": (vocab, embedding),
               "logits/kernel": (units, vocab), "logits/bias": (vocab,)}
     for i in range(layers):
@@ -87,19 +89,21 @@ class NumpyMusicLSTM:
         self.input_table = embeddings @ layers[0].kernel + layers[0].bias
 
     @classmethod
-    def from_arrays(cls, config: dict, arrays: dict[str, np.ndarray]) -> NumpyMusicLSTM:
+    def from_arrays(cls, config: dict, arrays: dict[str, np.ndarray],
+                    argument: str = "preset") -> NumpyMusicLSTM:
         """From a MusicLSTM's config (`get_config()`) and its weights by Keras path
         ("music_lstm/lstm_0/lstm_cell/kernel", ...: the model's name first). Anything but
         exactly the weights that config describes, finite and in float32 arithmetic, is an
-        InvalidArgument about "preset" (Keras's loader says what is wrong in its own terms)."""
-        expected = expected_shapes(config)
+        InvalidArgument about `argument` (Keras's loader says what is wrong in its own
+        terms)."""
+        expected = expected_shapes(config, argument)
         by_path = {name.split("/", 1)[-1]: value for name, value in arrays.items()}
         found = {path: tuple(value.shape) for path, value in by_path.items()}
         if found != expected or len(by_path) != len(arrays):
-            raise InvalidArgument("preset", "its weights are not the ones its config describes")
+            raise InvalidArgument(argument, "its weights are not the ones its config describes")
         weights = {path: np.asarray(value, np.float32) for path, value in by_path.items()}
         if not all(np.isfinite(value).all() for value in weights.values()):
-            raise InvalidArgument("preset", "its weights hold NaN or Inf values")
+            raise InvalidArgument(argument, "its weights hold NaN or Inf values")
         layers = [LSTMWeights(*(weights[f"lstm_{i}/lstm_cell/{part}"]
                                 for part in ("kernel", "recurrent_kernel", "bias")))
                   for i in range(int(config["num_layers"]))]
@@ -122,7 +126,26 @@ class NumpyMusicLSTM:
             except ValueError as error:
                 raise InvalidArgument("preset", f"{f.name}: not JSON ({error})") from None
         arrays = preset_files.read_arrays(os.path.join(folder, preset_files.WEIGHTS))
-        return cls.from_arrays(_model_config(config), arrays)
+        return cls.from_arrays(float32_config(config), arrays)
+
+    @classmethod
+    def from_keras_file(cls, path: str) -> NumpyMusicLSTM:
+        """A .keras file's MusicLSTM (or a run directory's model.keras), read without Keras;
+        anything but a plain float32 MusicLSTM with exactly its weights is an InvalidArgument
+        about "path"."""
+        archive = keras_archive.archive_path(path)
+        if archive is None:
+            raise InvalidArgument("path", f"{path}: not a .keras file or a run directory")
+        config = float32_config(keras_archive.read_config(archive), "path")
+        expected_shapes(config, "path")  # its sizes are numbers
+        layout = keras_file_layout(int(config["num_layers"]))
+        stored = {name: value for name, value in keras_archive.read_weights(archive).items()
+                  if not name.startswith("optimizer/")}
+        if set(stored) != set(layout):
+            raise InvalidArgument("path", f"{archive}: its weights are not laid out as a "
+                                          "MusicLSTM's")
+        return cls.from_arrays(config, {f"model/{layout[name]}": value
+                                        for name, value in stored.items()}, "path")
 
     def zero_states(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         zeros = np.zeros((batch, self.lstm_units), np.float32)

@@ -247,7 +247,7 @@ class TuneSampler:
         self._xla_failed = False
         # "auto", a plain float32 MusicLSTM: a batch whose compiled loop is not ready yet runs
         # in NumPy while the loop is made ready in the background (False: always the loop)
-        self.numpy_first = jit_compile == "auto" and runs_on_numpy(model)
+        self.numpy_first = jit_compile == "auto" and numpy_loop_fits(model)
 
     @property
     def _loops(self) -> dict:
@@ -406,7 +406,7 @@ def loop_key(constrain, capacity, static) -> tuple:
     return (constrain, capacity) + ((static,) if static else ())
 
 
-def runs_on_numpy(model) -> bool:
+def numpy_loop_fits(model) -> bool:
     """Whether the NumPy loop computes what the model's compiled loop does: a MusicLSTM
     itself (not a subclass, which may step otherwise) computing in float32."""
     return type(model) is MusicLSTM and model.dtype_policy.name == "float32"
