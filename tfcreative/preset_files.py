@@ -15,7 +15,7 @@ import os
 import zipfile
 
 from tfcreative.config import RUN_MODEL
-from tfcreative.errors import ArgumentPathNotFound, InvalidArgument
+from tfcreative.errors import ArgumentPathNotFound, InvalidArgument, WrongModelType
 from tfcreative.files import sha256
 
 METADATA, CONFIG, WEIGHTS, TFJS = "metadata.json", "config.json", "weights.npz", "tfjs"
@@ -114,3 +114,20 @@ def read_arrays(path: str) -> dict:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise InvalidArgument("preset", f"{path}: not a readable .npz archive of arrays "
                                         f"({error})") from None
+
+
+def read_model_files(preset: str, model_class: str) -> tuple[dict, dict]:
+    """A preset's stored config (config.json: Keras's serialized model) and its arrays, the
+    files checked as `presets.load_preset` checks them (the class, their sha256), without
+    Keras: for the NumPy paths that run a preset without TensorFlow."""
+    folder = preset_folder(preset)
+    metadata = read_metadata(preset)
+    if metadata["class"] != model_class:
+        raise WrongModelType(preset, metadata["class"], model_class, argument="preset")
+    check_checksums(folder, metadata)
+    with open(os.path.join(folder, CONFIG), encoding="utf-8") as f:
+        try:
+            stored = json.load(f)
+        except ValueError as error:
+            raise InvalidArgument("preset", f"{f.name}: not JSON ({error})") from None
+    return stored, read_arrays(os.path.join(folder, WEIGHTS))

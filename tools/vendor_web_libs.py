@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import hashlib
 import json
 import os
 import re
@@ -29,18 +28,11 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from tfcreative.files import sha256  # noqa: E402
 from tfcreative.serve import VENDOR_LIBRARIES, VENDOR_MANIFEST, vendor_folder  # noqa: E402
 
 LICENSE_TEXTS = os.path.join(REPO, "tools", "licenses")
 LICENSE_FILE = re.compile(r"(LICEN[CS]E|COPYING)(-[\w.-]+)?(\.(md|txt|rst))?", re.IGNORECASE)
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def locked_packages(lockfile: str) -> dict[str, dict]:

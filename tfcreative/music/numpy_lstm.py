@@ -11,13 +11,11 @@ TensorFlow's kernels in the last bits; `tests/test_numpy_sampler.py` counts what
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 
 import numpy as np
 
 from tfcreative import keras_archive, preset_files
-from tfcreative.errors import InvalidArgument, WrongModelType
+from tfcreative.errors import InvalidArgument
 from tfcreative.music.saved_config import MODEL_CLASS, float32_config
 from tfcreative.music.vocabulary import CharVocabulary
 
@@ -115,17 +113,7 @@ class NumpyMusicLSTM:
     def from_preset(cls, preset: str) -> NumpyMusicLSTM:
         """A preset's MusicLSTM (a shipped name or a folder), its files checked as
         `presets.load_preset` checks them (class, sha256), without Keras."""
-        folder = preset_files.preset_folder(preset)
-        metadata = preset_files.read_metadata(preset)
-        if metadata["class"] != MODEL_CLASS:
-            raise WrongModelType(preset, metadata["class"], MODEL_CLASS, argument="preset")
-        preset_files.check_checksums(folder, metadata)
-        with open(os.path.join(folder, preset_files.CONFIG), encoding="utf-8") as f:
-            try:
-                config = json.load(f)
-            except ValueError as error:
-                raise InvalidArgument("preset", f"{f.name}: not JSON ({error})") from None
-        arrays = preset_files.read_arrays(os.path.join(folder, preset_files.WEIGHTS))
+        config, arrays = preset_files.read_model_files(preset, MODEL_CLASS)
         return cls.from_arrays(float32_config(config), arrays)
 
     @classmethod

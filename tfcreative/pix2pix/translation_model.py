@@ -12,13 +12,11 @@ damaged preset) loads with Keras, whose loader also says what is wrong with it.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from typing import TYPE_CHECKING
 
 from tfcreative import preset_files
 from tfcreative.blas_threads import use_one_blas_thread
-from tfcreative.errors import InvalidArgument, WrongModelType
+from tfcreative.errors import InvalidArgument
 
 if TYPE_CHECKING:  # NumPy loads only once its threads are set (load_for_translation)
     from tfcreative.pix2pix.numpy_unet import NumpyUNet
@@ -62,17 +60,7 @@ class NumpyPix2Pix:
     def from_preset(cls, preset: str) -> NumpyPix2Pix:
         """A preset's Pix2Pix (a shipped name or a folder), its files checked as
         `presets.load_preset` checks them (class, sha256), without Keras."""
-        folder = preset_files.preset_folder(preset)
-        metadata = preset_files.read_metadata(preset)
-        if metadata["class"] != MODEL_CLASS:
-            raise WrongModelType(preset, metadata["class"], MODEL_CLASS, argument="preset")
-        preset_files.check_checksums(folder, metadata)
-        with open(os.path.join(folder, preset_files.CONFIG), encoding="utf-8") as f:
-            try:
-                stored = json.load(f)
-            except ValueError as error:
-                raise InvalidArgument("preset", f"{f.name}: not JSON ({error})") from None
-        arrays = preset_files.read_arrays(os.path.join(folder, preset_files.WEIGHTS))
+        stored, arrays = preset_files.read_model_files(preset, MODEL_CLASS)
         return cls.from_config(stored, arrays)
 
 
