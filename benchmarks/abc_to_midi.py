@@ -1,12 +1,14 @@
 """`python -m benchmarks.abc_to_midi [--limit N] [--json PATH]`: ABC -> MIDI converters on the
 bundled corpus (804 tunes), side by side in one run, each tune through every converter in turn.
 
-Converters: abc2midi (Debian's abcmidi, the reference player), tfcreative.music.midi (music21
-with the two readings that module documents), music21 as it comes (`converter.parse` +
-`expandRepeats`), and symusic (a wheel that runs a bundled abc2midi binary) when importable.
+Converters: abc2midi (Debian's abcmidi, the reference player), tfcreative.music.midi (its own
+reader, `performance.py`, with music21 for what that does not read), tfcreative's music21
+path alone (`music21_midi.py`, with the two readings it documents), music21 as it comes
+(`converter.parse` + `expandRepeats`), and symusic (a wheel that runs a bundled abc2midi
+binary) when importable.
 Per converter: tunes converted (a MIDI file with notes), tunes whose notes equal abc2midi's
 (same pitches at the same onsets, on the tunes abc2midi reads without an error), and the time
-per tune. Not a test and not in `python -m benchmarks`: it backs the choice of music21 for MIDI.
+per tune. Not a test and not in `python -m benchmarks`: it backs the choice of MIDI writer.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import warnings
 import mido
 
 from tfcreative.abc_notation import parse_abc_bytes
-from tfcreative.music import abc2midi, midi
+from tfcreative.music import abc2midi, midi, music21_midi
 
 CORPUS = importlib.resources.files("tfcreative") / "data" / "irish_folk" / "irish.abc"
 
@@ -59,6 +61,13 @@ def run_ours(abc: str) -> bytes | None:
     try:
         return midi.abc_to_midi(abc).data
     except midi.MidiConversionError:
+        return None
+
+
+def run_music21_path(abc: str) -> bytes | None:
+    try:
+        return music21_midi.abc_to_midi(abc)[0]
+    except music21_midi.Music21Error:
         return None
 
 
@@ -110,12 +119,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     tunes = [t.abc for t in parse_abc_bytes(CORPUS.read_bytes(), "irish.abc").tunes]
     tunes = tunes[:args.limit]
-    converters = {"tfcreative.music.midi (music21)": run_ours,
+    converters = {"tfcreative.music.midi": run_ours,
+                  "tfcreative's music21 path": run_music21_path,
                   "music21 as it comes": run_music21_as_is}
     if (symusic := symusic_converter()) is not None:
         converters["symusic (bundled abc2midi)"] = symusic
-    run_ours(tunes[0])  # imports music21 outside the timings
-    run_music21_as_is(tunes[0])
+    for convert in converters.values():
+        convert(tunes[0])  # imports outside the timings
     results = {name: {"converted": 0, "same_notes": 0, "seconds": []}
                for name in ["abc2midi", *converters]}
     reference_ok = 0

@@ -1,10 +1,11 @@
-"""MIDI with pip alone: music21 writes the files (abc2midi hidden from PATH), mido reads them
-back, and they hold the tune's notes in order: key signature, accidentals carried through the
-bar, repeats (one implied by a lone `:|`) and first/second endings, as abc2midi plays them."""
+"""MIDI with pip alone (abc2midi hidden from PATH): tfcreative's reader plays the tunes
+(music21 those it does not read), mido reads the files back, and they hold the tune's notes in
+order: key signature, accidentals carried through the bar, repeats (one implied by a lone `:|`)
+and first/second endings, as abc2midi plays them. The reading's details:
+tests/test_performance.py."""
 
 import io
 import os
-import re
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import mido
 import pytest
 
 from tests.conftest import REPO, make_tiny_model, needs_abc2midi
-from tfcreative.music import abc2midi, midi
+from tfcreative.music import abc2midi, midi, music21_midi
 from tfcreative.music.output import write_tunes
 from tfcreative.music.sampler import GeneratedTune
 from tfcreative.music.vocabulary import CharVocabulary
@@ -65,15 +66,21 @@ def test_a_known_tune_becomes_its_notes_in_order(tmp_path, no_abc2midi):
     assert sorted(os.listdir(tmp_path)) == ["empty-bin", "known.mid"]  # no temporary file
 
 
-def test_repeats_that_do_not_nest_play_once_through_and_no_notes_is_an_error():
+TANGLED = ("X:1\nT:Tangled\nM:4/4\nL:1/8\nK:C\nCDEF GABc|dcBA G4:|\nf|gfe fed|Bee e2f|\n"
+           "[1 gfe fed|BAB GAB AGF G2:|\n[2 gfg aga|AGF G2|]\n")
+
+
+def test_repeats_music21_cannot_expand_are_played_and_no_notes_is_an_error():
     # a second ending after the B part's first one was closed (as in the corpus's
-    # "Donnybrook Fair"): music21 cannot expand it, so the notes are written once
-    tangled = ("X:1\nT:Tangled\nM:4/4\nL:1/8\nK:C\nCDEF GABc|dcBA G4:|\nf|gfe fed|Bee e2f|\n"
-               "[1 gfe fed|BAB GAB AGF G2:|\n[2 gfg aga|AGF G2|]\n")
-    once = midi.abc_to_midi(tangled)
-    assert not once.repeats_expanded
-    assert [p for _, p in read_notes(once.data)][:9] == [60, 62, 64, 65, 67, 69, 71, 72, 74]
-    assert len(read_notes(once.data)) == 51  # every written note, once
+    # "Donnybrook Fair"): music21 cannot expand it (it plays the notes once through)
+    played = midi.abc_to_midi(TANGLED)
+    assert played.repeats_expanded and played.reader == "tfcreative"
+    a_part, b_part = 8 + 5, 1 + 6 + 5  # notes: CDEF GABc|dcBA G4 ; f|gfe fed|Bee e2f
+    first_ending, second_ending = 6 + 10, 6 + 4
+    assert len(read_notes(played.data)) == 2 * a_part + 2 * b_part + first_ending + \
+        second_ending
+    data, expanded = music21_midi.abc_to_midi(TANGLED)
+    assert not expanded and len(read_notes(data)) == 51  # every written note, once
     with pytest.raises(midi.MidiConversionError, match="no notes"):
         midi.abc_to_midi("X:1\nT:Empty\nK:C\n")
 
@@ -92,77 +99,29 @@ def test_write_tunes_without_abc2midi_writes_midi_files(tmp_path, no_abc2midi):
     assert lines[1].endswith("tune_01.abc + tune_01.mid")
 
 
-WRITE_TUNES_IN_A_FRESH_PROCESS = r"""
-import hashlib, json, os, sys
-from tfcreative.music import output
-from tfcreative.music.tune import GeneratedTune
-
-write_midi = output._write_midi
-output._write_midi = lambda abc, path: f"{write_midi(abc, path)} [{os.getpid()}]"
-tunes = [GeneratedTune(abc, seed=seed, complete=complete)
-         for abc, seed, complete in json.loads(sys.stdin.read())]
-lines = []
-output.write_tunes(tunes, sys.argv[1], echo=lines.append)
-print(json.dumps({"loaded": "tensorflow" in sys.modules, "parent": os.getpid(), "lines": lines,
-                  "files": {name: hashlib.sha256(open(os.path.join(sys.argv[1], name), "rb")
-                                                 .read()).hexdigest()
-                            for name in sorted(os.listdir(sys.argv[1]))}}))
-"""
-
-
-PID = r" \[(\d+)\]"
-
-
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no workers")
-def test_write_tunes_converts_in_worker_processes_the_same_files_and_lines(tmp_path):
-    """Without TensorFlow loaded (`music generate` from a preset), the tunes are converted in
-    processes forked from this one, one per core; the files and the lines printed, in order,
-    are those of the conversion in this process (TensorFlow is loaded here), a tune music21
-    cannot read included."""
-    import hashlib
-    import json
-
-    tunes = [(KNOWN.replace("X:1", f"X:{n}").replace("GABc", "GABc"[n % 4:] + "GABc"[:n % 4]),
-              n, n % 3 > 0) for n in range(1, 8)] + [("X:9\nT:Empty\nK:C\n", 9, True)]
-    result = subprocess.run([sys.executable, "-c", WRITE_TUNES_IN_A_FRESH_PROCESS,
-                             str(tmp_path / "forked")], input=json.dumps(tunes),
-                            capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    forked = json.loads(result.stdout.strip().splitlines()[-1])
-    assert not forked["loaded"]
-    workers = {int(pid) for line in forked["lines"] for pid in re.findall(PID, line)}
-    assert len(workers) >= 2 and forked["parent"] not in workers
-
-    lines = []
-    write_tunes([GeneratedTune(*tune) for tune in tunes], str(tmp_path / "here"),
-                echo=lines.append)
-    assert [line.replace(str(tmp_path / "here"), "") for line in lines] == \
-        [re.sub(PID, "", line.replace(str(tmp_path / "forked"), "")) for line in forked["lines"]]
-    assert "; no MIDI file: no notes in the tune" in lines[-1]
-    assert forked["files"] == {name: hashlib.sha256((tmp_path / "here" / name).read_bytes())
-                               .hexdigest() for name in sorted(os.listdir(tmp_path / "here"))}
-
-
 @needs_abc2midi
 def test_midi_notes_equal_abc2midi_s_on_corpus_tunes(tmp_path):
-    """The reference player and ours agree note for note on the first corpus tunes that
-    abc2midi reads without an error (benchmarks/abc_to_midi.py compares all 804)."""
+    """The reference player and ours agree note for note on the first 240 corpus tunes (the
+    218 abc2midi reads without an error; benchmarks/abc_to_midi.py compares all 804: the
+    others that differ are parts without `|:` after a second ending, docs/architecture.md)."""
     from tfcreative.abc_notation import parse_abc_bytes
     from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import bundled_corpus_path
 
     tunes = parse_abc_bytes(bundled_corpus_path().read_bytes(), "irish.abc").tunes
     compared = 0
-    for number, tune in enumerate(tunes[:30]):
+    for number, tune in enumerate(tunes[:240]):
         reference = tmp_path / f"{number}.mid"
         if abc2midi.abc_to_midi(tune.abc, str(reference)).errors:
             continue
         expected = read_notes(str(reference))
-        got = read_notes(midi.abc_to_midi(tune.abc).data)
+        played = midi.abc_to_midi(tune.abc)
+        assert played.reader == "tfcreative"
+        got = read_notes(played.data)
         start_expected, start_got = expected[0][0], got[0][0]
         assert [(round(t - start_got, 3), p) for t, p in got] == \
             [(round(t - start_expected, 3), p) for t, p in expected], tune.title
         compared += 1
-    assert compared >= 25
+    assert compared >= 200
 
 
 def beamed(score) -> bool:
@@ -171,30 +130,29 @@ def beamed(score) -> bool:
 
 def music21s_own_midi(abc: str) -> bytes:
     """What music21's full path writes for the tune: its ABC reader as it is (every part
-    beamed), then its MIDI writer, after midi.py's two readings of ABC."""
+    beamed), then its MIDI writer, after music21_midi.py's two readings of ABC."""
     import music21
 
-    score = music21.converter.parse(midi.ABC_VERSION_LINE + midi.music_for_music21(abc),
-                                    format="abc")
+    score = music21.converter.parse(
+        music21_midi.ABC_VERSION_LINE + music21_midi.music_for_music21(abc), format="abc")
     assert beamed(score)
     for part in score.parts:
-        midi._imply_start_repeats(part)
-        midi._unshare_signatures(part)
+        music21_midi._imply_start_repeats(part)
+        music21_midi._unshare_signatures(part)
     return music21.midi.translate.streamToMidiFile(score).writestr()
 
 
-def test_the_midi_is_music21s_byte_for_byte_on_corpus_tunes():
-    """midi.py reads a tune without beaming it (sheet music's work, not MIDI's): the file is
-    the one music21's full path writes, on tunes with triplets, grace notes, ties, chords,
-    pickups, repeats and first and second endings (all 64 tunes of `music generate
-    --num-tunes 64` and the 804 of the corpus were compared too: docs/benchmarks.md)."""
+def test_music21_reads_without_beaming_and_writes_its_full_paths_midi():
+    """The music21 fallback reads a tune without beaming it (sheet music's work, not MIDI's):
+    the file is the one music21's full path writes, on tunes with triplets, ties, pickups,
+    repeats and first and second endings (the 804 of the corpus were compared too)."""
     from tfcreative.abc_notation import parse_abc_bytes
     from tfcreative.datasets.abc_tunes.abc_tunes_dataset_builder import bundled_corpus_path
 
-    tunes = parse_abc_bytes(bundled_corpus_path().read_bytes(), "irish.abc").tunes[:20]
+    tunes = parse_abc_bytes(bundled_corpus_path().read_bytes(), "irish.abc").tunes[:8]
     for abc in [KNOWN, *(tune.abc for tune in tunes)]:
-        assert not beamed(midi._parse(abc))
-        assert midi.abc_to_midi(abc).data == music21s_own_midi(abc)
+        assert not beamed(music21_midi._parse(abc))
+        assert music21_midi.abc_to_midi(abc) == (music21s_own_midi(abc), True)
 
 
 @pytest.mark.slow
@@ -230,15 +188,17 @@ TEXT_AS_MUSIC = [
 @pytest.mark.parametrize("body", TEXT_AS_MUSIC)
 def test_text_is_not_read_as_music(body):
     header = "X:1\nT:t\nC:[ 0=i3 [T::MO\nM:4/4\nL:1/8\nK:G\n"
-    pitches = [p for _, p in read_notes(midi.abc_to_midi(header + body).data)]
-    assert pitches and midi.music_for_music21(header + body).count('"') <= 2
+    played = midi.abc_to_midi(header + body)
+    assert played.reader == "tfcreative" and read_notes(played.data)
+    data, _ = music21_midi.abc_to_midi(header + body)
+    assert read_notes(data) and music21_midi.music_for_music21(header + body).count('"') <= 2
 
 
 @pytest.mark.slow
 def test_every_tune_the_tracker_follows_gets_a_midi_file():
     """Walks through the tracker's strict grammar, with the meter alone and with the form
     (chord symbols, annotations with any text, decorations, grace notes, tuplets, every bar
-    line and header field the tracker writes): music21 writes every one as MIDI."""
+    line and header field the tracker writes): tfcreative's reader plays every one."""
     import numpy as np
 
     from tests.test_meter import corpus_text, walk
@@ -253,4 +213,4 @@ def test_every_tune_the_tracker_follows_gets_a_midi_file():
                        seed=1)
     assert len(texts) > 25
     for text in texts:
-        midi.abc_to_midi(text)
+        assert midi.abc_to_midi(text).reader == "tfcreative", text

@@ -75,7 +75,7 @@ def test_a_tune_shows_its_abc_its_notes_and_what_the_sheet_does_not_say(fresh_ke
     [data] = tune_data(fragment)
     assert data["abc"] == ONE_A
     assert data["notes"] == [{"pitch": 69, "start": 0.0, "duration": 2.0,
-                              "volume": round(90 / 127, 3)}]
+                              "volume": round(105 / 127, 3)}]  # a bar's first note
     assert data["notes"] == [{"pitch": n.pitch, "start": n.start, "duration": n.duration,
                               "volume": round(n.volume, 3)} for n in tune.audio().notes]
     assert "seed 7, cut at max_length" in fragment

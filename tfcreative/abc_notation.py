@@ -229,6 +229,13 @@ MODES = {"": "", "maj": "", "major": "", "ion": "", "ionian": "", "m": "m", "min
 # Sharps (flats negative) of each major tonic's signature, and what each mode adds to its
 # tonic's major signature (A dorian: A major's 3 sharps - 2 = 1 sharp).
 _TONIC_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+# Pitch spelling: the note letters in scale order and each one's semitones above C; what an
+# accidental does (^ sharp, _ flat, = natural); the letters a key signature sharpens or
+# flattens, in order.
+LETTERS = "CDEFGAB"
+NATURAL_SEMITONES = (0, 2, 4, 5, 7, 9, 11)
+ACCIDENTALS = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
+SHARPS_ORDER, FLATS_ORDER = "FCGDAEB", "BEADGCF"
 _MODE_SHARPS = {"": 0, "m": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
 _KEY = re.compile(r"^([A-G])([#b]?)(\s*)([A-Za-z]*)(.*)$")
 
@@ -252,6 +259,13 @@ class Key:
     def text(self) -> str:
         key = f"{self.letter}{self.accidental}{self.mode}"
         return f"{key} {self.rest}" if self.rest else key
+
+
+def key_signature_alterations(sharps: int) -> dict[str, int]:
+    """The letters a key signature alters (upper case) and by how much: 2 sharps {F: 1, C: 1}."""
+    if sharps >= 0:
+        return dict.fromkeys(SHARPS_ORDER[:sharps], 1)
+    return dict.fromkeys(FLATS_ORDER[:-sharps], -1)
 
 
 def parse_key(value: str) -> Key | None:

@@ -26,9 +26,9 @@ from tfcreative import abc_notation
 # Key signatures (sharps, flats negative) most folk tunes are played in: F to A major, D to
 # F# minor, G to B dorian, C to E mixolydian (1 flat to 3 sharps).
 COMMON_KEY_SIGNATURES = tuple(range(-1, 4))
-LETTERS = "CDEFGAB"
-_NATURAL_SEMITONES = (0, 2, 4, 5, 7, 9, 11)
-_ACCIDENTALS = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
+LETTERS = abc_notation.LETTERS
+_NATURAL_SEMITONES = abc_notation.NATURAL_SEMITONES
+_ACCIDENTALS = abc_notation.ACCIDENTALS
 _ACCIDENTAL_OF = {alteration: text for text, alteration in _ACCIDENTALS.items()}
 _NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([,']*)")
 _MICROTONE = re.compile(r"[\^_][0-9/]")

@@ -1,11 +1,11 @@
 """Checking ABC tunes with abc2midi (the abcmidi package), a real ABC parser independent of ours.
 
-MIDI files come from music21 (tfcreative.music.midi), which pip installs; abc2midi is the
-optional, independent check where it is installed. It exits 0 even when it reports errors, so
-its output is read: `Error in line-char ...` lines mean the parser rejected part of the tune;
-`Bar N has X time units while the time signature has Y` warnings mean a bar's length does not
-match the meter (M:). abc2midi treats a short first bar as a pickup (anacrusis) and does not
-warn about it.
+MIDI files come from tfcreative's own reader (tfcreative.music.midi), which needs nothing but
+pip; abc2midi is the optional, independent check where it is installed. It exits 0 even when
+it reports errors, so its output is read: `Error in line-char ...` lines mean the parser
+rejected part of the tune; `Bar N has X time units while the time signature has Y` warnings
+mean a bar's length does not match the meter (M:). abc2midi treats a short first bar as a
+pickup (anacrusis) and does not warn about it.
 """
 
 from __future__ import annotations

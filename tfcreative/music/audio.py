@@ -1,9 +1,9 @@
 """Tunes as sound, offline and with pip alone: the notes of a tune's MIDI file, played by a
 small synthesizer in numpy.
 
-The notes come from the MIDI file music21 writes (`tfcreative.music.midi`: repeats written out,
-tempo from `Q:`, 120 crotchets a minute without one), read back with music21's own MIDI reader,
-so a WAV file plays exactly what the `.mid` file holds. The synthesizer is the Python twin of
+The notes come from the tune's MIDI file (`tfcreative.music.midi`: repeats written out, tempo
+from `Q:`, 120 crotchets a minute without one), read back with music21's MIDI reader, so a WAV
+file plays exactly what the `.mid` file holds. The synthesizer is the Python twin of
 the demo page's (`web/tune_player.js`): a band-limited triangle wave per note with a plucked
 envelope (5 ms attack, a decay while held, 40 ms release), so notebooks and the page sound
 alike. Measured against pretty_midi's synthesizer (`python -m benchmarks.wav_synths`, the
@@ -175,8 +175,8 @@ class TuneAudio:
 
 
 def render_abc(abc: str, sample_rate: int | None = None) -> TuneAudio:
-    """One ABC tune as sound (see the module docstring). Raises MidiConversionError when
-    music21 cannot read the tune."""
+    """One ABC tune as sound (see the module docstring). Raises MidiConversionError when the
+    tune cannot be read."""
     sample_rate = sample_rate or SAMPLE_RATE
     if sample_rate < 8000:
         raise InvalidArgument("sample_rate", f"expected at least 8000 Hz, got {sample_rate}")

@@ -6,7 +6,7 @@ notebook once per kernel (about 0.5 MB) inside a loader that keeps it out of the
 and out of RequireJS's way; each later output only holds its ABC text and its notes. The player
 renders those notes in the browser (the demo page's synthesizer, web/tune_player.js) into a WAV
 file in memory, so outputs stay small. The notes are read in Python from the tune's MIDI file
-(music21), so the player plays what `tune.to_midi` / `tune.to_wav` write.
+(tfcreative.music.midi), so the player plays what `tune.to_midi` / `tune.to_wav` write.
 
 Where each output is its own page (Google Colab), the loader goes into every output. Where the
 notebook's JavaScript does not run (an untrusted notebook), the ABC text shows instead.
@@ -103,7 +103,7 @@ def caption(tune) -> str:
 
 
 def tune_notes(abc: str) -> tuple[list[dict] | None, str | None]:
-    """The notes the player plays (from music21's MIDI file), or None and why not."""
+    """The notes the player plays (from the tune's MIDI file), or None and why not."""
     try:
         notes = midi_notes(abc_to_midi(abc).data)
     except MidiConversionError as error:

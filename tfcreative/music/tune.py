@@ -3,7 +3,7 @@
 `Tune` holds any ABC text (a training tune, one you wrote); `GeneratedTune` is what
 `TuneSampler.generate` returns, with its seed. In Jupyter a tune shows as engraved sheet music
 with an audio player, and a `Tunes` list (what `generate` returns) as a gallery. Light to
-import: music21 (MIDI), numpy (audio) and the display code load on first use.
+import: the MIDI writer, numpy (audio) and the display code load on first use.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ class Tune:
         return ""
 
     def to_midi(self, path: str) -> str:
-        """Writes the tune as a Standard MIDI File (music21; repeats written out) and returns
-        `path`. Raises MidiConversionError when music21 cannot read the tune."""
+        """Writes the tune as a Standard MIDI File (tfcreative.music.midi: repeats written out)
+        and returns `path`. Raises MidiConversionError when the tune cannot be read."""
         from tfcreative.music.midi import write_midi
 
         write_midi(self.abc, path)
@@ -37,7 +37,7 @@ class Tune:
         """The tune as sound, a `TuneAudio`: the notes of its MIDI file played by a small
         synthesizer (`tfcreative.music.audio`; sample_rate None: its SAMPLE_RATE, 22,050 Hz).
         An inline player in a notebook; `.samples`, `.sample_rate`, `.wav_bytes()` anywhere.
-        Raises MidiConversionError when music21 cannot read the tune."""
+        Raises MidiConversionError when the tune cannot be read."""
         from tfcreative.music.audio import render_abc
 
         return render_abc(self.abc, sample_rate)
