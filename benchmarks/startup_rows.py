@@ -35,17 +35,15 @@ FIRST_CALL = "first TuneSampler(model).generate() after from_preset, "
 FIRST_CALL_BEFORE = "first call on the compiled loop (before issue 25), "
 
 _COURSE_SCRIPT = """
-import json, os, sys
+import sys
 import tensorflow as tf
 from benchmarks import references
 from tfcreative import preset_files
 from tfcreative.music.vocabulary import CharVocabulary
 
-folder = preset_files.preset_folder("folk")
-with open(os.path.join(folder, preset_files.CONFIG)) as f:
-    config = json.load(f)["config"]
-weights = {name.split("/", 1)[1]: value for name, value in
-           preset_files.read_arrays(os.path.join(folder, preset_files.WEIGHTS)).items()}
+stored, arrays = preset_files.read_model_files("folk", "MusicLSTM")
+config = stored["config"]
+weights = {name.split("/", 1)[1]: value for name, value in arrays.items()}
 vocabulary = CharVocabulary.from_config(config["vocabulary"])
 model = references.course_music_model(vocabulary.size, config["embedding_dim"],
                                       config["lstm_units"], batch_size=1, stateful=True)

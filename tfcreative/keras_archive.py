@@ -63,3 +63,10 @@ def read_weights(archive: str) -> dict:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidArgument("path", f"{archive}: no readable {WEIGHTS} ({error})") from None
     return arrays
+
+
+def dtype_policy(config: dict) -> str | None:
+    """The dtype policy's name in a serialized Keras object's config ("float32",
+    "mixed_bfloat16"; a DTypePolicy written out or its bare name), None if it has none."""
+    dtype = config.get("dtype") if isinstance(config, dict) else None
+    return dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype

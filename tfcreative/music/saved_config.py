@@ -6,6 +6,7 @@ ask before it loads anything."""
 from __future__ import annotations
 
 from tfcreative.errors import InvalidArgument
+from tfcreative.keras_archive import dtype_policy
 
 MODEL_CLASS = "MusicLSTM"
 REGISTERED_NAME = "tfcreative>MusicLSTM"  # how Keras names the class in a saved config
@@ -21,8 +22,6 @@ def float32_config(stored: dict, argument: str = "preset") -> dict:
     """The model's config (its `get_config()`) from the saved one, if that is a MusicLSTM
     computing in float32; else an InvalidArgument about `argument`."""
     config = stored.get("config") if isinstance(stored, dict) else None
-    dtype = config.get("dtype") if isinstance(config, dict) else None
-    policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
-    if not is_music_lstm(stored) or policy != "float32":
+    if not is_music_lstm(stored) or dtype_policy(config) != "float32":
         raise InvalidArgument(argument, "its config is not a float32 MusicLSTM's")
     return config

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from tfcreative import preset_files
 from tfcreative.blas_threads import use_one_blas_thread
 from tfcreative.errors import InvalidArgument
+from tfcreative.keras_archive import dtype_policy
 
 if TYPE_CHECKING:  # NumPy loads only once its threads are set (load_for_translation)
     from tfcreative.pix2pix.numpy_unet import NumpyUNet
@@ -44,10 +45,8 @@ class NumpyPix2Pix:
         from tfcreative.pix2pix.numpy_unet import NumpyUNet
 
         config = stored.get("config") if isinstance(stored, dict) else None
-        dtype = config.get("dtype") if isinstance(config, dict) else None
-        policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
         generator = config.get("generator") if isinstance(config, dict) else None
-        if stored.get("class_name") != MODEL_CLASS or policy != "float32" \
+        if stored.get("class_name") != MODEL_CLASS or dtype_policy(config) != "float32" \
                 or not isinstance(generator, dict) \
                 or generator.get("class_name") != "Functional":
             raise InvalidArgument("preset", "its config is not a float32 Pix2Pix's with a "
