@@ -5,13 +5,15 @@ where it is installed; what the reader does not play goes to music21."""
 import io
 import os
 import random
+import subprocess
+import sys
 import tempfile
 from fractions import Fraction
 
 import mido
 import pytest
 
-from tests.conftest import needs_abc2midi
+from tests.conftest import REPO, needs_abc2midi
 from tfcreative.music import abc2midi, abc_bars, midi, midi_file, performance
 
 HEADER = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\n"
@@ -162,6 +164,18 @@ def test_any_text_is_played_or_said_not_playable():
         except abc_bars.NotPlayable:
             pass
     assert played > 100
+
+
+def test_writing_midi_loads_neither_numpy_nor_music21():
+    """`music generate` sets NumPy's threads before NumPy loads: writing the tunes' MIDI must
+    not load it first."""
+    script = ("import sys\nfrom tfcreative.music import midi\n"
+              "midi.abc_to_midi('X:1\\nT:t\\nK:C\\nCDE|]')\n"
+              "print([m for m in ('numpy', 'music21') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
 
 
 def test_lengths_as_written():

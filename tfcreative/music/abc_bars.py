@@ -7,8 +7,8 @@ millisecond). It follows abc2midi, the reference player, where ABC leaves a choi
   sharp); a note tied across a bar line keeps its pitch.
 * A chord `[CEG]` lasts as long as its first note, unless a length follows the `]`.
 * Grace notes `{g}` take time from the note they lead to, an eighth of it each.
-* Broken rhythm and tuplets use the tracker's tables (`meter_rules.BROKEN_RHYTHM`,
-  `TUPLET_DEFAULT_Q`): one place for those rules.
+* Broken rhythm and tuplets use the tracker's tables (`rhythm_tables`): one place for those
+  rules.
 
 What it does not read raises `NotPlayable` (the caller may hand the tune to music21): several
 voices (`V:`, `&`), a header `P:` that orders the parts, keys with explicit accidentals, clef
@@ -24,8 +24,7 @@ import re
 from fractions import Fraction
 
 from tfcreative import abc_notation
-from tfcreative.music.abc_grammar import BROKEN_RHYTHM_CODES
-from tfcreative.music.meter_rules import BROKEN_RHYTHM, TUPLET_DEFAULT_Q
+from tfcreative.music.rhythm_tables import BROKEN_RHYTHM, BROKEN_RHYTHM_CODES, TUPLET_DEFAULT_Q
 
 _SEMITONES = dict(zip(abc_notation.LETTERS, abc_notation.NATURAL_SEMITONES, strict=True))
 _ACCIDENTALS = abc_notation.ACCIDENTALS

@@ -48,6 +48,8 @@ import functools
 
 import numpy as np
 
+from tfcreative.music import rhythm_tables
+
 # Integer ticks per whole note: divisible by every length this tracker resolves exactly
 # (unit lengths down to 1/64, length denominators down to /64, tuplets up to 9, broken rhythm).
 TICKS_PER_WHOLE = (1 << 13) * 2520
@@ -96,7 +98,7 @@ KINDS = (
 KIND = {name: i for i, name in enumerate(KINDS)}
 
 # Action codes (0: no action).
-BROKEN_RHYTHM_CODES = {">": 1, ">>": 2, ">>>": 3, "<": 4, "<<": 5, "<<<": 6}
+BROKEN_RHYTHM_CODES = rhythm_tables.BROKEN_RHYTHM_CODES
 # bar_line: | ; || or |] ; |: ; :| ; ::
 BAR_SINGLE, BAR_DOUBLE, BAR_REPEAT_START, BAR_REPEAT_END, BAR_DOUBLE_REPEAT = 1, 2, 3, 4, 5
 # setter: what a value just completed sets (a header flag, the meter, the unit length, a

@@ -101,7 +101,7 @@ from __future__ import annotations
 import dataclasses
 
 from tfcreative.music import abc_grammar as grammar
-from tfcreative.music import controls
+from tfcreative.music import controls, rhythm_tables
 
 TICKS_PER_WHOLE = grammar.TICKS_PER_WHOLE
 NUMBER_CAP = 10_000  # numbers in the text are clamped here (no overflow, still exact for music)
@@ -115,13 +115,8 @@ HEADER_BEFORE_KEY = HEADER_TITLE | HEADER_METER | HEADER_UNIT_LENGTH  # K: comes
 # section_opened_by: the tune's start, |: or :: (an explicit repeat start), :| (a repeat end)
 SECTION_AT_TUNE_START, SECTION_AT_REPEAT_START, SECTION_AT_REPEAT_END = 1, 2, 3
 
-# Broken rhythm, per abc_grammar.BROKEN_RHYTHM_CODES (none > >> >>> < << <<<): the previous
-# note's change (a multiple of its written length, numerator and denominator) and the next
-# note's factor (numerator, denominator).
-BROKEN_RHYTHM = ((0, 1, 1, 1), (1, 2, 1, 2), (1, 4, 1, 4), (1, 8, 1, 8), (-1, 2, 3, 2),
-                 (-1, 4, 7, 4), (-1, 8, 15, 8))
-# Tuplet (p: q defaults, by p; 0 = "2 in simple meters, 3 in compound ones".
-TUPLET_DEFAULT_Q = (1, 1, 3, 2, 3, 0, 2, 0, 3, 0) + (0,) * 90
+BROKEN_RHYTHM = rhythm_tables.BROKEN_RHYTHM  # (rhythm_tables: what each mark does)
+TUPLET_DEFAULT_Q = rhythm_tables.TUPLET_DEFAULT_Q
 # part_lengths bits. The corpus's parts (abc_tunes/combined, parts counted by
 # tfcreative.music.form): 8 bars in every meter (6/8 90 %, 2/4 86 %, C| 79 %, C 64 %, the
 # rest mostly 4 bars repeated); 16 bars too in the simple triple meters 3/4 (30 %) and 3/8
