@@ -1,5 +1,5 @@
-"""`python -m benchmarks [--quick] [--json PATH] [--only NAME ...]`: every benchmark, ours
-against the reference implementations, as one Markdown table (and JSON).
+"""`python -m benchmarks [--quick [--jobs N]] [--json PATH] [--only NAME ...]`: every benchmark,
+ours against the reference implementations, as one Markdown table (and JSON).
 
 Each benchmark runs in its own Python process (`python -m benchmarks._worker NAME`), so its peak
 resident memory (VmHWM) is its own and no TensorFlow state leaks from one to the next.
@@ -8,6 +8,7 @@ resident memory (VmHWM) is its own and no TensorFlow state leaks from one to the
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import platform
@@ -62,6 +63,21 @@ def run_one(name: str, quick: bool, timeout_s: float) -> dict:
     return {**result, "seconds": seconds}
 
 
+def run_and_report(name: str, args) -> dict:
+    """Runs one benchmark, saying on stderr when it starts and how it ended."""
+    print(f"running {name} ...", file=sys.stderr, flush=True)
+    result = run_one(name, args.quick, args.timeout)
+    if result.get("error"):
+        print(f"  {name} failed: {result['error']}\n{result.get('stderr_tail', '')}",
+              file=sys.stderr, flush=True)
+    else:
+        # rows a quick run leaves out, counted
+        skipped = f"\n  {result['skipped']}" if result.get("skipped") else ""
+        print(f"  {name} done in {result['seconds']:.0f} s{skipped}", file=sys.stderr,
+              flush=True)
+    return result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(
         "\n\n")[0])
@@ -72,22 +88,24 @@ def main(argv=None) -> int:
                         help=f"run only these ({', '.join(BENCHMARKS)})")
     parser.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
                         help="per benchmark (default 600)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="with --quick: run N benchmarks at once (side by side they share "
+                             "the cores, so their figures measure nothing; default 1)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs: expected 1 or more, got {args.jobs}")
+    if args.jobs > 1 and not args.quick:
+        parser.error("--jobs: more than 1 only with --quick (benchmarks run side by side "
+                     "slow each other down)")
 
     start = time.perf_counter()
-    results = []
-    for name in args.only or BENCHMARKS:
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        result = run_one(name, args.quick, args.timeout)
-        if result.get("error"):
-            print(f"  {name} failed: {result['error']}", file=sys.stderr)
-            print(result.get("stderr_tail", ""), file=sys.stderr)
-        else:
-            print(f"  done in {result['seconds']:.0f} s", file=sys.stderr)
-            if result.get("skipped"):  # rows a quick run leaves out, counted
-                print(f"  {result['skipped']}", file=sys.stderr)
-        results.append(result)
-    report = {"machine": machine(), "quick": args.quick,
+    names = args.only or BENCHMARKS
+    if args.jobs == 1:
+        results = [run_and_report(name, args) for name in names]
+    else:  # each benchmark is its own process: threads here only wait for them
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(lambda name: run_and_report(name, args), names))
+    report = {"machine": machine(), "quick": args.quick, "jobs": args.jobs,
               "seconds": time.perf_counter() - start, "benchmarks": results}
     info = report["machine"]
     print(f"Machine: {info['cpu']}, {info['cores']} cores; TensorFlow {info['tensorflow']}, "

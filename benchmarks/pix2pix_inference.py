@@ -152,7 +152,10 @@ def run(quick: bool) -> dict:
                                      value, reference, flops,
                                      {"first_call_s": first[name]}))
 
-        small = _pix2pix(settings["browser_size"], settings["browser_width"])
+        small = big  # quick runs: one size for both, so one model (the same seed's weights)
+        if (settings["browser_size"], settings["browser_width"]) != (
+                settings["python_size"], settings["python_width"]):
+            small = _pix2pix(settings["browser_size"], settings["browser_width"])
         case = f"TF.js in Chromium, {small.image_size} px ngf {settings['browser_width']}"
         missing = browser_missing()
         if missing:

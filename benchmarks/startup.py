@@ -85,11 +85,17 @@ def serve_until_answered(command: list[str], cwd: str) -> tuple[float, float]:
 
 
 # Written by a child process: importing datasets.pix2pix here would load TensorFlow into this
-# one, and a child's ru_maxrss counts the memory of the process it was forked from.
+# one, and a child's ru_maxrss counts the memory of the process it was forked from. The child
+# loads synthetic_facades.py (NumPy only) by its path: the package would load TensorFlow there
+# (its TFDS builder), seconds of set-up for one image.
 _WRITE_LABEL_MAP = """
-import sys
+import importlib.util, sys
 from PIL import Image
-from datasets.pix2pix import synthetic_facades
+spec = importlib.util.spec_from_file_location("synthetic_facades",
+                                              "datasets/pix2pix/synthetic_facades.py")
+synthetic_facades = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(synthetic_facades)
+assert "tensorflow" not in sys.modules
 Image.fromarray(synthetic_facades.facade_pair(0, 0, 256)[0]).save(sys.argv[1])
 """
 

@@ -1,5 +1,6 @@
-"""Smoke test of `python -m benchmarks --quick`: every benchmark runs and reports positive
-figures and ratios. No timing assertions: speed targets live in the benchmarks' own table."""
+"""Smoke test of `python -m benchmarks --quick` (two benchmarks at a time: their figures measure
+nothing then, and are not asserted): every benchmark runs and reports positive figures and
+ratios. No timing assertions: speed targets live in the benchmarks' own table."""
 
 import json
 import os
@@ -16,12 +17,13 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--jobs", "2",
+                             "--json", str(out)],
                             cwd=REPO, capture_output=True, text=True, timeout=900,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["quick"] is True and report["machine"]["tensorflow"]
+    assert report["quick"] is True and report["jobs"] == 2 and report["machine"]["tensorflow"]
     assert [b["name"] for b in report["benchmarks"]] == list(BENCHMARKS)
     for benchmark in report["benchmarks"]:
         assert not benchmark.get("error"), benchmark
@@ -57,6 +59,18 @@ def test_quick_mode_reports_every_benchmark_with_positive_figures(tmp_path):
         assert row["details"]["matmul_roof_percent"] > 0, row
     assert "| music_training |" in result.stdout  # the printed table
     _check_startup(next(b for b in report["benchmarks"] if b["name"] == "startup"))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--jobs", "2"], "--jobs: more than 1 only with --quick"),
+    (["--quick", "--jobs", "0"], "--jobs: expected 1 or more, got 0"),
+])
+def test_benchmarks_run_side_by_side_only_in_quick_mode(arguments, message, capsys):
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_status:
+        main(arguments)
+    assert exit_status.value.code == 2 and message in capsys.readouterr().err
 
 
 def _check_startup(startup):
