@@ -128,6 +128,14 @@ def test_tempo_meter_and_key_reach_the_midi_file():
     assert [p for *_, p in notes_in(midi.abc_to_midi(abc).data)] == [70, 72, 74, 75, 77, 70]
 
 
+@pytest.mark.parametrize("value, tempo", [
+    ("1/4=120", 500_000), ("3/8=100", 400_000), ('"Allegro" 1/4=90', 666_667),
+    ("1/8 1/8=60", 1_000_000), ("120", 2_000_000), ("Andante", None), ("1/4=0", None),
+    ("1/4=1", 0xFFFFFF), ("1/4=99999999999", 1)])
+def test_tempo(value, tempo):
+    assert performance.tempo_of(value, Fraction(1, 16)) == tempo  # (a bare number: L: units)
+
+
 def test_accents_on_the_bar_and_the_beat():
     velocities = [n.velocity for n in performance.perform(HEADER + "ABcd efga|]").notes]
     assert velocities == [105, 80, 95, 80, 95, 80, 95, 80]

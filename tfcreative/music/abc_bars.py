@@ -1,7 +1,7 @@
 """A tune's music as written, bar by bar: each note's pitch and length, each bar line's kind.
 
-The reading that `tfcreative.music.performance` plays, in plain Python (a tune in about a
-millisecond). It follows abc2midi, the reference player, where ABC leaves a choice:
+The reading that `tfcreative.music.performance` plays, in plain Python (a few milliseconds a
+tune). It follows abc2midi, the reference player, where ABC leaves a choice:
 
 * Accidentals carry to the end of the bar, for the letter in every octave (`^c c'`: both
   sharp); a note tied across a bar line keeps its pitch.
@@ -13,8 +13,8 @@ millisecond). It follows abc2midi, the reference player, where ABC leaves a choi
 What it does not read raises `NotPlayable` (the caller may hand the tune to music21): several
 voices (`V:`, `&`), a header `P:` that orders the parts, keys with explicit accidentals, clef
 transpositions, microtones, user-defined symbols and any character outside ABC's music.
-Decorations (`~`, `!trill!`, ...) and annotations are read and not played; chord symbols
-(`"Am"`) are kept, with their time, for an accompaniment.
+Decorations (`~`, `!trill!`, ...), annotations and chord symbols (`"Am"`) are read and not
+played.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class NotPlayable(ValueError):
 @dataclasses.dataclass
 class Sound:
     """A note or chord as written: MIDI pitches (none: a rest), its start in the bar and
-    length (whole notes), tied to the next; grace notes' pitches before it; "Am" symbols."""
+    length (whole notes), tied to the next; grace notes' pitches before it."""
 
     pitches: tuple[int, ...]
     start: Fraction
@@ -80,7 +80,6 @@ class Bar:
     ends_repeat: bool = False  # :| or :: after it
     ends_part: bool = False  # || |] or [| after it
     changes: list = dataclasses.field(default_factory=list)  # (start, field, value): K: M: L: Q:
-    chord_symbols: list = dataclasses.field(default_factory=list)  # (start, "Am")
 
 
 @dataclasses.dataclass
@@ -228,7 +227,7 @@ class _BarReader:
     def finish(self) -> list[Bar]:
         self.bar.length = self.time
         bars = [bar for bar in self.bars if bar.sounds or bar.ends_repeat or bar.starts_repeat
-                or bar.endings or bar.changes or bar.chord_symbols]
+                or bar.endings or bar.changes]
         _extend_endings(bars)
         return bars
 
@@ -269,9 +268,6 @@ def _read_token(reader: _BarReader, kind: str, text: str) -> None:
         meter = reader.settings.meter or (4, 4)
         bars = int(text[1:] or 1)
         reader.add_sound((), Fraction(meter[0], meter[1]) * bars / reader.settings.unit, False)
-    elif kind == "quoted":
-        if abc_notation.is_chord_symbol(text):
-            reader.bar.chord_symbols.append((reader.time, text.strip('"')))
     elif kind == "field":
         _change(reader, text[1], text[3:-1])
     elif kind == "other":

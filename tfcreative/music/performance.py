@@ -103,7 +103,10 @@ def tempo_of(value: str, unit: Fraction) -> int | None:
         beat, per_minute = unit, float(text)
     else:
         return None
-    return round(60_000_000 / (per_minute * float(beat) * 4)) if per_minute > 0 else None
+    if per_minute <= 0 or beat <= 0:
+        return None
+    # (a MIDI tempo is 3 bytes: at most 16.7 s a crotchet)
+    return min(max(round(60_000_000 / (per_minute * float(beat) * 4)), 1), 0xFFFFFF)
 
 
 def _accent(position: Fraction, meter: tuple[int, int] | None) -> int:
