@@ -250,7 +250,7 @@ def test_constrained_batched_generation_equals_single_generations(constrained):
 
 def test_a_constrained_sample_has_no_overfull_bar(constrained):
     """A briefly trained model writes no bar longer than its meter when constrained (the
-    tracker's own count), and the same model unconstrained does."""
+    tracker's own count), and that count does see an overfull bar (one note added)."""
     def overfull(tunes):
         return sum(meter.bar_report(t.abc + "\n", constrained.vocabulary).overfull
                    for t in tunes)
