@@ -14,7 +14,8 @@ import mido
 import pytest
 
 from tests.conftest import REPO, needs_abc2midi
-from tfcreative.music import abc2midi, abc_bars, midi, midi_file, performance
+from tfcreative.music import abc2midi, abc_bars, chord_symbols, midi, midi_file, performance
+from tfcreative.music.abc_grammar import CHORD_QUALITIES
 
 HEADER = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\n"
 
@@ -134,6 +135,34 @@ def test_tempo_meter_and_key_reach_the_midi_file():
     ("1/4=1", 0xFFFFFF), ("1/4=99999999999", 1)])
 def test_tempo(value, tempo):
     assert performance.tempo_of(value, Fraction(1, 16)) == tempo  # (a bare number: L: units)
+
+
+def test_chord_symbols_are_an_accompaniment_held_to_the_next_one():
+    abc = HEADER.replace("K:D", "K:G") + '|:"G"GABc "D7/F#"dBAG|"^slow"E4 "Em"E4:|'
+    played = performance.perform(abc)
+    chords = [(float(n.start * 4), float(n.duration * 4), n.pitch) for n in played.accompaniment]
+    g, d7_over_f_sharp, e_minor = (55, 59, 62), (42, 50, 54, 57, 60), (52, 55, 59)
+    # (start, crotchets held, pitches): D7/F# rings on under the annotation, to "Em"
+    once = [(0, 2, g), (2, 4, d7_over_f_sharp), (6, 2, e_minor)]
+    assert chords == [(start + 8 * twice, held, pitch) for twice in (0, 1)
+                      for start, held, pitches in once for pitch in pitches]
+    assert {n.velocity for n in played.accompaniment} == {performance.ACCOMPANIMENT_VELOCITY}
+    midi_in = mido.MidiFile(file=io.BytesIO(midi.abc_to_midi(abc).data))
+    assert len(midi_in.tracks) == 3
+    assert {m.channel for m in midi_in.tracks[2] if m.type == "note_on"} == \
+        {midi_file.ACCOMPANIMENT_CHANNEL}
+    assert len(mido.MidiFile(file=io.BytesIO(midi.abc_to_midi(HEADER + "ABcd|]").data))
+               .tracks) == 2  # none without chord symbols
+
+
+def test_every_chord_quality_the_tracker_writes_has_its_notes():
+    assert all(quality in chord_symbols.INTERVALS for quality in CHORD_QUALITIES)
+    assert chord_symbols.chord_pitches("Am") == (57, 60, 64)
+    assert chord_symbols.chord_pitches("Bbmaj7") == (58, 62, 65, 69)
+    assert chord_symbols.chord_pitches("F#m7") == (54, 57, 61, 64)
+    assert chord_symbols.chord_pitches("C/E") == (40, 48, 52, 55)
+    assert chord_symbols.chord_pitches("Dmadd9") == (50, 53, 57)  # an unknown quality: triad
+    assert chord_symbols.chord_pitches("^Segno") == chord_symbols.chord_pitches("4") == ()
 
 
 def test_accents_on_the_bar_and_the_beat():

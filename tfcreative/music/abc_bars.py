@@ -13,8 +13,8 @@ tune). It follows abc2midi, the reference player, where ABC leaves a choice:
 What it does not read raises `NotPlayable` (the caller may hand the tune to music21): several
 voices (`V:`, `&`), a header `P:` that orders the parts, keys with explicit accidentals, clef
 transpositions, microtones, user-defined symbols and any character outside ABC's music.
-Decorations (`~`, `!trill!`, ...), annotations and chord symbols (`"Am"`) are read and not
-played.
+Decorations (`~`, `!trill!`, ...) and annotations are read and not played; chord symbols
+(`"Am"`) are kept with their time, for the accompaniment (`performance`).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ class Bar:
     ends_repeat: bool = False  # :| or :: after it
     ends_part: bool = False  # || |] or [| after it
     changes: list = dataclasses.field(default_factory=list)  # (start, field, value): K: M: L: Q:
+    chord_symbols: list = dataclasses.field(default_factory=list)  # (start, "Am")
 
 
 @dataclasses.dataclass
@@ -227,7 +228,7 @@ class _BarReader:
     def finish(self) -> list[Bar]:
         self.bar.length = self.time
         bars = [bar for bar in self.bars if bar.sounds or bar.ends_repeat or bar.starts_repeat
-                or bar.endings or bar.changes]
+                or bar.endings or bar.changes or bar.chord_symbols]
         _extend_endings(bars)
         return bars
 
@@ -268,6 +269,9 @@ def _read_token(reader: _BarReader, kind: str, text: str) -> None:
         meter = reader.settings.meter or (4, 4)
         bars = int(text[1:] or 1)
         reader.add_sound((), Fraction(meter[0], meter[1]) * bars / reader.settings.unit, False)
+    elif kind == "quoted":
+        if abc_notation.is_chord_symbol(text):
+            reader.bar.chord_symbols.append((reader.time, text.strip('"')))
     elif kind == "field":
         _change(reader, text[1], text[3:-1])
     elif kind == "other":

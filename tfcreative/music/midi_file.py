@@ -1,7 +1,9 @@
 """A `Performance` as a Standard MIDI File (format 1), in plain Python.
 
-Track 1 is the conductor's: tempo, time and key signatures. Track 2 holds the notes, on
-channel 1 with the General MIDI program 1 (piano) every player starts with. Times are
+Track 1 is the conductor's: tempo, time and key signatures. Track 2 holds the tune's notes,
+on channel 1, and a third track, where the tune has chord symbols, their accompaniment on
+channel 2 (a player can mute it); both with the General MIDI program 1 (piano) every player
+starts with. Times are
 rounded to `TICKS_PER_QUARTER` ticks a crotchet (480: exact for triplets and quintuplets of
 the notes folk tunes use); each note's end is rounded on its own, so no error adds up.
 """
@@ -14,7 +16,7 @@ from fractions import Fraction
 from tfcreative.music.performance import Performance
 
 TICKS_PER_QUARTER = 480
-CHANNEL = 0
+TUNE_CHANNEL, ACCOMPANIMENT_CHANNEL = 0, 1
 
 
 def _variable_length(value: int) -> bytes:
@@ -53,17 +55,20 @@ def _conductor(performance: Performance) -> list[tuple[int, int, bytes]]:
     return events
 
 
-def _notes(performance: Performance) -> list[tuple[int, int, bytes]]:
+def _notes(notes, channel: int) -> list[tuple[int, int, bytes]]:
     events = []
-    for note in performance.notes:
+    for note in notes:
         start, end = _ticks(note.start), _ticks(note.start + note.duration)
         if end <= start or not 0 <= note.pitch <= 127:
             continue
-        events.append((start, 1, bytes([0x90 | CHANNEL, note.pitch, note.velocity])))
-        events.append((end, 0, bytes([0x80 | CHANNEL, note.pitch, 0])))  # offs first
+        events.append((start, 1, bytes([0x90 | channel, note.pitch, note.velocity])))
+        events.append((end, 0, bytes([0x80 | channel, note.pitch, 0])))  # offs first
     return events
 
 
 def standard_midi_file(performance: Performance) -> bytes:
-    header = b"MThd" + struct.pack(">IHHH", 6, 1, 2, TICKS_PER_QUARTER)
-    return header + _track(_conductor(performance)) + _track(_notes(performance))
+    tracks = [_conductor(performance), _notes(performance.notes, TUNE_CHANNEL)]
+    if performance.accompaniment:
+        tracks.append(_notes(performance.accompaniment, ACCOMPANIMENT_CHANNEL))
+    header = b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), TICKS_PER_QUARTER)
+    return header + b"".join(_track(events) for events in tracks)

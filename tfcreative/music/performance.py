@@ -13,6 +13,8 @@ variant endings played out, ties joined; the tempo and meter as they change.
   (tests/test_performance.py). Whatever the order of the signs, the playing ends.
 * Loudness as abc2midi's default accents: 105 on the first note of a bar, 95 on a beat (a
   dotted crotchet in 6/8, a crotchet in 4/4), 80 between beats.
+* Chord symbols as an accompaniment (`chord_symbols`: the chord from the C below middle C,
+  softer than the tune), each held until the next one plays, or the tune ends.
 * Tempo from `Q:` (`1/4=120`, `3/8=100`, `"Allegro" 1/4=120`; a bare number counts unit
   notes), 120 crotchets a minute without one.
 
@@ -26,10 +28,12 @@ import re
 from fractions import Fraction
 
 from tfcreative.music.abc_bars import GRACE_SHARE, Bar, NotPlayable, read_bars, read_meter
+from tfcreative.music.chord_symbols import chord_pitches
 
 __all__ = ["NotPlayable", "Performance", "PlayedNote", "perform", "play_order"]
 
 FIRST_NOTE_VELOCITY, BEAT_VELOCITY, OTHER_VELOCITY = 105, 95, 80
+ACCOMPANIMENT_VELOCITY = 60
 DEFAULT_TEMPO = 500_000  # microseconds a crotchet: 120 a minute
 LONGEST = Fraction(20_000)  # whole notes (an hour and more): a MIDI file's times stay in range
 _TEMPO = re.compile(r"((?:[0-9]+/[0-9]+\s*)+)=\s*([0-9.]+)")
@@ -45,7 +49,8 @@ class PlayedNote:
 
 @dataclasses.dataclass(frozen=True)
 class Performance:
-    notes: tuple[PlayedNote, ...]  # by start
+    notes: tuple[PlayedNote, ...]  # the tune's, by start
+    accompaniment: tuple[PlayedNote, ...]  # the chord symbols' notes, by start
     tempos: tuple[tuple[Fraction, int], ...]  # (start, microseconds a crotchet)
     meters: tuple[tuple[Fraction, tuple[int, int]], ...]  # (start, (numerator, denominator))
     key_sharps: int  # the header's key signature (flats negative)
@@ -126,6 +131,7 @@ class _Player:
     def __init__(self, meter, tempo):
         self.time = Fraction(0)
         self.meter, self.notes, self.held = meter, [], {}
+        self.chords = []  # (start, pitches)
         self.tempos = [(Fraction(0), tempo)]
         self.meters = [(Fraction(0), meter)] if meter is not None else []
 
@@ -137,7 +143,16 @@ class _Player:
             self.sound(sound)
         for change in changes:
             self.change(*change, unit)
+        self.chords.extend((self.time + start, chord_pitches(symbol))
+                           for start, symbol in bar.chord_symbols)
         self.time += bar.length
+
+    def accompaniment(self) -> list[PlayedNote]:
+        """Each chord held until the next one, or the end."""
+        ends = [start for start, _ in self.chords[1:]] + [self.time] if self.chords else []
+        return [PlayedNote(start, end - start, pitch, ACCOMPANIMENT_VELOCITY)
+                for (start, pitches), end in zip(self.chords, ends, strict=True)
+                for pitch in pitches]
 
     def change(self, start: Fraction, field: str, value: str, unit: Fraction) -> None:
         if field == "M":
@@ -182,8 +197,12 @@ def perform(abc: str) -> Performance:
         player.play(bars[index], settings.unit)
     if player.time > LONGEST:
         raise NotPlayable(f"a tune longer than {LONGEST} whole notes")
-    notes = tuple(sorted((n for n in player.notes if n.duration > 0),
-                         key=lambda n: (n.start, n.pitch)))
-    return Performance(notes=notes, tempos=tuple(player.tempos), meters=tuple(player.meters),
+    return Performance(notes=_by_start(player.notes),
+                       accompaniment=_by_start(player.accompaniment()),
+                       tempos=tuple(player.tempos), meters=tuple(player.meters),
                        key_sharps=settings.key_sharps, key_minor=settings.key_minor,
                        end=player.time)
+
+
+def _by_start(notes: list[PlayedNote]) -> tuple[PlayedNote, ...]:
+    return tuple(sorted((n for n in notes if n.duration > 0), key=lambda n: (n.start, n.pitch)))
