@@ -11,8 +11,9 @@ variant endings played out, ties joined; the tempo and meter as they change.
   there; abc2midi goes back to the tune's start instead where a part without `|:` follows a
   second ending, playing the first part a third time. Otherwise the order is abc2midi's
   (tests/test_performance.py). Whatever the order of the signs, the playing ends.
-* Loudness as abc2midi's default accents: 105 on the first note of a bar, 95 on a beat (a
-  dotted crotchet in 6/8, a crotchet in 4/4), 80 between beats.
+* Loudness at abc2midi's default levels: 105 on the first note of a bar, 95 on its other
+  beats (a dotted crotchet in 6/8, a crotchet in 4/4: abc2midi accents fewer of them), 80
+  between beats.
 * Chord symbols as an accompaniment (`chord_symbols`: the chord from the C below middle C,
   softer than the tune), each held until the next one plays, or the tune ends.
 * Tempo from `Q:` (`1/4=120`, `3/8=100`, `"Allegro" 1/4=120`; a bare number counts unit
