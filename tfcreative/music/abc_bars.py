@@ -24,9 +24,14 @@ import re
 from fractions import Fraction
 
 from tfcreative import abc_notation
-from tfcreative.music.rhythm_tables import BROKEN_RHYTHM, BROKEN_RHYTHM_CODES, TUPLET_DEFAULT_Q
+from tfcreative.music.rhythm_tables import (
+    BROKEN_RHYTHM,
+    BROKEN_RHYTHM_CODES,
+    TUPLET_DEFAULT_Q,
+    is_compound,
+)
 
-_SEMITONES = dict(zip(abc_notation.LETTERS, abc_notation.NATURAL_SEMITONES, strict=True))
+SEMITONES = dict(zip(abc_notation.LETTERS, abc_notation.NATURAL_SEMITONES, strict=True))
 _ACCIDENTALS = abc_notation.ACCIDENTALS
 GRACE_SHARE = Fraction(1, 8)  # of the next note, per grace note (abc2midi)
 
@@ -163,7 +168,7 @@ class _BarReader:
             self.bar_accidentals[upper] = _ACCIDENTALS[accidental]
         alteration = _ACCIDENTALS[accidental] if accidental is not None else \
             self.bar_accidentals.get(upper, self.key_alterations.get(upper, 0))
-        return 60 + 12 * octave + _SEMITONES[upper] + alteration
+        return 60 + 12 * octave + SEMITONES[upper] + alteration
 
     @property
     def key_alterations(self) -> dict[str, int]:
@@ -200,12 +205,8 @@ class _BarReader:
     def start_tuplet(self, text: str) -> None:
         counts = [int(c) if c else 0 for c in text[1:].split(":")] + [0, 0]
         p, q, r = counts[:3]
-        q = q or TUPLET_DEFAULT_Q[p] or (3 if self.compound() else 2)
+        q = q or TUPLET_DEFAULT_Q[p] or (3 if is_compound(self.settings.meter) else 2)
         self.tuplet = (Fraction(q, p), r or p)
-
-    def compound(self) -> bool:
-        meter = self.settings.meter
-        return meter is not None and meter[0] % 3 == 0 and meter[0] > 3
 
     def bar_line(self, text: str) -> None:
         lines = text.rstrip("0123456789,-")

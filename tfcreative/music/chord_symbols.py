@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from tfcreative import abc_notation
+from tfcreative.music.abc_bars import SEMITONES
 
 ROOT_OCTAVE = 48  # MIDI C3, the C below middle C
-_SEMITONES = dict(zip(abc_notation.LETTERS, abc_notation.NATURAL_SEMITONES, strict=True))
 _SYMBOL = re.compile(r"\(?([A-G])([#b]?)([^/()]*)(?:/([A-Ga-g])([#b]?))?\)?")
 MAJOR, MINOR = (0, 4, 7), (0, 3, 7)
 INTERVALS = {
@@ -31,7 +31,7 @@ INTERVALS = {
 
 
 def _pitch_class(letter: str, accidental: str) -> int:
-    return (_SEMITONES[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+    return (SEMITONES[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
 
 
 def chord_pitches(symbol: str) -> tuple[int, ...]:

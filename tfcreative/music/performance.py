@@ -30,6 +30,7 @@ from fractions import Fraction
 
 from tfcreative.music.abc_bars import GRACE_SHARE, Bar, NotPlayable, read_bars, read_meter
 from tfcreative.music.chord_symbols import chord_pitches
+from tfcreative.music.rhythm_tables import is_compound
 
 __all__ = ["NotPlayable", "Performance", "PlayedNote", "perform", "play_order"]
 
@@ -121,8 +122,7 @@ def _accent(position: Fraction, meter: tuple[int, int] | None) -> int:
     if meter is None:
         beat = Fraction(1, 4)
     else:
-        compound = meter[0] % 3 == 0 and meter[0] > 3
-        beat = Fraction(3 if compound else 1, meter[1])
+        beat = Fraction(3 if is_compound(meter) else 1, meter[1])
     return BEAT_VELOCITY if position % beat == 0 else OTHER_VELOCITY
 
 

@@ -12,5 +12,12 @@ BROKEN_RHYTHM_CODES = {">": 1, ">>": 2, ">>>": 3, "<": 4, "<<": 5, "<<<": 6}
 # all, and the next note gets 1/4.
 BROKEN_RHYTHM = ((0, 1, 1, 1), (1, 2, 1, 2), (1, 4, 1, 4), (1, 8, 1, 8), (-1, 2, 3, 2),
                  (-1, 4, 7, 4), (-1, 8, 15, 8))
+
+
+def is_compound(meter: tuple[int, int] | None) -> bool:
+    """6/8, 9/8, 12/8 ...: beats of three notes (meter_rules computes the same on arrays)."""
+    return meter is not None and meter[0] % 3 == 0 and meter[0] > 3
+
+
 # Tuplet (p: q defaults, by p; 0 = "2 in simple meters, 3 in compound ones".
 TUPLET_DEFAULT_Q = (1, 1, 3, 2, 3, 0, 2, 0, 3, 0) + (0,) * 90
