@@ -41,12 +41,17 @@ EVERY = 500  # steps between validation checks and backups
 BUDGET_MB = 20.0
 SHIPPED = {"embedding_dim": 256, "lstm_units": 512, "num_layers": 1, "dropout": 0.1,
            "weight_decay": 0.0}
+# The data runs' curves (variant 3, step 6,000: training 1.65 bits/char under dropout,
+# validation 1.80 and flat since step 4,500) say the shipped size overfits already: the larger
+# sizes get more dropout, and one variant decays the learning rate (cosine, to a tenth).
 SIZES = {
     "512, dropout 0.1 (the shipped size)": SHIPPED,
     "512, dropout 0.3": {**SHIPPED, "dropout": 0.3},
+    "512, dropout 0.3, learning rate decayed to a tenth": {**SHIPPED, "dropout": 0.3,
+                                                           "decay_to": 0.1},
     "512, dropout 0.1, weight decay 0.01": {**SHIPPED, "weight_decay": 0.01},
-    "768, dropout 0.2": {**SHIPPED, "lstm_units": 768, "dropout": 0.2},
-    "2 x 512, dropout 0.2": {**SHIPPED, "num_layers": 2, "dropout": 0.2},
+    "768, dropout 0.3": {**SHIPPED, "lstm_units": 768, "dropout": 0.3},
+    "2 x 512, dropout 0.3": {**SHIPPED, "num_layers": 2, "dropout": 0.3},
 }
 
 

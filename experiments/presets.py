@@ -102,6 +102,7 @@ def next_folk_recipe(size: dict | None = None) -> dict:
              "--batch-size": config.batch_size, "--seq-length": config.seq_length,
              "--learning-rate": config.learning_rate, "--dropout": config.dropout,
              "--weight-decay": config.weight_decay, "--epochs": config.epochs,
+             **({"--decay-to": config.decay_to} if config.decay_to is not None else {}),
              "--steps-per-epoch": config.steps_per_epoch, "--seed": config.seed}
     return {"description": recipe["description"], "minutes": None,
             "train": ["music", "train", *(str(x) for pair in flags.items() for x in pair)]}

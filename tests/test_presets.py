@@ -164,6 +164,21 @@ def test_the_next_folk_recipe_is_a_command_the_cli_accepts(tmp_path):
     assert (args.lstm_units, args.dropout) == (768, 0.2)
 
 
+def test_every_size_the_sizes_part_can_choose_becomes_the_same_train_command():
+    """Each variant of `experiments.folk_preset sizes`, chosen, is trained by `presets folk
+    --next` with every setting it was measured with (the learning-rate decay too)."""
+    from experiments.folk_preset import SIZES
+    from experiments.presets import next_folk_config, next_folk_recipe
+    from tfcreative.cli.main import build_parser
+
+    for size in SIZES.values():
+        args = vars(build_parser().parse_args(next_folk_recipe(size)["train"]))
+        config = next_folk_config(size)
+        assert {name: args[name] for name in size} == size
+        assert args["decay_to"] == config.decay_to
+    assert any("decay_to" in size for size in SIZES.values())
+
+
 # -- what a preset folder is checked for ----------------------------------------------------
 
 def copy_of(folder, tmp_path, name="preset"):
