@@ -210,6 +210,35 @@ def test_pix2pix_resumes_both_networks_and_optimizers_after_a_crash(tmp_path):
     assert difference == 0.0
 
 
+def test_a_resumed_run_keeps_best_keras_until_an_epoch_beats_the_epochs_before_it(tmp_path):
+    """Crash in epoch 3 of 4 and train again: best.keras is replaced only by an epoch better
+    than every epoch history.csv logged before the resume. (Keras's ModelCheckpoint starts
+    from infinity: without the run's best so far, the first epoch after a resume replaced
+    the best checkpoint however bad; folk_preset's data runs lost their best that way.)"""
+    run = tmp_path / "run"
+    config = MusicTrainConfig(embedding_dim=8, lstm_units=16, seq_length=20, batch_size=8,
+                              epochs=4, steps_per_epoch=3)
+    kwargs = {"abc_path": DUMMY_ABC_DIR, "data_dir": str(tmp_path / "tfds"), "verbose": 0}
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(str(run), config, callbacks=[CrashMidEpoch()], **kwargs)
+    history = run / "history.csv"
+    with open(history, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    best = run / "checkpoints" / "best.keras"
+    before = _weights(best)
+    # epoch 1 logged a loss no epoch after the resume can beat (the selection metric: the
+    # validation loss, or the training loss of a run without validation tunes, as here)
+    rows[0]["val_loss"] = rows[0]["loss"] = "0.0"
+    with open(history, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    train(str(run), config, **kwargs)
+    assert _epochs_logged(run) == [0, 1, 2, 3]
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(best), before, strict=True))
+
+
 # -- the random state of a backup -------------------------------------------------------------
 
 def _dropout_model(seed=0):

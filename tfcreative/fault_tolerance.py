@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import logging
 import math
@@ -85,6 +86,24 @@ def resume_epoch(run_dir: str) -> int:
     """The epoch a run in `run_dir` resumes from: its backup's newest generation written
     whole (a half-written one gives way to the previous: keras_hooks.settle_backup), else 0."""
     return settle_backup(os.path.join(run_dir, BACKUP_DIR))
+
+
+def best_so_far(history_csv: str, metric: str) -> float | None:
+    """The lowest `metric` the epochs in `history_csv` (CSVLogger's file) logged: the value
+    best.keras was saved at, which a resumed run's best checkpoint must beat (a new
+    ModelCheckpoint starts from infinity and would replace best.keras with the first epoch
+    after the resume, however bad). None when no epoch logged it."""
+    try:
+        with open(history_csv, newline="") as f:
+            logged = [row.get(metric) for row in csv.DictReader(f)]
+    except (OSError, csv.Error):
+        return None
+    values = []
+    for text in logged:  # CSVLogger writes NA for an epoch without the metric
+        with contextlib.suppress(TypeError, ValueError):
+            values.append(float(text))
+    finite = [v for v in values if math.isfinite(v)]
+    return min(finite) if finite else None
 
 
 class CheckResumedEpoch(keras.callbacks.Callback):

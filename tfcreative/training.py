@@ -3,6 +3,7 @@
     config.json          the run's settings
     model.keras          the final model, written atomically
     checkpoints/last.keras, best.keras    after every epoch / at the best selection metric
+                         (a resumed run's best must beat every epoch history.csv logged)
     checkpoints/interrupted.keras         written on Ctrl-C (deleted when the run finishes)
     backup/              BackupAndRestore state while training runs (run the same command
                          again after a crash to resume; deleted when training finishes)
@@ -89,13 +90,18 @@ def _train(run_dir: str, config: TrainConfig, settings: dict, make_plan, strateg
     # Every worker runs the same callbacks (saving reads synchronised variables, a collective
     # op); non-chief workers write into their scratch folder.
     checkpoints = os.path.join(out_dir, "checkpoints")
+    history = os.path.join(out_dir, "history.csv")
+    best = os.path.join(checkpoints, "best.keras")
+    # resumed: best.keras stays until an epoch beats the best one before the resume
+    best_before = (fault_tolerance.best_so_far(history, monitor)
+                   if start_epoch and os.path.exists(best) else None)
     all_callbacks = [
         *callbacks, *plan.callbacks,
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
         keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
-        keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
-                                        monitor=monitor, mode="min", save_best_only=True),
-        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
+        keras.callbacks.ModelCheckpoint(best, monitor=monitor, mode="min", save_best_only=True,
+                                        initial_value_threshold=best_before),
+        keras.callbacks.CSVLogger(history, append=True),
     ]
     if config.minutes:
         all_callbacks.append(TimeBudget(config.minutes))
