@@ -17,10 +17,11 @@ checkpoint with the lowest validation loss is kept, test splits choose nothing.
   as written (abc_tunes/combined, 465 tunes), in bits/char; and on its own test tunes in
   bits per tune (clean text is shorter: bits/char alone would not compare).
 * **sizes**: on the next preset's data (combined_clean_transposed), the shipped size and
-  larger ones with more dropout or weight decay, each with the MB its preset folder would
+  larger ones with more dropout, weight decay or a decaying learning rate, each with the MB its preset folder would
   take (float16 weights twice: weights.npz and TF.js). The choice: the lowest validation
   bits/char within 20 MB; written to results.json as "chosen", which
-  `python -m experiments.presets folk --next` then trains for the preset.
+  `python -m experiments.presets folk --next` then makes the preset of (the chosen run is
+  its training run when its settings are the recipe's: not trained twice).
 
 Durations on one core of a 2-core Xeon (TensorFlow on one thread): a step of LSTM 512 at batch
 32 takes about 0.65 s (the leave-one-out base run, 2026-12-07, the machine moderately loaded),
@@ -125,19 +126,21 @@ def run_part(args, results: dict, save) -> None:
     for index, (name, (size, data)) in enumerate(variants.items()):
         if args.only and name not in args.only:
             continue
-        model, _ = train_variant(os.path.join(args.out, args.part, f"variant_{index}"), size,
-                                 data, args)
+        run_dir = os.path.join(args.out, args.part, f"variant_{index}")
+        model, _ = train_variant(run_dir, size, data, args)
         own = pipeline.prepare_builder(collection=data, data_dir=args.data_dir)
         characters = sum(len(t) for t in pipeline.read_texts(pipeline.tune_texts(own, "train")))
         results["variants"][name] = {
-            "size": size, "data": getattr(data, "name", data), "training_characters": characters,
+            "size": size, "data": getattr(data, "name", data), "run": os.path.abspath(run_dir),
+            "training_characters": characters,
             "preset_mb": preset_megabytes(model), "best_step": int(model.optimizer.iterations),
             **score(model, {**common, "own": own})}
         save()
     if args.part == "sizes" and set(SIZES) <= set(results["variants"]):  # all measured
         fitting = {n: v for n, v in results["variants"].items() if v["preset_mb"] <= BUDGET_MB}
         chosen = min(fitting, key=lambda n: fitting[n]["validation bits/char"])
-        results["chosen"] = {"name": chosen, "size": results["variants"][chosen]["size"]}
+        results["chosen"] = {"name": chosen, **{key: results["variants"][chosen][key]
+                                                for key in ("size", "run")}}
         save()
 
 

@@ -17,6 +17,7 @@ preset's own files are replaced.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -80,6 +81,29 @@ def next_folk_size(results: str = SIZES_RESULTS) -> dict:
             return json.load(f)["chosen"]["size"]
     except (OSError, ValueError, KeyError):
         return dict(NEXT_FOLK_SIZE)
+
+
+def chosen_run(results: str = SIZES_RESULTS) -> str | None:
+    """The run `experiments.folk_preset sizes` chose, when it is finished and was trained
+    with every setting of the next folk recipe (its seed, data and steps too): then it is
+    the preset's training run already. None otherwise."""
+    from tfcreative.config import RUN_MODEL, RUN_SETTINGS
+
+    try:
+        with open(results) as f:
+            chosen = json.load(f)["chosen"]
+        with open(os.path.join(chosen["run"], RUN_SETTINGS)) as f:
+            recorded = json.load(f)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    config = next_folk_config(chosen["size"])
+    learning_rate, warmup_steps, decay_to = config.learning_rate_for(from_model=False)
+    expected = {**dataclasses.asdict(config), "learning_rate": learning_rate,
+                "warmup_steps": warmup_steps, "decay_to": decay_to,
+                "collection": NEXT_FOLK["collection"], "abc_path": None, "started_from": None}
+    if any(recorded.get(key) != value for key, value in expected.items()):
+        return None
+    return chosen["run"] if os.path.isfile(os.path.join(chosen["run"], RUN_MODEL)) else None
 
 
 def next_folk_config(size: dict | None = None):
@@ -182,15 +206,20 @@ def main(argv=None) -> int:
     minutes = args.minutes or recipe["minutes"]
     budget = ["--minutes", str(minutes)] if minutes else []
     run_dir = os.path.join(args.work, args.preset + ("-next" if args.next else ""))
+    if args.next and not args.minutes and chosen_run():  # the recipe's run, trained already
+        run_dir = chosen_run()
+        print(f"the chosen run of experiments.folk_preset sizes has the recipe's settings: "
+              f"{run_dir}", flush=True)
     data = ["--data-dir", args.data_dir] if args.data_dir else []
     tf = [sys.executable, "-m", "tfcreative"]
     os.makedirs(args.work, exist_ok=True)
     log = os.path.join(args.work, f"{args.preset}.log")
     start = time.monotonic()
     train = [*recipe["train"], "--run-dir", run_dir, *budget, *data]
+    trained = None  # seconds, when trained by this command
     if not os.path.isfile(os.path.join(run_dir, "model.keras")):  # else: trained already
         run([*tf, *train], log)
-    trained = time.monotonic() - start
+        trained = round(time.monotonic() - start)
     best = os.path.join(run_dir, "checkpoints", "best.keras")
     with tempfile.TemporaryDirectory() as scratch:
         result = os.path.join(scratch, "evaluation.json")
@@ -224,7 +253,8 @@ def main(argv=None) -> int:
                            + (" --next" if args.next else ""),
                 "train": " ".join(["tfcreative", *recipe["train"], *budget]),
                 "minutes": minutes,
-                "training_seconds": round(trained), "steps": int(model.optimizer.iterations),
+                "training_seconds": trained,  # None: trained by an earlier command
+                "steps": int(model.optimizer.iterations),
                 "checkpoint": "best validation loss"},
         data=data_arguments(recipe["train"]), evaluation=evaluation)
     write_tfjs(model, folder)

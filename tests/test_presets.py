@@ -179,6 +179,33 @@ def test_every_size_the_sizes_part_can_choose_becomes_the_same_train_command():
     assert any("decay_to" in size for size in SIZES.values())
 
 
+def test_the_chosen_sizes_run_is_the_presets_training_run_only_with_the_recipes_settings(
+        tmp_path, monkeypatch, tfds_dir, irish_builder):
+    """`presets folk --next` makes the preset of the run `folk_preset sizes` chose, not
+    training it twice, when that run is finished and has every setting of the recipe."""
+    import argparse
+
+    from experiments import folk_preset
+    from experiments import presets as recipes
+
+    for key, value in {"collection": "irish_folk", "steps": 2, "every": 2}.items():
+        monkeypatch.setitem(recipes.NEXT_FOLK, key, value)  # a tiny recipe, data at hand
+    size = {"embedding_dim": 4, "lstm_units": 8, "num_layers": 1, "dropout": 0.0,
+            "weight_decay": 0.0}
+    run = tmp_path / "variant_0"
+    folk_preset.train_variant(str(run), size, "irish_folk",
+                              argparse.Namespace(steps=2, data_dir=tfds_dir))
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"chosen": {"size": size, "run": str(run)}}))
+    assert recipes.chosen_run(str(results)) == str(run)
+
+    monkeypatch.setitem(recipes.NEXT_FOLK, "steps", 4)  # the recipe changed since
+    assert recipes.chosen_run(str(results)) is None
+    monkeypatch.setitem(recipes.NEXT_FOLK, "steps", 2)
+    (run / "model.keras").unlink()  # not finished
+    assert recipes.chosen_run(str(results)) is None
+
+
 # -- what a preset folder is checked for ----------------------------------------------------
 
 def copy_of(folder, tmp_path, name="preset"):
