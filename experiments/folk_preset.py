@@ -17,19 +17,19 @@ checkpoint with the lowest validation loss is kept, test splits choose nothing.
   as written (abc_tunes/combined, 465 tunes), in bits/char; and on its own test tunes in
   bits per tune (clean text is shorter: bits/char alone would not compare).
 * **sizes**: on the next preset's data (combined_clean_transposed), the shipped size and
-  larger ones with more dropout, weight decay or a decaying learning rate, each with the MB its preset folder would
-  take (float16 weights twice: weights.npz and TF.js). The choice: the lowest validation
-  bits/char within 20 MB; written to results.json as "chosen", which
+  larger ones with more dropout, weight decay or a decaying learning rate, each with the MB
+  its preset folder would take (float16 weights twice: weights.npz and TF.js). The choice:
+  the lowest validation bits/char within 20 MB; written to results.json as "chosen", which
   `python -m experiments.presets folk --next` then makes the preset of (the chosen run is
   its training run when its settings are the recipe's: not trained twice).
 
 Durations on one core of a 2-core Xeon (TensorFlow on one thread): a step of LSTM 512 at batch
-32 takes about 0.65 s (the leave-one-out base run, 2026-12-07, the machine moderately loaded),
-LSTM 768 and 2 x 512 about 2 and 2.3 times that (their weights). `data` at 6,000 steps: about
-4.5 hours; `sizes` at 12,000 steps: about 16 hours, or 8 on two cores: two commands at once,
-each with `--only` and its share of the variants (`taskset -c 0 ...`, `taskset -c 1 ...`; both
-write their rows into the one results.json; the one that finishes last, with every variant
-measured, writes the choice).
+32 takes 0.33 s (the data runs, 2026-12-07, the other core running another experiment; 0.65 s
+on a busier machine), LSTM 768 and 2 x 512 about 2 and 2.3 times that (their weights). `data`
+at 6,000 steps: about 2.3 hours; `sizes` at 12,000 steps: about 9 hours, or 4.5 on two cores:
+two commands at once, each with `--only` and its share of the variants (`taskset -c 0 ...`,
+`taskset -c 1 ...`; both write their rows into the one results.json; the one that finishes
+last, with every variant measured, writes the choice).
 """
 
 from __future__ import annotations
