@@ -6,6 +6,7 @@ import base64
 import io
 import os
 import re
+import struct
 import wave
 
 import mido
@@ -111,6 +112,79 @@ def test_tempo_changes_inside_a_midi_file_are_followed():
     assert (first.pitch, first.start, first.duration, first.volume) == (60, 0.0, 0.5, 1.0)
     assert (second.pitch, second.start, second.duration) == (62, 1.5, 1.0)
     assert second.volume == pytest.approx(64 / 127)
+
+
+def mido_spans(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(start tick, end tick, pitch, velocity) of every note, read by mido."""
+    spans = []
+    for track in mido.MidiFile(file=io.BytesIO(data)).tracks:
+        tick, sounding = 0, {}
+        for message in track:
+            tick += message.time
+            if message.type == "note_on" and message.velocity:
+                sounding.setdefault((message.channel, message.note), []).append(
+                    (tick, message.velocity))
+            elif message.type in ("note_on", "note_off") and \
+                    sounding.get((message.channel, message.note)):
+                start, velocity = sounding[(message.channel, message.note)].pop(0)
+                spans.append((start, tick, message.note, velocity))
+    return spans
+
+
+def test_the_midi_reader_reads_what_mido_reads():
+    """midi_file.read_note_spans, on files of our writer (chords, an accompaniment track),
+    music21's (a tune in two voices) and mido's (running status, a program change's one data
+    byte, system exclusive, a text event), gives mido's notes and tempos."""
+    from tfcreative.music.midi import abc_to_midi
+    from tfcreative.music.midi_file import read_note_spans
+
+    chords = "X:1\nT:C\nM:3/4\nL:1/8\nQ:3/8=90\nK:D\n\"D\"[DF]2 A2 \"G\"B2|\"A7\"c6|]\n"
+    voices = ("X:1\nT:V\nM:2/4\nL:1/8\nK:G\nV:1\nGABc|d4|]\nV:2\nB,DGB|G4|]\n")
+    played = [abc_to_midi(abc) for abc in (KNOWN, chords, voices)]
+    assert [p.reader for p in played] == ["tfcreative", "tfcreative", "music21"]
+    made = mido.MidiFile(ticks_per_beat=96)
+    track = mido.MidiTrack()
+    made.tracks.append(track)
+    track += [mido.Message("program_change", program=40, time=0),
+              mido.MetaMessage("text", text="odd events between notes", time=0),
+              mido.Message("sysex", data=[1, 2, 3], time=5),
+              mido.MetaMessage("set_tempo", tempo=400_000, time=0),
+              mido.Message("note_on", note=60, velocity=90, time=0),
+              mido.Message("note_on", note=64, velocity=80, time=0),  # running status
+              mido.Message("note_on", note=60, velocity=0, time=96),
+              mido.Message("note_off", note=64, velocity=0, time=48)]
+    buffer = io.BytesIO()
+    made.save(file=buffer)
+    for data in [p.data for p in played] + [buffer.getvalue()]:
+        ticks, tempos, spans = read_note_spans(data)
+        reference = mido.MidiFile(file=io.BytesIO(data))
+        assert ticks == reference.ticks_per_beat
+        assert sorted(spans) == sorted(mido_spans(data)) and spans
+        assert list(tempos.values()) == [m.tempo for t in reference.tracks for m in t
+                                         if m.type == "set_tempo"]
+    with pytest.raises(ValueError, match="not a Standard MIDI File"):
+        read_note_spans(b"RIFF....")
+    with pytest.raises(ValueError, match="cut short"):
+        read_note_spans(played[0].data[:-9])
+    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 96)
+    with pytest.raises(ValueError, match="ends in the middle"):  # a note-on without velocity
+        read_note_spans(header + b"MTrk" + struct.pack(">I", 3) + b"\x00\x90\x3c")
+
+
+def test_a_tune_sounds_without_loading_music21():
+    """A notebook's first `Tune.audio()` reads the MIDI file with tfcreative's own reader,
+    not music21's (whose import took 0.3-1 s)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = ("import sys\nfrom tfcreative.music.tune import Tune\n"
+              f"Tune({KNOWN!r}).audio()\nprint('music21' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
 
 
 def test_to_midi_holds_the_notes_and_the_wav_plays_them(tmp_path):

@@ -2,8 +2,8 @@
 small synthesizer in numpy.
 
 The notes come from the tune's MIDI file (`tfcreative.music.midi`: repeats written out, tempo
-from `Q:`, 120 crotchets a minute without one), read back with music21's MIDI reader, so a WAV
-file plays exactly what the `.mid` file holds. The synthesizer is the Python twin of
+from `Q:`, 120 crotchets a minute without one), read back (`midi_file.read_note_spans`), so
+a WAV file plays exactly what the `.mid` file holds. The synthesizer is the Python twin of
 the demo page's (`web/tune_player.js`): a band-limited triangle wave per note with a plucked
 envelope (5 ms attack, a decay while held, 40 ms release), so notebooks and the page sound
 alike. Measured against pretty_midi's synthesizer (`python -m benchmarks.wav_synths`, the
@@ -21,12 +21,12 @@ import html
 import io
 import wave
 
-import music21
 import numpy as np
 
 from tfcreative.errors import InvalidArgument
 from tfcreative.files import write_bytes_atomically
 from tfcreative.music.midi import abc_to_midi
+from tfcreative.music.midi_file import read_note_spans
 
 SAMPLE_RATE = 22_050  # Hz: every harmonic that matters for these notes, 44 KB per second
 MASTER_GAIN = 0.3  # as web/tune_player.js: a chord of a few notes stays below full scale
@@ -48,25 +48,7 @@ class Note:
 
 def midi_notes(data: bytes) -> list[Note]:
     """The notes of a Standard MIDI File, in seconds (every tempo change followed), by start."""
-    midi_file = music21.midi.MidiFile()
-    midi_file.readstr(data)
-    ticks_per_quarter = midi_file.ticksPerQuarterNote
-    tempo_changes = {}  # tick -> microseconds per quarter note
-    sounding = {}  # (channel, pitch) -> [(start tick, velocity), ...], first in first out
-    spans = []  # (start tick, end tick, pitch, velocity)
-    for track in midi_file.tracks:
-        tick = 0
-        for event in track.events:
-            if isinstance(event, music21.midi.DeltaTime):
-                tick += event.time
-            elif event.type == music21.midi.MetaEvents.SET_TEMPO:
-                tempo_changes[tick] = int.from_bytes(event.data, "big")
-            elif event.isNoteOn():
-                sounding.setdefault((event.channel, event.pitch), []).append(
-                    (tick, event.velocity))
-            elif event.isNoteOff() and sounding.get((event.channel, event.pitch)):
-                start, velocity = sounding[(event.channel, event.pitch)].pop(0)
-                spans.append((start, tick, event.pitch, velocity))
+    ticks_per_quarter, tempo_changes, spans = read_note_spans(data)
     seconds = _tick_to_seconds(tempo_changes, ticks_per_quarter)
     notes = [Note(pitch, seconds(start), seconds(end) - seconds(start), velocity / 127)
              for start, end, pitch, velocity in spans]

@@ -1,4 +1,5 @@
-"""A `Performance` as a Standard MIDI File (format 1), in plain Python.
+"""A `Performance` as a Standard MIDI File (format 1), and the notes of any such file read
+back (`read_note_spans`), in plain Python.
 
 Track 1 is the conductor's: tempo, time and key signatures. Track 2 holds the tune's notes,
 on channel 1, and a third track, where the tune has chord symbols, their accompaniment on
@@ -72,3 +73,68 @@ def standard_midi_file(performance: Performance) -> bytes:
         tracks.append(_notes(performance.accompaniment, ACCOMPANIMENT_CHANNEL))
     header = b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), TICKS_PER_QUARTER)
     return header + b"".join(_track(events) for events in tracks)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def _read_variable_length(data: bytes, at: int) -> tuple[int, int]:
+    value = 0
+    while True:
+        byte = data[at]
+        value, at = (value << 7) | (byte & 0x7F), at + 1
+        if not byte & 0x80:
+            return value, at
+
+
+def read_note_spans(data: bytes) -> tuple[int, dict[int, int], list[tuple[int, int, int, int]]]:
+    """A Standard MIDI File's (ticks per quarter note, {tick: microseconds per quarter note},
+    [(start tick, end tick, pitch, velocity)]): every track's notes, each note-off (or
+    note-on at velocity 0) ending the earliest sounding note of its channel and pitch.
+    ValueError for data that is not one."""
+    if data[:4] != b"MThd" or len(data) < 14:
+        raise ValueError("not a Standard MIDI File (no MThd header)")
+    header_length, _, _, division = struct.unpack(">IHHH", data[4:14])
+    if division & 0x8000:
+        raise ValueError("a MIDI file timed in SMPTE frames, not ticks per quarter note")
+    tempos, spans, at = {}, [], 8 + header_length
+    while at + 8 <= len(data):
+        kind, length = data[at:at + 4], struct.unpack(">I", data[at + 4:at + 8])[0]
+        if at + 8 + length > len(data):
+            raise ValueError("a MIDI file cut short: a chunk ends past the file's end")
+        if kind == b"MTrk":  # other chunks are skipped, as the standard asks
+            try:
+                _read_track(data[at + 8:at + 8 + length], tempos, spans)
+            except IndexError:
+                raise ValueError("a MIDI track ends in the middle of an event") from None
+        at += 8 + length
+    return division, tempos, spans
+
+
+def _read_track(track: bytes, tempos: dict, spans: list) -> None:
+    sounding = {}  # (channel, pitch) -> [(start tick, velocity), ...], first in first out
+    at, tick, status = 0, 0, 0
+    while at < len(track):
+        delta, at = _read_variable_length(track, at)
+        tick += delta
+        if track[at] in (0xF0, 0xF7, 0xFF):  # system exclusive or meta event
+            meta = track[at + 1] if track[at] == 0xFF else None
+            length, at = _read_variable_length(track, at + (2 if meta is not None else 1))
+            if meta == 0x51 and length == 3:
+                tempos[tick] = int.from_bytes(track[at:at + 3], "big")
+            if meta == 0x2F:  # end of track
+                return
+            at += length
+            continue
+        if track[at] & 0x80:
+            status, at = track[at], at + 1  # else: running status, the last one again
+        elif not status:
+            raise ValueError("a MIDI event without a status byte")
+        kind, channel = status & 0xF0, status & 0x0F
+        size = 1 if kind in (0xC0, 0xD0) else 2
+        pitch, velocity = track[at], track[at + size - 1]
+        at += size
+        if kind == 0x90 and velocity:
+            sounding.setdefault((channel, pitch), []).append((tick, velocity))
+        elif kind in (0x80, 0x90) and sounding.get((channel, pitch)):
+            start, on_velocity = sounding[(channel, pitch)].pop(0)
+            spans.append((start, tick, pitch, on_velocity))
