@@ -235,6 +235,7 @@ _TONIC_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
 LETTERS = "CDEFGAB"
 NATURAL_SEMITONES = (0, 2, 4, 5, 7, 9, 11)
 ACCIDENTALS = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
+NAME_ACCIDENTALS = {"#": 1, "b": -1, "": 0}  # in the names of keys and chords: F#m, Bb7
 SHARPS_ORDER, FLATS_ORDER = "FCGDAEB", "BEADGCF"
 _MODE_SHARPS = {"": 0, "m": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
 _KEY = re.compile(r"^([A-G])([#b]?)(\s*)([A-Za-z]*)(.*)$")
@@ -253,7 +254,7 @@ class Key:
     @property
     def sharps(self) -> int:
         """The key signature: number of sharps, flats negative (A dorian: 1)."""
-        return _TONIC_SHARPS[self.letter] + {"#": 7, "b": -7, "": 0}[self.accidental] + \
+        return _TONIC_SHARPS[self.letter] + 7 * NAME_ACCIDENTALS[self.accidental] + \
             _MODE_SHARPS[self.mode]
 
     def text(self) -> str:

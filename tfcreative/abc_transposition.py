@@ -94,8 +94,8 @@ def _move_key_line(line: str, steps: int, semitones: int) -> str:
 
 def _move_key(value: str, steps: int, semitones: int) -> str:
     key = _key(value)
-    letter, alteration = _move_pitch_class(key.letter, {"#": 1, "b": -1, "": 0}[key.accidental],
-                                           steps, semitones)
+    letter, alteration = _move_pitch_class(
+        key.letter, abc_notation.NAME_ACCIDENTALS[key.accidental], steps, semitones)
     if abs(alteration) > 1:
         raise CannotTranspose(f"K:{value.strip()} would need a double sharp or flat")
     accidental = {1: "#", -1: "b", 0: ""}[alteration]
@@ -152,7 +152,7 @@ def _move_chord_symbol(quoted: str, steps: int, semitones: int) -> str:
     def move(pitch: re.Match) -> str:
         before, letter, accidental = pitch.groups()
         new_letter, alteration = _move_pitch_class(
-            letter, {"#": 1, "b": -1, "": 0}[accidental], steps, semitones)
+            letter, abc_notation.NAME_ACCIDENTALS[accidental], steps, semitones)
         if abs(alteration) > 2:
             raise CannotTranspose(f"chord {quoted} would need a triple sharp or flat")
         new_letter = new_letter.lower() if letter.islower() else new_letter

@@ -20,6 +20,7 @@ Decorations (`~`, `!trill!`, ...) and annotations are read and not played; chord
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from fractions import Fraction
 
@@ -132,6 +133,12 @@ def length_of(text: str) -> Fraction:
     return value / 2 ** len(slashes)
 
 
+@functools.cache
+def _key_alterations(key_sharps: int) -> dict[str, int]:
+    """The key signature's alterations per letter, made once per key (read, never changed)."""
+    return abc_notation.key_signature_alterations(key_sharps)
+
+
 def written_pitch(letter: str, octave_marks: str) -> tuple[str, int]:
     """(upper-case letter, octave: 0 for C-B, 1 for c-b, +1 a ', -1 a ,) as written."""
     return letter.upper(), (1 if letter.islower() else 0) + octave_marks.count("'") - \
@@ -172,7 +179,7 @@ class _BarReader:
 
     @property
     def key_alterations(self) -> dict[str, int]:
-        return abc_notation.key_signature_alterations(self.settings.key_sharps)
+        return _key_alterations(self.settings.key_sharps)
 
     def add_sound(self, pitches: tuple[int, ...], written: Fraction, tied: bool,
                   keys: tuple = ()) -> None:

@@ -31,7 +31,7 @@ INTERVALS = {
 
 
 def _pitch_class(letter: str, accidental: str) -> int:
-    return (SEMITONES[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+    return (SEMITONES[letter.upper()] + abc_notation.NAME_ACCIDENTALS[accidental]) % 12
 
 
 def chord_pitches(symbol: str) -> tuple[int, ...]:
