@@ -30,6 +30,7 @@ from tfcreative.music.rhythm_tables import (
     BROKEN_RHYTHM_CODES,
     TUPLET_DEFAULT_Q,
     is_compound,
+    sixteenth_unit,
 )
 
 SEMITONES = dict(zip(abc_notation.LETTERS, abc_notation.NATURAL_SEMITONES, strict=True))
@@ -335,7 +336,7 @@ def read_header(lines: list[str]) -> Settings:
         elif letter == "V":
             raise NotPlayable("several voices (V:)")
     meter = settings.meter
-    if not unit_written and meter is not None and 4 * meter[0] < 3 * meter[1]:
+    if not unit_written and meter is not None and sixteenth_unit(*meter):
         settings.unit = Fraction(1, 16)
     return settings
 

@@ -464,7 +464,7 @@ def set_meter_and_unit_length(r, edge, ops):
     denominator = ops.where(fraction, ops.minimum(r.number, NUMBER_CAP)
                             + ops.as_int(r.number == 0), 4)
     meter = fraction | common | (setter == S["METER_NONE"])
-    default_unit = ops.where(meter, ops.where(4 * numerator < 3 * denominator,
+    default_unit = ops.where(meter, ops.where(rhythm_tables.sixteenth_unit(numerator, denominator),
                                               TICKS_PER_WHOLE // 16, TICKS_PER_WHOLE // 8),
                              r.default_unit_length)
     unit = setter == S["UNIT_LENGTH"]
@@ -482,7 +482,7 @@ def set_meter_and_unit_length(r, edge, ops):
         meter_part_lengths=ops.where(meter, part_lengths, r.meter_part_lengths),
         part_lengths=ops.where(meter, part_lengths, r.part_lengths),
         bar_length=ops.where(meter, TICKS_PER_WHOLE * numerator // denominator, r.bar_length),
-        compound_meter=ops.where(meter, ops.as_int((numerator % 3 == 0) & (numerator > 3)),
+        compound_meter=ops.where(meter, ops.as_int(rhythm_tables.compound(numerator)),
                                  r.compound_meter),
         default_unit_length=ops.where(setter == S["METER_NONE"], TICKS_PER_WHOLE // 8,
                                       default_unit),

@@ -1,4 +1,4 @@
-"""The numbers of ABC's rhythm rules, in one place for everything that times notes: the meter
+"""The numbers and rules of ABC's rhythm, in one place for everything that times notes: the meter
 tracker (`abc_grammar`'s edges, `meter_rules`' registers) and the MIDI reader (`abc_bars`).
 No imports: a MIDI file can be written without NumPy loaded.
 """
@@ -14,9 +14,20 @@ BROKEN_RHYTHM = ((0, 1, 1, 1), (1, 2, 1, 2), (1, 4, 1, 4), (1, 8, 1, 8), (-1, 2,
                  (-1, 4, 7, 4), (-1, 8, 15, 8))
 
 
+# The meter's rules, written with operators alone so that they hold for numbers and for the
+# tracker's arrays (NumPy or TensorFlow) alike.
+def compound(numerator):
+    """6/8, 9/8, 12/8 ...: beats of three notes."""
+    return (numerator % 3 == 0) & (numerator > 3)
+
+
+def sixteenth_unit(numerator, denominator):
+    """Without an L: field the unit note length is 1/16 below 3/4 (2/4, 3/8), else 1/8."""
+    return 4 * numerator < 3 * denominator
+
+
 def is_compound(meter: tuple[int, int] | None) -> bool:
-    """6/8, 9/8, 12/8 ...: beats of three notes (meter_rules computes the same on arrays)."""
-    return meter is not None and meter[0] % 3 == 0 and meter[0] > 3
+    return meter is not None and bool(compound(meter[0]))
 
 
 # Tuplet (p: q defaults, by p; 0 = "2 in simple meters, 3 in compound ones".
