@@ -27,6 +27,7 @@ def sixteenth_unit(numerator, denominator):
 
 
 def is_compound(meter: tuple[int, int] | None) -> bool:
+    """`compound` of a meter as read (None: no meter, not compound)."""
     return meter is not None and bool(compound(meter[0]))
 
 
