@@ -71,10 +71,10 @@ def short_config(base, steps: int):
     fine-tuning, by how the run starts), the base's architecture."""
     from experiments._runs import with_step_budget
     from tfcreative.music.config import MusicTrainConfig
+    from tfcreative.music.model import ARCHITECTURE
 
     return with_step_budget(MusicTrainConfig(
-        embedding_dim=base.embedding_dim, lstm_units=base.lstm_units,
-        num_layers=base.num_layers, dropout=base.dropout), steps, FINE_TUNE_EVERY)
+        **{name: getattr(base, name) for name in ARCHITECTURE}), steps, FINE_TUNE_EVERY)
 
 
 def held_out(name: str, args, results: dict, save) -> None:

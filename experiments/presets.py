@@ -125,6 +125,7 @@ def next_folk_recipe(size: dict | None = None) -> dict:
              "--lstm-units": config.lstm_units, "--num-layers": config.num_layers,
              "--batch-size": config.batch_size, "--seq-length": config.seq_length,
              "--learning-rate": config.learning_rate, "--dropout": config.dropout,
+             "--output-dropout": config.output_dropout,
              "--weight-decay": config.weight_decay, "--epochs": config.epochs,
              **({"--decay-to": config.decay_to} if config.decay_to is not None else {}),
              "--steps-per-epoch": config.steps_per_epoch, "--seed": config.seed}

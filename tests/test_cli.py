@@ -463,6 +463,8 @@ def _parse_error(argv, capsys) -> str:
     (["music", "train", "--embedding-dim", "0"], "--embedding-dim: expected an integer >= 1"),
     (["music", "train", "--dropout", "1"], "--dropout: expected a finite number in [0, 1), got 1"),
     (["music", "train", "--dropout", "-0.1"], "--dropout: expected a finite number in [0, 1)"),
+    (["music", "train", "--output-dropout", "1"],
+     "--output-dropout: expected a finite number in [0, 1)"),
     (["music", "train", "--seed", "-1"], "--seed: expected an integer from 0 to 4294967295"),
     (["music", "generate", "--num-tunes", "0"], "--num-tunes: expected an integer from 1 to "
                                                 "10000, got 0"),

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import make_tiny_model, random_ids
+from tfcreative.keras_hooks import seed_generator_states
 from tfcreative.music import load_model
 from tfcreative.music.model import MusicLSTM
 from tfcreative.music.vocabulary import CharVocabulary
@@ -99,6 +100,28 @@ def test_load_model_errors_name_the_path(tmp_path):
 def test_invalid_sizes_are_rejected(field):
     with pytest.raises(ValueError, match=field):
         MusicLSTM(VOCAB, **{field: 0})
+
+
+def test_output_dropout_drops_the_last_layers_outputs_in_training_only(tmp_path):
+    """output_dropout: a Dropout before the logits, off at inference (the same logits, steps
+    and weights as without it), kept through a .keras file; models without it keep their
+    config as before (presets saved earlier load unchanged)."""
+    keras.utils.set_random_seed(0)
+    model = MusicLSTM(VOCAB, embedding_dim=4, lstm_units=8, output_dropout=0.5, name="m")
+    plain = MusicLSTM(VOCAB, embedding_dim=4, lstm_units=8, name="m")
+    plain.set_weights(model.get_weights())
+    assert [w.path for w in model.weights] == [w.path for w in plain.weights]
+    # its random state is the model's, so a backup restores it (keras_hooks)
+    assert len(seed_generator_states(model)) == len(seed_generator_states(plain)) + 1
+    assert "output_dropout" not in plain.get_config()
+    ids = random_ids(VOCAB, (2, 9))
+    np.testing.assert_array_equal(model(ids), plain(ids))
+    np.testing.assert_array_equal(model.step(ids[:, 0], model.zero_states(2))[0],
+                                  plain.step(ids[:, 0], plain.zero_states(2))[0])
+    assert not np.allclose(model(ids, training=True), plain(ids, training=True))
+    loaded = load_model(save_model_atomically(model, str(tmp_path / "m.keras")))
+    assert loaded.output_dropout == 0.5
+    np.testing.assert_array_equal(loaded(ids), model(ids))
 
 
 def test_config_keeps_kerass_own_fields_such_as_the_dtype_policy(tmp_path):

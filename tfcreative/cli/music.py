@@ -143,6 +143,8 @@ def _add_train(commands) -> None:
              help="stacked LSTM layers")
     add_flag(p, "--dropout", type=FRACTION, default=COURSE.dropout,
              help="dropout on LSTM inputs, in [0, 1)")
+    add_flag(p, "--output-dropout", type=FRACTION, default=COURSE.output_dropout,
+             help="dropout on the last LSTM layer's outputs, before the logits, in [0, 1)")
     add_flag(p, "--seq-length", type=COUNT, default=COURSE.seq_length,
              help="characters per training window")
     add_training_flags(

@@ -62,7 +62,8 @@ class MusicTrainConfig(TrainConfig):
     embedding_dim: int = 256
     lstm_units: int = 1024
     num_layers: int = 1
-    dropout: float = 0.0
+    dropout: float = 0.0  # on each LSTM layer's inputs
+    output_dropout: float = 0.0  # on the last LSTM layer's outputs, before the logits
     seq_length: int = 100
     batch_size: int = 8
     learning_rate: float | None = None

@@ -29,6 +29,10 @@ from tfcreative.music.config import COURSE, MusicTrainConfig
 from tfcreative.music.optimizer import make_optimizer
 from tfcreative.music.vocabulary import CharVocabulary
 
+# The model's own settings, each a MusicTrainConfig field and a MusicLSTM argument of that name
+# (a model trained on keeps its own).
+ARCHITECTURE = ("embedding_dim", "lstm_units", "num_layers", "dropout", "output_dropout")
+
 
 @keras.saving.register_keras_serializable(package="tfcreative")
 class MusicLSTM(PrebuiltModelMixin, keras.Model):
@@ -41,6 +45,7 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
         lstm_units: int = COURSE.lstm_units,
         num_layers: int = COURSE.num_layers,
         dropout: float = COURSE.dropout,
+        output_dropout: float = COURSE.output_dropout,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -55,6 +60,7 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
         self.lstm_units = int(lstm_units)
         self.num_layers = int(num_layers)
         self.dropout = float(dropout)
+        self.output_dropout = float(output_dropout)
         # Sublayers follow the model's dtype policy (e.g. mixed_bfloat16), not the global one.
         policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(vocabulary.size, self.embedding_dim,
@@ -64,6 +70,11 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
                               dropout=self.dropout, name=f"lstm_{i}", dtype=policy)
             for i in range(self.num_layers)
         ]
+        # on the last layer's outputs, before the logits (the non-recurrent connections, as
+        # Zaremba et al. 2014 drop them); only models that set it have the layer
+        self.output_dropout_layer = keras.layers.Dropout(
+            self.output_dropout, name="output_dropout", dtype=policy) if self.output_dropout \
+            else None
         self.logits = keras.layers.Dense(vocabulary.size, name="logits", dtype=policy)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.bpc_tracker = keras.metrics.Mean(name="bits_per_char")
@@ -96,6 +107,8 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
             else:
                 x, h, c = lstm(x, initial_state=initial_state, training=training)
             new_states.append((h, c))
+        if self.output_dropout_layer is not None:
+            x = self.output_dropout_layer(x, training=training)
         return self.logits(x), new_states
 
     def step(self, token_ids, states, input_table=None, transposed_kernel=None):
@@ -188,7 +201,8 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
                 "embedding_dim": self.embedding_dim,
                 "lstm_units": self.lstm_units,
                 "num_layers": self.num_layers,
-                "dropout": self.dropout}
+                "dropout": self.dropout,
+                **({"output_dropout": self.output_dropout} if self.output_dropout else {})}
 
     @classmethod
     def from_config(cls, config):

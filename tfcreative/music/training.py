@@ -16,13 +16,12 @@ import os
 from tfcreative import presets
 from tfcreative.music import fine_tuning, pipeline
 from tfcreative.music.config import MusicTrainConfig
-from tfcreative.music.model import MusicLSTM
+from tfcreative.music.model import ARCHITECTURE, MusicLSTM
 from tfcreative.music.optimizer import make_optimizer
 from tfcreative.training import TrainingPlan, run_training
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURE = ("embedding_dim", "lstm_units", "num_layers", "dropout")  # MusicLSTM's own
 
 
 def _validation_data(builder, vocabulary, config: MusicTrainConfig, aliases: dict[str, str]):
@@ -40,9 +39,7 @@ def _validation_data(builder, vocabulary, config: MusicTrainConfig, aliases: dic
 
 def build_model(vocabulary, config: MusicTrainConfig) -> MusicLSTM:
     """Model and optimizer; call inside `strategy.scope()` to distribute them."""
-    model = MusicLSTM(vocabulary, embedding_dim=config.embedding_dim,
-                      lstm_units=config.lstm_units, num_layers=config.num_layers,
-                      dropout=config.dropout)
+    model = MusicLSTM(vocabulary, **{name: getattr(config, name) for name in ARCHITECTURE})
     model.compile(optimizer=make_optimizer(config, from_model=False),
                   jit_compile=config.jit_compile)
     return model
