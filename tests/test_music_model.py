@@ -137,4 +137,21 @@ def test_config_keeps_kerass_own_fields_such_as_the_dtype_policy(tmp_path):
         assert copy.dtype_policy.name == "mixed_bfloat16"
         assert {layer.dtype_policy.name for layer in
                 (copy.embedding, *copy.lstm_layers, copy.logits)} == {"mixed_bfloat16"}
-        assert copy(random_ids(VOCAB, (1, 3))).dtype == tf.bfloat16
+        assert copy(random_ids(VOCAB, (1, 3))).dtype == tf.float32  # logits: Keras's advice
+
+
+def test_a_mixed_bfloat16_model_trains_and_generates():
+    """Computed in bfloat16 (its states too), its logits in float32: the loss and the
+    sampler's softmax work as for float32 (generation failed on `bfloat16 != float32`)."""
+    from tfcreative.music.sampler import TuneSampler
+
+    vocabulary = CharVocabulary("X:1\nT:abcdefgABCDEFG|KML/234 ")
+    model = MusicLSTM(vocabulary, embedding_dim=4, lstm_units=8, dtype="mixed_bfloat16")
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    x = random_ids(vocabulary, (4, 10))
+    assert np.isfinite(model.train_on_batch(x, random_ids(vocabulary, (4, 10), seed=1))).all()
+    assert model.zero_states(2)[0][0].dtype == tf.bfloat16
+    for constrain in (None, "form"):
+        tunes = TuneSampler(model).generate(num_tunes=2, max_length=20, seed=0,
+                                            constrain=constrain)
+        assert len(tunes) == 2 and all(t.abc.startswith("X:1\nT:") for t in tunes)

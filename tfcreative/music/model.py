@@ -109,7 +109,7 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
             new_states.append((h, c))
         if self.output_dropout_layer is not None:
             x = self.output_dropout_layer(x, training=training)
-        return self.logits(x), new_states
+        return self._logits(x), new_states
 
     def step(self, token_ids, states, input_table=None, transposed_kernel=None):
         """One character per row: [batch] ids and [(h, c)] -> ([batch, vocab] logits, states).
@@ -132,19 +132,25 @@ class MusicLSTM(PrebuiltModelMixin, keras.Model):
                                 strict=True):
             x, (h, c) = lstm.cell(x, [h, c], training=False)
             new_states.append((h, c))
-        return self.logits(x), new_states
+        return self._logits(x), new_states
+
+    def _logits(self, x):
+        """Logits in float32 whatever the compute dtype (Keras's advice for mixed precision:
+        the loss and the sampling's softmax need float32's range and precision)."""
+        return tf.cast(self.logits(x), tf.float32)
 
     def input_table(self):
         """[vocab, 4·units]: every character's embedding through the first layer's input kernel
         and bias, for `step`."""
-        return fused_lstm.project(self.lstm_layers[0], self.embedding.embeddings)
+        return fused_lstm.project(self.lstm_layers[0],
+                                  tf.cast(self.embedding.embeddings, self.compute_dtype))
 
     def transposed_kernel(self):
         """[4·units, units]: the first layer's recurrent kernel transposed, for `step`."""
         return fused_lstm.transposed_recurrent_kernel(self.lstm_layers[0])
 
     def zero_states(self, batch_size):
-        zeros = tf.zeros([batch_size, self.lstm_units])
+        zeros = tf.zeros([batch_size, self.lstm_units], dtype=self.compute_dtype)
         return [(zeros, zeros) for _ in self.lstm_layers]
 
     # -- training -------------------------------------------------------------------------
