@@ -30,7 +30,7 @@ import tensorflow as tf
 from benchmarks import references, roofline
 from benchmarks._harness import alternate_rounds, row, timed
 from tfcreative.music.model import MusicLSTM
-from tfcreative.music.sampler import DEFAULT_SEED_TEXT, TuneSampler
+from tfcreative.music.sampler import DEFAULT_SEED_TEXT, XLA_MAX_BATCH, TuneSampler
 
 FULL = {"embedding_dim": 256, "lstm_units": 1024, "reference_chars": 100, "single_chars": 1000,
         "batched_chars": 400, "repetitions": 9, "matmul_size": 2048}
@@ -91,6 +91,13 @@ def run(quick: bool) -> dict:
         return f"ours N={n}" + (f" constrain={constrain}" if constrain else "")
 
     blocks = {"reference": reference}
+    # the largest batch jit_compile="auto" compiles with XLA, against the graph loop
+    loops = {"XLA": TuneSampler(model, jit_compile=True),
+             "graph": TuneSampler(model, jit_compile=False)}
+    for kind, loop_sampler in loops.items():
+        blocks[f"{kind} N={XLA_MAX_BATCH}"] = (lambda s=loop_sampler, k=kind: count(
+            f"{k} N={XLA_MAX_BATCH}", s.generate(num_tunes=XLA_MAX_BATCH,
+                                                 max_length=length(XLA_MAX_BATCH), seed=0)))
     for n in BATCHES:
         blocks[name(n)] = ours(n)
         if n in CONSTRAINED_BATCHES:
@@ -128,7 +135,8 @@ def run(quick: bool) -> dict:
         first = {name: timed(block) for name, block in blocks.items()}  # warm-up, tracing
         # (a first call runs in NumPy while its loop compiles in the background: the rounds
         # time the compiled loops; first calls: startup.py)
-        sampler.wait_until_compiled()
+        for waiting in (sampler, *loops.values()):
+            waiting.wait_until_compiled()
         rounds = alternate_rounds(blocks, settings["repetitions"])
     seconds = {name: statistics.median(values) for name, values in rounds.items()}
 
@@ -211,5 +219,15 @@ def run(quick: bool) -> dict:
                             target=20.0 if n == 1 else 200.0, note="; ".join(notes),
                             details=details))
     rows[-1]["details"]["export_seconds"] = export_seconds
+    xla, graph = (f"{kind} N={XLA_MAX_BATCH}" for kind in loops)
+    rows.append(row(f"XLA loop N={XLA_MAX_BATCH} (the largest batch jit_compile=\"auto\" runs "
+                    f"in XLA), {size_text}; reference: the graph loop", "chars/s",
+                    counts[xla] / seconds[xla], counts[graph] / seconds[graph],
+                    flops_per_unit=flops_per_char, target=1.0,
+                    note="sampler.XLA_MAX_BATCH: up to it XLA's loop must beat the graph loop",
+                    details={"seconds": seconds[xla], "graph_seconds": seconds[graph],
+                             "chars": counts[xla], "graph_chars": counts[graph],
+                             "matmul_roof_percent": 100 * counts[xla] / seconds[xla]
+                             * flops_per_char / 1e9 / matmul}))
     return {"rows": rows, "matmul_gflops": matmul, "memory_gbps": bandwidth,
             "batch1_roof_steps_per_s": roof}
