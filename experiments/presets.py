@@ -207,8 +207,9 @@ def main(argv=None) -> int:
     minutes = args.minutes or recipe["minutes"]
     budget = ["--minutes", str(minutes)] if minutes else []
     run_dir = os.path.join(args.work, args.preset + ("-next" if args.next else ""))
-    if args.next and not args.minutes and chosen_run():  # the recipe's run, trained already
-        run_dir = chosen_run()
+    trained_already = chosen_run() if args.next and not args.minutes else None
+    if trained_already:  # the recipe's run, made by experiments.folk_preset sizes
+        run_dir = trained_already
         print(f"the chosen run of experiments.folk_preset sizes has the recipe's settings: "
               f"{run_dir}", flush=True)
     data = ["--data-dir", args.data_dir] if args.data_dir else []
