@@ -71,10 +71,9 @@ def short_config(base, steps: int):
     fine-tuning, by how the run starts), the base's architecture."""
     from experiments._runs import with_step_budget
     from tfcreative.music.config import MusicTrainConfig
-    from tfcreative.music.model import ARCHITECTURE
+    from tfcreative.music.model import architecture_of
 
-    return with_step_budget(MusicTrainConfig(
-        **{name: getattr(base, name) for name in ARCHITECTURE}), steps, FINE_TUNE_EVERY)
+    return with_step_budget(MusicTrainConfig(**architecture_of(base)), steps, FINE_TUNE_EVERY)
 
 
 def held_out(name: str, args, results: dict, save) -> None:

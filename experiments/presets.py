@@ -17,7 +17,6 @@ preset's own files are replaced.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import subprocess
@@ -88,6 +87,7 @@ def chosen_run(results: str = SIZES_RESULTS) -> str | None:
     with every setting of the next folk recipe (its seed, data and steps too): then it is
     the preset's training run already. None otherwise."""
     from tfcreative.config import RUN_MODEL, RUN_SETTINGS
+    from tfcreative.music.training import run_settings
 
     try:
         with open(results) as f:
@@ -96,11 +96,7 @@ def chosen_run(results: str = SIZES_RESULTS) -> str | None:
             recorded = json.load(f)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    config = next_folk_config(chosen["size"])
-    learning_rate, warmup_steps, decay_to = config.learning_rate_for(from_model=False)
-    expected = {**dataclasses.asdict(config), "learning_rate": learning_rate,
-                "warmup_steps": warmup_steps, "decay_to": decay_to,
-                "collection": NEXT_FOLK["collection"], "abc_path": None, "started_from": None}
+    expected = run_settings(next_folk_config(chosen["size"]), NEXT_FOLK["collection"])
     if any(recorded.get(key) != value for key, value in expected.items()):
         return None
     return chosen["run"] if os.path.isfile(os.path.join(chosen["run"], RUN_MODEL)) else None

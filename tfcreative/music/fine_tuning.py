@@ -27,7 +27,7 @@ import numpy as np
 
 from tfcreative.errors import InvalidArgument
 from tfcreative.music.config import NEW_CHARACTERS
-from tfcreative.music.model import ARCHITECTURE, MusicLSTM
+from tfcreative.music.model import MusicLSTM, architecture_of
 from tfcreative.music.vocabulary import OOV_ID, CharVocabulary
 
 logger = logging.getLogger(__name__)
@@ -86,8 +86,8 @@ def grow_vocabulary(model: MusicLSTM, characters) -> MusicLSTM:
     (module docstring: how the new rows start). Call in the strategy's scope."""
     old = model.vocabulary
     vocabulary = CharVocabulary(set(old.characters) | set(characters))
-    grown = MusicLSTM(vocabulary, **{name: getattr(model, name) for name in ARCHITECTURE},
-                      dtype=model.dtype_policy, name=model.name)
+    grown = MusicLSTM(vocabulary, **architecture_of(model), dtype=model.dtype_policy,
+                      name=model.name)
     for source, target in zip(model.lstm_layers, grown.lstm_layers, strict=True):
         target.set_weights(source.get_weights())
     embedding = np.asarray(model.embedding.embeddings)

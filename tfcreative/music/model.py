@@ -34,6 +34,11 @@ from tfcreative.music.vocabulary import CharVocabulary
 ARCHITECTURE = ("embedding_dim", "lstm_units", "num_layers", "dropout", "output_dropout")
 
 
+def architecture_of(source) -> dict:
+    """ARCHITECTURE's values as `source`, a MusicLSTM or a MusicTrainConfig, holds them."""
+    return {name: getattr(source, name) for name in ARCHITECTURE}
+
+
 @keras.saving.register_keras_serializable(package="tfcreative")
 class MusicLSTM(PrebuiltModelMixin, keras.Model):
     """Predicts the next ABC character; defaults follow the MIT 6.S191 course configuration."""

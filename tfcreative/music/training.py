@@ -16,7 +16,7 @@ import os
 from tfcreative import presets
 from tfcreative.music import fine_tuning, pipeline
 from tfcreative.music.config import MusicTrainConfig
-from tfcreative.music.model import ARCHITECTURE, MusicLSTM
+from tfcreative.music.model import MusicLSTM, architecture_of
 from tfcreative.music.optimizer import make_optimizer
 from tfcreative.training import TrainingPlan, run_training
 
@@ -39,7 +39,7 @@ def _validation_data(builder, vocabulary, config: MusicTrainConfig, aliases: dic
 
 def build_model(vocabulary, config: MusicTrainConfig) -> MusicLSTM:
     """Model and optimizer; call inside `strategy.scope()` to distribute them."""
-    model = MusicLSTM(vocabulary, **{name: getattr(config, name) for name in ARCHITECTURE})
+    model = MusicLSTM(vocabulary, **architecture_of(config))
     model.compile(optimizer=make_optimizer(config, from_model=False),
                   jit_compile=config.jit_compile)
     return model
@@ -86,16 +86,24 @@ def train(run_dir: str, config: MusicTrainConfig, abc_path: str | None = None,
         return TrainingPlan(model, data, steps,
                             _validation_data(builder, model.vocabulary, config, aliases), "loss")
 
-    learning_rate, warmup_steps, decay_to = config.learning_rate_for(starting)
-    # a model started from keeps its own architecture, whatever config's fields say
-    architecture = {name: getattr(model, name) for name in ARCHITECTURE} if starting else {}
-    settings = {**dataclasses.asdict(config), **architecture, "learning_rate": learning_rate,
-                "warmup_steps": warmup_steps, "decay_to": decay_to,
-                **_data_settings(collection, abc_path),
-                "started_from": _started_from(model, from_model) if starting else None,
-                "new_characters": new_characters if starting else None}
+    settings = run_settings(config, collection, abc_path, model, from_model, new_characters)
     return run_training(run_dir, config, settings, make_plan, strategy=strategy,
                         verbose=verbose, callbacks=callbacks)
+
+
+def run_settings(config: MusicTrainConfig, collection=None, abc_path: str | None = None,
+                 model: MusicLSTM | None = None, from_model: str | None = None,
+                 new_characters: str = "grow") -> dict:
+    """What a run's config.json records: the config, the learning rate as used and the data;
+    for a run started from `model`, its architecture (kept, whatever config's fields say) and
+    what it was loaded from."""
+    starting = model is not None
+    learning_rate, warmup_steps, decay_to = config.learning_rate_for(starting)
+    return {**dataclasses.asdict(config), **(architecture_of(model) if starting else {}),
+            "learning_rate": learning_rate, "warmup_steps": warmup_steps, "decay_to": decay_to,
+            **_data_settings(collection, abc_path),
+            "started_from": _started_from(model, from_model) if starting else None,
+            "new_characters": new_characters if starting else None}
 
 
 def _data_settings(collection, abc_path: str | None) -> dict:
