@@ -19,17 +19,11 @@ import time
 
 from benchmarks import BENCHMARKS
 from benchmarks._harness import format_table
+from experiments._machine import cpu_model, write_json
 
 
 def machine() -> dict:
     """What the figures were taken on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
     import importlib.metadata as metadata
 
     versions = {}
@@ -38,8 +32,8 @@ def machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "platform": platform.platform(), **versions}
+    return {"cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(), "platform": platform.platform(), **versions}
 
 
 def run_one(name: str, quick: bool, timeout_s: float) -> dict:
@@ -113,10 +107,7 @@ def main(argv=None) -> int:
           f"{' (--quick)' if args.quick else ''}\n")
     print(format_table(results))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(report, f, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, report)
     return 1 if any(r.get("error") for r in results) else 0
 
 

@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import importlib.resources
 import io
-import json
 import os
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ import warnings
 
 import mido
 
+from experiments._machine import cpu_model, write_json
 from tfcreative.abc_notation import parse_abc_bytes
 from tfcreative.music import abc2midi, midi, music21_midi
 
@@ -112,61 +112,78 @@ def symusic_converter():
     return run
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--limit", type=int, default=None, help="first N tunes only")
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
-    tunes = [t.abc for t in parse_abc_bytes(CORPUS.read_bytes(), "irish.abc").tunes]
-    tunes = tunes[:args.limit]
-    converters = {"tfcreative.music.midi": run_ours,
-                  "tfcreative's music21 path": run_music21_path,
-                  "music21 as it comes": run_music21_as_is}
+def converters() -> dict:
+    """{name: ABC -> MIDI bytes or None}, each called once (imports outside the timings)."""
+    found = {"tfcreative.music.midi": run_ours,
+             "tfcreative's music21 path": run_music21_path,
+             "music21 as it comes": run_music21_as_is}
     if (symusic := symusic_converter()) is not None:
-        converters["symusic (bundled abc2midi)"] = symusic
-    for convert in converters.values():
-        convert(tunes[0])  # imports outside the timings
+        found["symusic (bundled abc2midi)"] = symusic
+    for convert in found.values():
+        convert("X:1\nT:warm-up\nM:4/4\nL:1/8\nK:G\nGABc dedB|]\n")
+    return found
+
+
+def compare(tunes: list[str], converters: dict) -> tuple[dict, int]:
+    """{converter: tunes converted, tunes with abc2midi's notes, seconds per tune} and how
+    many tunes abc2midi reads without an error (the notes comparison is on those)."""
     results = {name: {"converted": 0, "same_notes": 0, "seconds": []}
                for name in ["abc2midi", *converters]}
+
+    def timed_call(name, convert, abc):
+        start = time.perf_counter()
+        data = convert(abc)
+        results[name]["seconds"].append(time.perf_counter() - start)
+        return data
+
     reference_ok = 0
     for abc in tunes:
-        start = time.perf_counter()
-        reference, accepted = run_abc2midi(abc)
-        results["abc2midi"]["seconds"].append(time.perf_counter() - start)
+        reference, accepted = timed_call("abc2midi", run_abc2midi, abc)
         reference_notes = notes(reference) if reference else None
-        if reference_notes:
-            results["abc2midi"]["converted"] += 1
-        if accepted and reference_notes:
-            reference_ok += 1
-            results["abc2midi"]["same_notes"] += 1
+        accepted = accepted and bool(reference_notes)
+        reference_ok += accepted
+        found = {"abc2midi": reference_notes}
         for name, convert in converters.items():
-            start = time.perf_counter()
-            data = convert(abc)
-            results[name]["seconds"].append(time.perf_counter() - start)
-            converted = notes(data) if data else None
-            if converted:
-                results[name]["converted"] += 1
-            if accepted and reference_notes and converted == reference_notes:
-                results[name]["same_notes"] += 1
+            data = timed_call(name, convert, abc)
+            found[name] = notes(data) if data else None
+        for name, converted in found.items():
+            results[name]["converted"] += bool(converted)
+            results[name]["same_notes"] += accepted and converted == reference_notes
+    return results, reference_ok
+
+
+def print_table(results: dict, tunes: int, reference_ok: int) -> dict:
+    """The Markdown table; returns its rows (milliseconds per tune in place of the seconds)."""
     version = subprocess.run(["abc2midi", "-ver"], capture_output=True, text=True).stdout.strip()
     version = version.removesuffix("abc2midi").strip()
-    print(f"{len(tunes)} tunes of the bundled corpus; abc2midi ({version}) reads {reference_ok} "
+    print(f"{tunes} tunes of the bundled corpus; abc2midi ({version}) reads {reference_ok} "
           "without an error (the notes column compares on those)\n")
     print("| converter | tunes converted | same notes as abc2midi | ms per tune (mean) | "
           "ms per tune (median) |\n| --- | --- | --- | --- | --- |")
     rows = {}
     for name, result in results.items():
         seconds = result.pop("seconds")
-        result["ms_mean"] = 1000 * statistics.mean(seconds)
-        result["ms_median"] = 1000 * statistics.median(seconds)
-        rows[name] = result
-        print(f"| {name} | {result['converted']}/{len(tunes)} | "
-              f"{result['same_notes']}/{reference_ok} | {result['ms_mean']:.1f} | "
-              f"{result['ms_median']:.1f} |")
+        rows[name] = {**result, "ms_mean": 1000 * statistics.mean(seconds),
+                      "ms_median": 1000 * statistics.median(seconds)}
+        print(f"| {name} | {result['converted']}/{tunes} | {result['same_notes']}/{reference_ok} "
+              f"| {rows[name]['ms_mean']:.1f} | {rows[name]['ms_median']:.1f} |")
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.abc_to_midi",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="first N tunes only")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores")
+    tunes = [t.abc for t in parse_abc_bytes(CORPUS.read_bytes(), "irish.abc").tunes]
+    tunes = tunes[:args.limit]
+    results, reference_ok = compare(tunes, converters())
+    rows = print_table(results, len(tunes), reference_ok)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"tunes": len(tunes), "abc2midi_accepts": reference_ok, "rows": rows}, f,
-                      indent=2)
+        write_json(args.json, {"tunes": len(tunes), "abc2midi_accepts": reference_ok,
+                               "rows": rows, "cpu": cpu_model(), "cpu_count": os.cpu_count()})
     return 0
 
 

@@ -23,13 +23,13 @@ import argparse
 import importlib.metadata
 import importlib.resources
 import io
-import json
 import os
 import statistics
 import time
 
 import numpy as np
 
+from experiments._machine import cpu_model, write_json
 from tfcreative.abc_notation import parse_abc_bytes
 from tfcreative.music import audio, midi
 
@@ -96,13 +96,8 @@ def install_bytes(distribution: str) -> int | None:
     return sum(f.size or 0 for f in files)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.wav_synths",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=0, help="first N corpus tunes (0: all)")
-    parser.add_argument("--json", metavar="PATH")
-    args = parser.parse_args(argv)
-
+def synthesizers() -> dict:
+    """{name: MIDI bytes -> samples}: ours, and pretty_midi's when it is installed."""
     synths = {"tfcreative.music.audio": ours}
     try:
         import pretty_midi  # noqa: F401
@@ -110,46 +105,54 @@ def main(argv=None) -> int:
         synths["pretty_midi.synthesize"] = pretty
     except ImportError:
         print("pretty_midi is not installed (pip install pretty_midi): its column is left out")
+    return synths
 
-    results = {name: {"probes": {}} for name in synths}
+
+def probe_results(synths: dict) -> dict:
+    """{synthesizer: {probe: pitch, seconds sounding, largest sample after the end}}."""
+    results = {name: {} for name in synths}
     for probe, abc, hertz, seconds in PROBES:
         data = midi.abc_to_midi(abc).data
         for name, synth in synths.items():
             samples = synth(data)
             held = samples[int(0.1 * RATE):int((seconds - 0.1) * RATE)]
             after = samples[int((seconds + 0.06) * RATE):]
-            results[name]["probes"][probe] = {
+            results[name][probe] = {
                 "hertz": round(loudest_hertz(held), 1), "expected_hertz": hertz,
                 "sounding_s": round(sounding_seconds(samples), 3), "expected_s": seconds,
                 "max_after_end": float(np.abs(after).max()) if len(after) else 0.0}
+    return results
 
+
+def corpus_midi(limit: int) -> tuple[list[bytes], int]:
+    """The MIDI files of the corpus's first `limit` tunes (0: all), and how many tunes
+    tfcreative.music.midi could not convert (left out)."""
     tunes = parse_abc_bytes(CORPUS.read_bytes(), str(CORPUS)).tunes
-    tunes = tunes[:args.limit] if args.limit else tunes
     data = []
-    for tune in tunes:
+    for tune in tunes[:limit] if limit else tunes:
         try:
             data.append(midi.abc_to_midi(tune.abc).data)
         except midi.MidiConversionError:
             pass
-    notes = [audio.midi_notes(d) for d in data]
-    for name, synth in synths.items():
-        seconds, found = [], []
-        for midi_file, tune_notes in zip(data, notes, strict=True):
-            start = time.perf_counter()
-            samples = synth(midi_file)
-            seconds.append(time.perf_counter() - start)
-            found.append(clicks(samples, tune_notes))
-        results[name].update({
-            "tunes": len(data), "ms_per_tune": round(1000 * statistics.median(seconds), 1),
-            "clicks_per_100_notes": round(100 * sum(found) / sum(map(len, notes)), 1),
-            "tunes_without_clicks": f"{found.count(0)}/{len(data)}"})
-    if "pretty_midi.synthesize" in synths:
-        same = sum(np.allclose(pretty_onsets(d), [n.start for n in audio.midi_notes(d)],
-                               atol=1e-6) for d in data)
-        results["pretty_midi.synthesize"]["onsets_equal_ours"] = f"{same}/{len(data)}"
-        results["pretty_midi.synthesize"]["install_bytes"] = install_bytes("pretty_midi")
-    results["tfcreative.music.audio"]["install_bytes"] = 0  # numpy and music21: dependencies
+    return data, (min(limit, len(tunes)) if limit else len(tunes)) - len(data)
 
+
+def corpus_results(synth, data: list[bytes]) -> dict:
+    """Time per tune and clicks of one synthesizer on the corpus's MIDI files."""
+    seconds, found, notes = [], [], 0
+    for midi_file in data:
+        tune_notes = audio.midi_notes(midi_file)
+        start = time.perf_counter()
+        samples = synth(midi_file)
+        seconds.append(time.perf_counter() - start)
+        found.append(clicks(samples, tune_notes))
+        notes += len(tune_notes)
+    return {"tunes": len(data), "ms_per_tune": round(1000 * statistics.median(seconds), 1),
+            "clicks_per_100_notes": round(100 * sum(found) / notes, 1),
+            "tunes_without_clicks": f"{found.count(0)}/{len(data)}"}
+
+
+def print_results(results: dict) -> None:
     for name, result in results.items():
         print(f"\n{name}")
         for probe, row in result["probes"].items():
@@ -162,10 +165,33 @@ def main(argv=None) -> int:
     print("\nnot run (need more than pip):")
     for name, need in NOT_RUN.items():
         print(f"  {name}: {need}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.wav_synths",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=0, help="first N corpus tunes (0: all)")
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args(argv)
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores")
+    synths = synthesizers()
+    probes = probe_results(synths)
+    data, unconverted = corpus_midi(args.limit)
+    print(f"{len(data)} corpus tunes ({unconverted} that tfcreative.music.midi does not convert "
+          "left out)")
+    results = {name: {"probes": probes[name], **corpus_results(synth, data)}
+               for name, synth in synths.items()}
+    if "pretty_midi.synthesize" in synths:
+        same = sum(np.allclose(pretty_onsets(d), [n.start for n in audio.midi_notes(d)],
+                               atol=1e-6) for d in data)
+        results["pretty_midi.synthesize"]["onsets_equal_ours"] = f"{same}/{len(data)}"
+        results["pretty_midi.synthesize"]["install_bytes"] = install_bytes("pretty_midi")
+    results["tfcreative.music.audio"]["install_bytes"] = 0  # numpy: a dependency
+    print_results(results)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"results": results, "not_run": NOT_RUN, "rate": RATE,
-                       "cpu_count": os.cpu_count()}, f, indent=2)
+        write_json(args.json, {"results": results, "not_run": NOT_RUN, "rate": RATE,
+                               "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+                               "unconverted_tunes": unconverted})
     return 0
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from benchmarks import BENCHMARKS
-from tests.conftest import REPO
+from tests.conftest import REPO, needs_abc2midi
 
 
 @pytest.mark.slow
@@ -93,3 +93,37 @@ def _check_startup(startup):
     help_row = next(row for row in startup["rows"] if row["case"] == "tfcreative --help")
     assert help_row["details"]["peak_rss_mib"][0] < startup["rows"][0]["details"][
         "peak_rss_mib"][0] / 4, help_row
+
+
+@needs_abc2midi
+def test_abc_to_midi_compares_every_converter_on_the_first_tunes(tmp_path):
+    """`python -m benchmarks.abc_to_midi` (outside `python -m benchmarks`): our MIDI has
+    abc2midi's notes on the first tunes, which abc2midi reads without an error."""
+    out = tmp_path / "converters.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.abc_to_midi", "--limit", "4",
+                             "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["tunes"] == report["abc2midi_accepts"] == 4, report
+    assert report["rows"]["tfcreative.music.midi"]["same_notes"] == 4, report
+    assert report["rows"]["music21 as it comes"]["converted"] == 4, report
+    assert all(row["ms_median"] > 0 for row in report["rows"].values()), report
+    assert "| tfcreative.music.midi | 4/4 | 4/4 |" in result.stdout, result.stdout
+
+
+def test_wav_synths_measures_the_probes_and_the_first_tunes(tmp_path):
+    """`python -m benchmarks.wav_synths`: the probes' pitches and lengths come out as
+    expected for our synthesizer, and the tunes are counted."""
+    out = tmp_path / "synths.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.wav_synths", "--limit", "3",
+                             "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    ours = report["results"]["tfcreative.music.audio"]
+    assert ours["tunes"] + report["unconverted_tunes"] == 3, report
+    for probe in ours["probes"].values():
+        assert abs(probe["hertz"] - probe["expected_hertz"]) < 2, probe
+        assert abs(probe["sounding_s"] - probe["expected_s"]) < 0.05, probe
+    assert result.stdout.startswith("Machine: "), result.stdout
