@@ -180,7 +180,13 @@ def write_tfjs(model, folder: str) -> None:
         os.rename(fresh, target)
 
 
-def main(argv=None) -> int:
+# What `music evaluate` generates for a music preset's evaluation, at each temperature and
+# constraint.
+EVALUATION = {"num_tunes": 100, "max_length": 1500, "temperatures": ("1.0", "0.8"),
+              "constraints": ("none", "meter")}
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m experiments.presets",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("preset", choices=sorted(RECIPES))
@@ -188,7 +194,10 @@ def main(argv=None) -> int:
                         help="training budget (default: the recipe's)")
     parser.add_argument("--next", action="store_true",
                         help="folk: the next preset's recipe (NEXT_FOLK), its size chosen by "
-                             f"`experiments.folk_preset sizes` ({SIZES_RESULTS})")
+                             "`experiments.folk_preset sizes` (--sizes-results)")
+    parser.add_argument("--sizes-results", default=SIZES_RESULTS, metavar="PATH",
+                        help="with --next: the results.json of `experiments.folk_preset "
+                             f"sizes` (default {SIZES_RESULTS})")
     parser.add_argument("--work", default=os.path.join("runs", "presets"),
                         help="where the training run goes")
     parser.add_argument("--out", default=presets_dir(), help="where the preset folder goes")
@@ -196,49 +205,71 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.next and args.preset != "folk":
         parser.error("--next: only the folk preset has a next recipe")
-    recipe = next_folk_recipe() if args.next else RECIPES[args.preset]
+    return args
+
+
+def train(args, recipe: dict, budget: list[str], tf: list[str],
+          log: str) -> tuple[str, int | None]:
+    """The run directory of the preset's training, and the seconds this command trained it
+    (None: trained already, by an earlier command or by `experiments.folk_preset sizes`)."""
+    run_dir = os.path.join(args.work, args.preset + ("-next" if args.next else ""))
+    trained_already = chosen_run(args.sizes_results) if args.next and not args.minutes else None
+    if trained_already:  # the recipe's run, made by experiments.folk_preset sizes
+        run_dir = trained_already
+        print(f"the chosen run of experiments.folk_preset sizes has the recipe's settings: "
+              f"{run_dir}", flush=True)
+    if os.path.isfile(os.path.join(run_dir, "model.keras")):
+        return run_dir, None
+    start = time.monotonic()
+    data = ["--data-dir", args.data_dir] if args.data_dir else []
+    run([*tf, *recipe["train"], "--run-dir", run_dir, *budget, *data], log)
+    return run_dir, round(time.monotonic() - start)
+
+
+def evaluate(best: str, recipe: dict, data_dir: str | None, tf: list[str], log: str) -> dict:
+    """The package's own evaluation of the best checkpoint on the test split: `music evaluate`
+    at each temperature and constraint plus bits/char per collection, or `pix2pix evaluate`
+    with the FCN score."""
+    data = ["--data-dir", data_dir] if data_dir else []
+    with tempfile.TemporaryDirectory() as scratch:
+        result = os.path.join(scratch, "evaluation.json")
+
+        def evaluation_of(command):
+            run([*tf, *command, "--model", best, "--json", result, *data], log)
+            with open(result) as f:
+                return json.load(f)
+
+        if recipe["train"][0] != "music":
+            return evaluation_of(["pix2pix", "evaluate", "--fcn-score"])
+        collection = data_arguments(recipe["train"])["collection"]
+        evaluation = {}
+        for constrain in EVALUATION["constraints"]:
+            for temperature in EVALUATION["temperatures"]:
+                evaluation[f"T={temperature} {constrain}"] = evaluation_of([
+                    "music", "evaluate", "--collection", collection,
+                    "--num-tunes", str(EVALUATION["num_tunes"]),
+                    "--max-length", str(EVALUATION["max_length"]), "--random-seed", "0",
+                    "--temperature", temperature, "--constrain", constrain])
+    evaluation["test bits/char per collection"] = per_collection(best, data_dir, collection)
+    return evaluation
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    recipe = next_folk_recipe(next_folk_size(args.sizes_results)) if args.next \
+        else RECIPES[args.preset]
     from tfcreative.presets import check_writable
 
     check_writable(os.path.join(args.out, args.preset))  # before the training, not after
     minutes = args.minutes or recipe["minutes"]
     budget = ["--minutes", str(minutes)] if minutes else []
-    run_dir = os.path.join(args.work, args.preset + ("-next" if args.next else ""))
-    trained_already = chosen_run() if args.next and not args.minutes else None
-    if trained_already:  # the recipe's run, made by experiments.folk_preset sizes
-        run_dir = trained_already
-        print(f"the chosen run of experiments.folk_preset sizes has the recipe's settings: "
-              f"{run_dir}", flush=True)
-    data = ["--data-dir", args.data_dir] if args.data_dir else []
     tf = [sys.executable, "-m", "tfcreative"]
     os.makedirs(args.work, exist_ok=True)
     log = os.path.join(args.work, f"{args.preset}.log")
     start = time.monotonic()
-    train = [*recipe["train"], "--run-dir", run_dir, *budget, *data]
-    trained = None  # seconds, when trained by this command
-    if not os.path.isfile(os.path.join(run_dir, "model.keras")):  # else: trained already
-        run([*tf, *train], log)
-        trained = round(time.monotonic() - start)
+    run_dir, trained = train(args, recipe, budget, tf, log)
     best = os.path.join(run_dir, "checkpoints", "best.keras")
-    with tempfile.TemporaryDirectory() as scratch:
-        result = os.path.join(scratch, "evaluation.json")
-        if recipe["train"][0] == "music":
-            collection = data_arguments(recipe["train"])["collection"]
-            evaluation = {}
-            for constrain in ("none", "meter"):
-                for temperature in ("1.0", "0.8"):
-                    run([*tf, "music", "evaluate", "--model", best, "--collection",
-                         collection, "--num-tunes", "100", "--max-length", "1500",
-                         "--random-seed", "0", "--temperature", temperature, "--constrain",
-                         constrain, "--json", result, *data], log)
-                    with open(result) as f:
-                        evaluation[f"T={temperature} {constrain}"] = json.load(f)
-            evaluation["test bits/char per collection"] = per_collection(
-                best, args.data_dir, collection)
-        else:
-            run([*tf, "pix2pix", "evaluate", "--model", best, "--fcn-score", "--json", result,
-                 *data], log)
-            with open(result) as f:
-                evaluation = json.load(f)
+    evaluation = evaluate(best, recipe, args.data_dir, tf, log)
     import keras
 
     import tfcreative  # noqa: F401  (registers the model classes)

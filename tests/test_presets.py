@@ -206,6 +206,55 @@ def test_the_chosen_sizes_run_is_the_presets_training_run_only_with_the_recipes_
     assert recipes.chosen_run(str(results)) is None
 
 
+@pytest.mark.slow
+def test_presets_folk_next_makes_the_preset_of_the_chosen_run(tmp_path, monkeypatch, tfds_dir,
+                                                             irish_builder):
+    """`python -m experiments.presets folk --next --sizes-results PATH`, end to end on a tiny
+    recipe: the chosen run is not trained again; the package's own evaluation runs on it; the
+    preset folder (with its TF.js model) loads and records where it came from."""
+    import argparse
+
+    from experiments import folk_preset
+    from experiments import presets as recipes
+
+    for key, value in {"collection": "irish_folk", "steps": 2, "every": 2}.items():
+        monkeypatch.setitem(recipes.NEXT_FOLK, key, value)
+    monkeypatch.setattr(recipes, "EVALUATION", {"num_tunes": 2, "max_length": 60,
+                                                "temperatures": ("1.0",),
+                                                "constraints": ("none", "meter")})
+    size = {"embedding_dim": 4, "lstm_units": 8, "num_layers": 1, "dropout": 0.0,
+            "weight_decay": 0.0}
+    run = tmp_path / "sizes" / "variant_0"
+    folk_preset.train_variant(str(run), size, "irish_folk",
+                              argparse.Namespace(steps=2, data_dir=tfds_dir))
+    history = (run / "history.csv").read_text()
+    results = tmp_path / "sizes" / "results.json"
+    results.write_text(json.dumps({"chosen": {"size": size, "run": str(run)}}))
+
+    assert recipes.main(["folk", "--next", "--sizes-results", str(results), "--data-dir",
+                         tfds_dir, "--work", str(tmp_path / "work"),
+                         "--out", str(tmp_path / "presets")]) == 0
+    assert (run / "history.csv").read_text() == history  # not trained again
+    folder = tmp_path / "presets" / "folk"
+    assert sorted(os.listdir(folder)) == ["config.json", "metadata.json", "tfjs",
+                                          "weights.npz"]
+    assert (folder / "tfjs" / "model.json").is_file()
+    model = MusicLSTM.from_preset(str(folder))
+    assert model.lstm_units == 8
+    metadata = presets.read_metadata(str(folder))
+    assert metadata["recipe"]["command"] == "python -m experiments.presets folk --next"
+    assert metadata["recipe"]["training_seconds"] is None and metadata["recipe"]["steps"] == 2
+    assert "--collection irish_folk" in metadata["recipe"]["train"]
+    assert metadata["data"] == {"collection": "irish_folk"}
+    evaluation = metadata["evaluation"]
+    assert set(evaluation) == {"T=1.0 none", "T=1.0 meter", "test bits/char per collection"}
+    assert evaluation["T=1.0 meter"]["generated"]["num_tunes"] == 2, evaluation
+    assert evaluation["T=1.0 meter"]["constrain"] == "meter", evaluation
+    per_collection = evaluation["test bits/char per collection"]
+    assert list(per_collection) == ["irish_folk"], per_collection
+    assert per_collection["irish_folk"]["bits_per_char"] > 0, per_collection
+
+
 # -- what a preset folder is checked for ----------------------------------------------------
 
 def copy_of(folder, tmp_path, name="preset"):
