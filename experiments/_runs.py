@@ -41,6 +41,16 @@ def bits_per_char(model, builder, split: str = "test") -> float:
     return round(float(held_out_loss(model, builder, split)["bits_per_char"]), 4)
 
 
+def whole_tunes_bits_per_char(model, builder, split: str = "test") -> float:
+    """The model's bits/char on a split's whole tunes, each character given its tune before it
+    (`music evaluate`'s second figure; folk-rnn's kind)."""
+    from tfcreative.music import pipeline
+    from tfcreative.music.evaluation import whole_tunes_loss
+
+    texts = pipeline.read_texts(pipeline.tune_texts(builder, split))
+    return round(whole_tunes_loss(model, texts)["bits_per_char"], 4)
+
+
 def preset_megabytes(model) -> float:
     """The size of a preset folder of this model: its weights in float16 twice (weights.npz
     and the TF.js model), in MB."""

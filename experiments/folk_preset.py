@@ -99,14 +99,17 @@ def train_variant(run_dir: str, size: dict, collection, args):
 
 
 def score(model, builders: dict) -> dict:
-    """Bits/char on each test set; bits per tune on the run's own test tunes (texts of other
-    lengths compare by it); the best validation bits/char."""
-    from experiments._runs import bits_per_char
+    """Bits/char on each test set, in windows of 100 characters and on whole tunes; bits per
+    tune on the run's own test tunes (texts of other lengths compare by it); the best
+    validation bits/char."""
+    from experiments._runs import bits_per_char, whole_tunes_bits_per_char
     from tfcreative.abc_notation import TUNE_SEPARATOR
     from tfcreative.music import pipeline
 
     row = {f"test bits/char, {name}": bits_per_char(model, builder)
            for name, builder in builders.items()}
+    row.update({f"test bits/char on whole tunes, {name}": whole_tunes_bits_per_char(
+        model, builder) for name, builder in builders.items()})
     tunes = pipeline.read_texts(pipeline.tune_texts(builders["own"], "test"))
     characters = sum(len(t) + len(TUNE_SEPARATOR) for t in tunes) / len(tunes)
     row["test bits/tune, own"] = round(row["test bits/char, own"] * characters, 1)
@@ -153,18 +156,21 @@ def format_table(results: dict) -> str:
     if not rows:
         return "(no results yet)"
     columns = ["training_characters", "preset_mb", "best_step", "validation bits/char",
-               *sorted(k for k in next(iter(rows.values())) if k.startswith("test"))]
+               *sorted({k for row in rows.values() for k in row if k.startswith("test")})]
     lines = [f"{results['steps']:,} steps at batch 32, {results['machine']['cpu']}, "
              f"{results['machine']['date']}.", "",
              "| variant | " + " | ".join(columns) + " |",
              "| --- |" + " ---: |" * len(columns)]
     for name, row in rows.items():
-        lines.append(f"| {name} | " + " | ".join(
-            f"{row[c]:,}" if isinstance(row[c], int) else f"{row[c]}" for c in columns) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
     if "chosen" in results:
         lines.append(f"\nChosen (lowest validation bits/char within {BUDGET_MB:g} MB): "
                      f"{results['chosen']['name']}")
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else f"{value}"
 
 
 def main(argv=None) -> int:

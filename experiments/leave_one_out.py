@@ -38,6 +38,7 @@ import os
 import sys
 
 EVERY = 250  # steps between validation checks (and backups) of every run
+WHOLE = "_whole_tunes"  # the key suffix of figures on whole tunes
 FINE_TUNE_EVERY = 50
 
 
@@ -78,7 +79,7 @@ def short_config(base, steps: int):
 
 def held_out(name: str, args, results: dict, save) -> None:
     """Steps 1-4 of the module docstring for one held-out collection."""
-    from experiments._runs import bits_per_char, trained
+    from experiments._runs import trained
     from tfcreative.abc_transposition import COMMON_KEY_SIGNATURES
     from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder as abc_tunes
     from tfcreative.music import pipeline
@@ -93,34 +94,49 @@ def held_out(name: str, args, results: dict, save) -> None:
                               data_dir=args.data_dir)
     own = pipeline.prepare_builder(collection=name, data_dir=args.data_dir)
     row["test_tunes"] = own.info.splits["test"].num_examples
-    row["zero_shot"] = bits_per_char(base, own)
+    scored(row, "zero_shot", base, own)
     clean = abc_tunes.collections_config(f"{name}_clean", (name,), clean=True)
-    row["zero_shot_clean_text"] = bits_per_char(
-        base, pipeline.prepare_builder(collection=clean, data_dir=args.data_dir))
+    scored(row, "zero_shot_clean_text", base,
+           pipeline.prepare_builder(collection=clean, data_dir=args.data_dir))
     save()
     short = short_config(config, args.fine_tune_steps)
     fine_tuned, _ = trained(os.path.join(folder, "fine_tuned"), short, collection=name,
                             data_dir=args.data_dir, model=base, from_model=base_path)
-    row["fine_tuned"] = bits_per_char(fine_tuned, own)
+    scored(row, "fine_tuned", fine_tuned, own)
     save()
     scratch, _ = trained(os.path.join(folder, "from_scratch"), short, collection=name,
                          data_dir=args.data_dir)
-    row["from_scratch"] = bits_per_char(scratch, own)
-    row["fine_tuned_over_scratch"] = round(row["fine_tuned"] / row["from_scratch"], 3)
+    scored(row, "from_scratch", scratch, own)
+    for suffix in ("", WHOLE):
+        row[f"fine_tuned_over_scratch{suffix}"] = round(
+            row[f"fine_tuned{suffix}"] / row[f"from_scratch{suffix}"], 3)
     save()
 
 
+def scored(row: dict, key: str, model, builder) -> None:
+    """row[key]: the model's test bits/char in windows of 100 characters; row[key + WHOLE]: on
+    whole tunes."""
+    from experiments._runs import bits_per_char, whole_tunes_bits_per_char
+
+    row[key] = bits_per_char(model, builder)
+    row[key + WHOLE] = whole_tunes_bits_per_char(model, builder)
+
+
 def format_table(results: dict) -> str:
-    columns = ("test_tunes", "zero_shot", "zero_shot_clean_text", "fine_tuned", "from_scratch",
-               "fine_tuned_over_scratch")
+    """Two tables of test bits/char: in windows of 100 characters, and on whole tunes."""
     lines = [f"Base: {results['steps']:,} steps; fine-tuning and from scratch: "
              f"{results['fine_tune_steps']:,} steps at batch 8. "
-             f"{results['machine']['cpu']}, {results['machine']['date']}.", "",
-             "| held out | test tunes | zero-shot | zero-shot, clean text | fine-tuned | from "
-             "scratch | fine-tuned / scratch |", "| --- |" + " ---: |" * len(columns)]
-    for name, row in results["collections"].items():
-        lines.append(f"| `{name}` | " + " | ".join(
-            "-" if row.get(k) is None else f"{row[k]}" for k in columns) + " |")
+             f"{results['machine']['cpu']}, {results['machine']['date']}."]
+    for suffix, kind in (("", "in windows of 100 characters"), (WHOLE, "on whole tunes")):
+        columns = ("test_tunes", *(key + suffix for key in (
+            "zero_shot", "zero_shot_clean_text", "fine_tuned", "from_scratch",
+            "fine_tuned_over_scratch")))
+        lines += ["", f"Test bits/char {kind}:", "",
+                  "| held out | test tunes | zero-shot | zero-shot, clean text | fine-tuned | "
+                  "from scratch | fine-tuned / scratch |", "| --- |" + " ---: |" * len(columns)]
+        for name, row in results["collections"].items():
+            lines.append(f"| `{name}` | " + " | ".join(
+                "-" if row.get(k) is None else f"{row[k]}" for k in columns) + " |")
     return "\n".join(lines)
 
 

@@ -75,6 +75,10 @@ def test_evaluate_prints_loss_and_validity_table_and_writes_json(run_dir, tfds_d
     assert numbers["corpus"]["num_tunes"] == 7 and numbers["corpus"]["required_headers"] == 1.0
     assert numbers["generated"]["num_tunes"] == 4
     assert numbers["test"]["bits_per_char"] > 0
+    whole_tunes = numbers["test"]["whole_tunes"]
+    assert whole_tunes["bits_per_char"] > 0 and whole_tunes["characters"] > 0, whole_tunes
+    assert (f"(windows of 20 characters, each from a fresh state); "
+            f"{whole_tunes['bits_per_char']:.4f} on whole tunes") in printed
     assert numbers["constrain"] == "form"  # the command line's default
     assert "copies 4 bars of one training tune" in printed
     assert set(numbers["novelty"]) == {"generated", "test tunes"}

@@ -12,6 +12,7 @@ from tfcreative.music.evaluation import (
     held_out_loss,
     report_split,
     validity_report,
+    whole_tunes_loss,
 )
 
 GOOD = "X:1\nT:Good\nM:4/4\nL:1/8\nK:D\n|:dAFA dAFA|dfed cAGF:|"
@@ -75,6 +76,39 @@ def test_trained_model_beats_untrained_on_the_test_tunes(irish_builder, trained_
     result = held_out_loss(trained_tiny_model, irish_builder, "test", 50, 8)
     assert result["loss"] < math.log(trained_tiny_model.vocabulary.size) - 0.5
     assert pipeline.read_texts(pipeline.tune_texts(irish_builder, "test"))
+
+
+def test_whole_tunes_loss_scores_each_character_given_its_whole_tune_before_it(
+        irish_builder, trained_tiny_model):
+    """Against the generation loop's own step-by-step state (tunes of different lengths in one
+    padded batch, out of order, one with a character the model does not know); lower than the
+    windows' loss, whose windows start without their tune's context."""
+    import numpy as np
+
+    from tfcreative.abc_notation import TUNE_SEPARATOR
+
+    model = trained_tiny_model
+    texts = pipeline.read_texts(pipeline.tune_texts(irish_builder, "test"))
+    texts = [texts[1], texts[0][:80] + "\u00e9" + texts[0][80:], texts[2][:30]]
+    expected_nats, expected_count = 0.0, 0
+    for text in texts:
+        ids = model.vocabulary.encode(TUNE_SEPARATOR + text + TUNE_SEPARATOR, "oov")
+        states = model.zero_states(1)
+        for position, (current, following) in enumerate(zip(ids[:-1], ids[1:], strict=True)):
+            logits, states = model.step(np.array([current]), states)
+            if position >= len(TUNE_SEPARATOR) - 1:
+                log_probabilities = logits[0] - np.logaddexp.reduce(np.asarray(logits[0]))
+                expected_nats -= float(log_probabilities[following])
+                expected_count += 1
+    result = whole_tunes_loss(model, texts, batch_size=2)
+    assert result["characters"] == expected_count == sum(len(t) + 2 for t in texts)
+    assert result["loss"] == pytest.approx(expected_nats / expected_count, rel=1e-4)
+    assert result["bits_per_char"] == pytest.approx(result["loss"] / math.log(2), rel=1e-6)
+    test_tunes = pipeline.read_texts(pipeline.tune_texts(irish_builder, "test"))
+    assert whole_tunes_loss(model, test_tunes)["loss"] < held_out_loss(
+        model, irish_builder, "test", 50, 8)["loss"]
+    with pytest.raises(ValueError, match="no tunes"):
+        whole_tunes_loss(model, [])
 
 
 def test_pitch_interval_and_length_histograms_measure_closeness_to_the_test_tunes():

@@ -11,10 +11,12 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import math
 
+import numpy as np
 import tensorflow as tf
 
-from tfcreative.abc_notation import REQUIRED_HEADERS, has_required_headers
+from tfcreative.abc_notation import REQUIRED_HEADERS, TUNE_SEPARATOR, has_required_headers
 from tfcreative.files import write_bytes_atomically
 from tfcreative.music import abc2midi, pipeline
 from tfcreative.music.form import FormReport, form_report
@@ -130,6 +132,37 @@ def texts_loss(model, texts: list[str], seq_length: int = 100, batch_size: int =
     return model.evaluate(data, return_dict=True, verbose=0)
 
 
+def whole_tunes_loss(model, texts: list[str], batch_size: int = 8) -> dict:
+    """Loss and bits-per-character of `model` on whole tunes: each tune from a fresh state,
+    every character (and the separator after the tune) given all of the tune before it, as
+    generation meets it. `held_out_loss` scores windows of 100 characters instead, each from a
+    fresh state, so the first characters of a window lack their tune's key, meter and bars:
+    it reads higher. folk-rnn's published loss is of this kind. Characters the model does not
+    know are scored as the unknown id, as in `held_out_loss`."""
+    if not texts:
+        raise ValueError("no tunes to score")
+    # The separator before a tune is its context, as in the training text; it is not scored.
+    sequences = [model.vocabulary.encode(TUNE_SEPARATOR + text + TUNE_SEPARATOR, "oov")
+                 for text in texts]
+    context = len(TUNE_SEPARATOR) - 1  # targets before the tune's first character
+    nats, scored = 0.0, 0
+    by_length = sorted(sequences, key=len)  # batches of similar lengths: little padding
+    for start in range(0, len(by_length), batch_size):
+        batch = by_length[start:start + batch_size]
+        ids = np.zeros((len(batch), max(map(len, batch))), np.int32)
+        scored_mask = np.zeros((len(batch), ids.shape[1] - 1), np.float32)
+        for row, sequence in enumerate(batch):
+            ids[row, :len(sequence)] = sequence
+            scored_mask[row, context:len(sequence) - 1] = 1.0
+        logits = model(ids[:, :-1], training=False)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(ids[:, 1:],
+                                                                tf.cast(logits, tf.float32))
+        nats += float(tf.reduce_sum(losses * scored_mask))
+        scored += int(scored_mask.sum())
+    return {"loss": nats / scored, "bits_per_char": nats / scored / math.log(2),
+            "characters": scored}
+
+
 @dataclasses.dataclass
 class SamplingEvaluation:
     """What `evaluate_sampling` measured: the model's loss on the held-out tunes of `split`,
@@ -149,12 +182,16 @@ class SamplingEvaluation:
     similarity: SimilarityReport | None
     novelty: dict[str, NoveltyReport]
     sampled: dict | None
+    seq_length: int = 100  # the windows `held_out` was scored in (also on whole tunes)
 
     def format(self) -> str:
         """Every figure, as `music evaluate` prints it."""
         loss = self.held_out
         text = [f"{self.split.capitalize()} ({self.held_out_tunes} held-out tunes{self.caveat}): "
-                f"loss {loss['loss']:.4f}, bits/char {loss['bits_per_char']:.4f}",
+                f"loss {loss['loss']:.4f}, bits/char {loss['bits_per_char']:.4f} (windows of "
+                f"{self.seq_length} characters, each from a fresh state); "
+                f"{loss['whole_tunes']['bits_per_char']:.4f} on whole tunes (each character "
+                "given the tune before it)",
                 format_reports(self.validity)]
         if self.unconstrained_fallback:
             text.append(f"{self.unconstrained_fallback} tune(s) the meter tracker could not "
@@ -220,7 +257,8 @@ def evaluate_sampling(model, builder, tunes: list[GeneratedTune], parts: int = 2
         sampled = None
     return SamplingEvaluation(
         split=split, caveat=caveat, held_out_tunes=len(held_out),
-        held_out=held_out_loss(model, builder, split, seq_length, batch_size),
+        held_out={**held_out_loss(model, builder, split, seq_length, batch_size),
+                  "whole_tunes": whole_tunes_loss(model, held_out, batch_size)},
         validity={"generated": validity_report(generated, [t.complete for t in tunes]),
                   "corpus": validity_report([t for s in texts.values() for t in s])},
         unconstrained_fallback=sum(t.unconstrained_fallback for t in tunes), parts=parts,
@@ -230,4 +268,4 @@ def evaluate_sampling(model, builder, tunes: list[GeneratedTune], parts: int = 2
         if len(held_out) >= 2 else None,
         novelty={"generated": novelty_report(generated, index),
                  f"{split} tunes": novelty_report(held_out, index)},
-        sampled=sampled)
+        sampled=sampled, seq_length=seq_length)
