@@ -34,6 +34,7 @@ from tfcreative import abc_notation
 from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder as abc_tunes
 from tfcreative.music import pipeline
 from tfcreative.music.config import QUICKSTART
+from tfcreative.music.evaluation import whole_tunes_loss
 from tfcreative.music.model import MusicLSTM
 
 NEAR_TWIN = 0.5  # share of a test tune's 8-note runs that one training tune holds
@@ -96,7 +97,7 @@ def score(model: MusicLSTM, texts: list[str]) -> dict:
     """Bits per character over every character (unknown ones as the OOV id, as `music
     evaluate` scores them) and over the characters in the model's vocabulary only: a
     character the model never saw costs it tens of bits, which can hide how well it reads
-    the rest."""
+    the rest. In windows of 100 characters; also on whole tunes (`whole_tunes_loss`)."""
     data = pipeline.make_test_dataset(tf.data.Dataset.from_tensor_slices(texts), model.vocabulary,
                                       QUICKSTART.seq_length, 8)
     total = known = 0.0
@@ -111,7 +112,9 @@ def score(model: MusicLSTM, texts: list[str]) -> dict:
     return {"tunes": len(texts), "scored_characters": count,
             "bits_per_char": round(total / count * bits, 3),
             "unknown_char_share": round(1 - known_count / count, 5),
-            "bits_per_known_char": round(known / known_count * bits, 3)}
+            "bits_per_known_char": round(known / known_count * bits, 3),
+            "bits_per_char_whole_tunes": round(whole_tunes_loss(model, texts)["bits_per_char"],
+                                               3)}
 
 
 def main() -> None:

@@ -252,7 +252,9 @@ def test_presets_folk_next_makes_the_preset_of_the_chosen_run(tmp_path, monkeypa
     assert evaluation["T=1.0 meter"]["constrain"] == "meter", evaluation
     per_collection = evaluation["test bits/char per collection"]
     assert list(per_collection) == ["irish_folk"], per_collection
-    assert per_collection["irish_folk"]["bits_per_char"] > 0, per_collection
+    scores = per_collection["irish_folk"]
+    # (2 steps: no context to use yet; that whole tunes score lower: test_evaluation)
+    assert 0 < scores["bits_per_char_whole_tunes"] <= scores["bits_per_char"] + 0.01, scores
 
 
 # -- what a preset folder is checked for ----------------------------------------------------
