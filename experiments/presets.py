@@ -103,14 +103,15 @@ def chosen_run(results: str = SIZES_RESULTS) -> str | None:
 
 
 def next_folk_config(size: dict | None = None):
-    """The next folk preset's training settings as a MusicTrainConfig (its step budget)."""
+    """The next folk preset's training settings as a MusicTrainConfig (its step budget); a
+    size may also set the batch and the window length (the recipe's otherwise)."""
     from tfcreative.music.config import MusicTrainConfig
 
     recipe = NEXT_FOLK
-    return MusicTrainConfig(**(size or next_folk_size()), batch_size=recipe["batch_size"],
-                            seq_length=recipe["seq_length"],
-                            learning_rate=recipe["learning_rate"], seed=recipe["seed"],
-                            epochs=recipe["steps"] // recipe["every"],
+    settings = {"batch_size": recipe["batch_size"], "seq_length": recipe["seq_length"],
+                **(size or next_folk_size())}
+    return MusicTrainConfig(**settings, learning_rate=recipe["learning_rate"],
+                            seed=recipe["seed"], epochs=recipe["steps"] // recipe["every"],
                             steps_per_epoch=recipe["every"])
 
 

@@ -177,6 +177,7 @@ def test_every_size_the_sizes_part_can_choose_becomes_the_same_train_command():
         assert {name: args[name] for name in size} == size
         assert args["decay_to"] == config.decay_to
     assert any("decay_to" in size for size in SIZES.values())
+    assert any(size.get("seq_length") == 400 for size in SIZES.values())
 
 
 def test_the_chosen_sizes_run_is_the_presets_training_run_only_with_the_recipes_settings(
