@@ -135,9 +135,9 @@ def texts_loss(model, texts: list[str], seq_length: int = 100, batch_size: int =
 def whole_tunes_loss(model, texts: list[str], batch_size: int = 8) -> dict:
     """Loss and bits-per-character of `model` on whole tunes: each tune from a fresh state,
     every character (and the separator after the tune) given all of the tune before it, as
-    generation meets it. `held_out_loss` scores windows of 100 characters instead, each from a
-    fresh state, so the first characters of a window lack their tune's key, meter and bars:
-    it reads higher. folk-rnn's published loss is of this kind. Characters the model does not
+    generation meets it. `held_out_loss` scores windows of `seq_length` characters instead,
+    each from a fresh state, so the first characters of a window lack their tune's key, meter
+    and bars: it reads higher. folk-rnn's published loss is of this kind. Characters the model does not
     know are scored as the unknown id, as in `held_out_loss`."""
     if not texts:
         raise ValueError("no tunes to score")
