@@ -68,10 +68,12 @@ def read_json(path: str) -> dict:
         return {}
 
 
-def write_json_merged(path: str, data: dict, key: str) -> None:
-    """`data` written to `path` with data[key] merged into what the file holds under `key`
-    now: two runs of one experiment (`--only` other variants, one per core) both keep their
-    rows."""
-    merged = {**read_json(path).get(key, {}), **data[key]}
+def write_json_merged(path: str, data: dict, key: str, fresh) -> None:
+    """`data` written to `path`, its rows under `key` named in `fresh` (those this process
+    measured) replacing the file's, every other row as the file holds it now: two runs of one
+    experiment (`--only` other variants, one per core) both keep their rows, and neither
+    writes back an older copy of the other's. data[key] then holds the merged rows."""
+    merged = {**read_json(path).get(key, {}),
+              **{name: row for name, row in data[key].items() if name in fresh}}
     data[key] = merged
     write_json(path, data)

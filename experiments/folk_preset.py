@@ -58,13 +58,17 @@ SIZES = {
     "512, dropout 0.3, learning rate decayed to a tenth": {**SHIPPED, "dropout": 0.3,
                                                            "decay_to": 0.1},
     "512, dropout 0.1, weight decay 0.01": {**SHIPPED, "weight_decay": 0.01},
-    "768, dropout 0.3": {**SHIPPED, "lstm_units": 768, "dropout": 0.3},
-    "2 x 512, dropout 0.3": {**SHIPPED, "num_layers": 2, "dropout": 0.3},
+    # The last three were set (before they ran) after the decayed learning rate had beaten
+    # constant rates by 0.07 on validation (variants 0, 1 and 3): they decay it too.
+    "768, dropout 0.3, learning rate decayed to a tenth": {
+        **SHIPPED, "lstm_units": 768, "dropout": 0.3, "decay_to": 0.1},
+    "2 x 512, dropout 0.3, learning rate decayed to a tenth": {
+        **SHIPPED, "num_layers": 2, "dropout": 0.3, "decay_to": 0.1},
     # Added after the whole-tune measure (docs/folk_preset.md): windows of 100 characters from
     # a fresh state never teach the model to use more of its tune than that; 400 at batch 8
     # trains on as many characters per step (about 1.5 times the time: smaller products).
-    "512, dropout 0.3, windows of 400 characters (batch 8)": {
-        **SHIPPED, "dropout": 0.3, "seq_length": 400, "batch_size": 8},
+    "512, dropout 0.3, learning rate decayed, windows of 400 characters (batch 8)": {
+        **SHIPPED, "dropout": 0.3, "decay_to": 0.1, "seq_length": 400, "batch_size": 8},
 }
 
 
@@ -127,6 +131,8 @@ def score(model, builders: dict) -> dict:
 
 
 def run_part(args, results: dict, save) -> None:
+    """Trains and scores the part's variants (those of --only), saving the results after each
+    (`save(names measured by this process)`); when every size is measured, the choice."""
     from experiments._runs import preset_megabytes
     from tfcreative.datasets.abc_tunes import abc_tunes_dataset_builder as abc_tunes
     from tfcreative.music import pipeline
@@ -139,6 +145,7 @@ def run_part(args, results: dict, save) -> None:
         variants = {name: (SHIPPED, data) for name, data in data_variants().items()}
     else:
         variants = {name: (size, abc_tunes.TRANSPOSED_CONFIG) for name, size in SIZES.items()}
+    measured = []
     for index, (name, (size, data)) in enumerate(variants.items()):
         if args.only and name not in args.only:
             continue
@@ -151,13 +158,15 @@ def run_part(args, results: dict, save) -> None:
             "training_characters": characters,
             "preset_mb": preset_megabytes(model), "best_step": int(model.optimizer.iterations),
             **score(model, {**common, "own": own})}
-        save()
+        measured.append(name)
+        save(measured)
     if args.part == "sizes" and set(SIZES) <= set(results["variants"]):  # all measured
-        fitting = {n: v for n, v in results["variants"].items() if v["preset_mb"] <= BUDGET_MB}
+        fitting = {n: results["variants"][n] for n in SIZES
+                   if results["variants"][n]["preset_mb"] <= BUDGET_MB}
         chosen = min(fitting, key=lambda n: fitting[n][CHOICE])
         results["chosen"] = {"name": chosen, **{key: results["variants"][chosen][key]
                                                 for key in ("size", "run")}}
-        save()
+        save(measured)
 
 
 def format_table(results: dict) -> str:
@@ -206,7 +215,8 @@ def main(argv=None) -> int:
     print_machine(results["machine"])
     import tfcreative  # noqa: F401  (registers the model classes)
 
-    run_part(args, results, lambda: write_json_merged(path, results, "variants"))
+    run_part(args, results,
+             lambda measured: write_json_merged(path, results, "variants", measured))
     print(format_table(results))
     return 0
 

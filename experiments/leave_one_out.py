@@ -169,7 +169,8 @@ def main(argv=None) -> int:
     results.update(steps=args.steps, fine_tune_steps=args.fine_tune_steps, machine=info,
                    targets={"zero_shot_at_most": 2.3, "fine_tuned_over_scratch_at_most": 0.9})
     for name in args.only or abc_tunes.ALL_COLLECTIONS:
-        held_out(name, args, results, lambda: write_json_merged(path, results, "collections"))
+        held_out(name, args, results,
+                 lambda name=name: write_json_merged(path, results, "collections", [name]))
     print(format_table(results))
     return 0
 
