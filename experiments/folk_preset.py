@@ -175,7 +175,8 @@ def format_table(results: dict) -> str:
         return "(no results yet)"
     columns = ["training_characters", "preset_mb", "best_step", "validation bits/char", CHOICE,
                *sorted({k for row in rows.values() for k in row if k.startswith("test")})]
-    lines = [f"{results['steps']:,} steps at batch 32, {results['machine']['cpu']}, "
+    lines = [f"{results['steps']:,} steps at batch 32 (unless a variant says otherwise), "
+             f"{results['machine']['cpu']}, "
              f"{results['machine']['date']}.", "",
              "| variant | " + " | ".join(columns) + " |",
              "| --- |" + " ---: |" * len(columns)]
