@@ -128,13 +128,14 @@ def corpus_midi(limit: int) -> tuple[list[bytes], int]:
     """The MIDI files of the corpus's first `limit` tunes (0: all), and how many tunes
     tfcreative.music.midi could not convert (left out)."""
     tunes = parse_abc_bytes(CORPUS.read_bytes(), str(CORPUS)).tunes
+    selected = tunes[:limit] if limit else tunes
     data = []
-    for tune in tunes[:limit] if limit else tunes:
+    for tune in selected:
         try:
             data.append(midi.abc_to_midi(tune.abc).data)
         except midi.MidiConversionError:
             pass
-    return data, (min(limit, len(tunes)) if limit else len(tunes)) - len(data)
+    return data, len(selected) - len(data)
 
 
 def corpus_results(synth, data: list[bytes]) -> dict:

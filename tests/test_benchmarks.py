@@ -99,12 +99,7 @@ def _check_startup(startup):
 def test_abc_to_midi_compares_every_converter_on_the_first_tunes(tmp_path):
     """`python -m benchmarks.abc_to_midi` (outside `python -m benchmarks`): our MIDI has
     abc2midi's notes on the first tunes, which abc2midi reads without an error."""
-    out = tmp_path / "converters.json"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.abc_to_midi", "--limit", "4",
-                             "--json", str(out)], cwd=REPO, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
+    result, report = run_standalone("benchmarks.abc_to_midi", 4, tmp_path)
     assert report["tunes"] == report["abc2midi_accepts"] == 4, report
     assert report["rows"]["tfcreative.music.midi"]["same_notes"] == 4, report
     assert report["rows"]["music21 as it comes"]["converted"] == 4, report
@@ -115,15 +110,20 @@ def test_abc_to_midi_compares_every_converter_on_the_first_tunes(tmp_path):
 def test_wav_synths_measures_the_probes_and_the_first_tunes(tmp_path):
     """`python -m benchmarks.wav_synths`: the probes' pitches and lengths come out as
     expected for our synthesizer, and the tunes are counted."""
-    out = tmp_path / "synths.json"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.wav_synths", "--limit", "3",
-                             "--json", str(out)], cwd=REPO, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
+    result, report = run_standalone("benchmarks.wav_synths", 3, tmp_path)
     ours = report["results"]["tfcreative.music.audio"]
     assert ours["tunes"] + report["unconverted_tunes"] == 3, report
     for probe in ours["probes"].values():
         assert abs(probe["hertz"] - probe["expected_hertz"]) < 2, probe
         assert abs(probe["sounding_s"] - probe["expected_s"]) < 0.05, probe
     assert result.stdout.startswith("Machine: "), result.stdout
+
+
+def run_standalone(module: str, limit: int, tmp_path):
+    """`python -m <module> --limit N --json PATH` (a benchmark outside `python -m benchmarks`):
+    the finished process and the JSON it wrote."""
+    out = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", module, "--limit", str(limit), "--json",
+                             str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, json.loads(out.read_text())
